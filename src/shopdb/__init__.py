@@ -1,0 +1,1 @@
+"""Composition root of shopdb: settings, the dependency container and the command line."""

@@ -1,0 +1,110 @@
+"""Settings from the environment and an optional `.env` file; the database password stays secret."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Backend(StrEnum):
+    POSTGRES = "postgres"
+    MEMORY = "memory"
+
+
+class SettingsError(Exception):
+    """Settings could not be read; the message is one line and names the variable."""
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by `***`, safe for logs and error messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+PositiveSeconds = Annotated[float, Field(gt=0)]
+
+
+class Settings(BaseSettings):
+    """Everything shopdb reads from its environment. Field `x` is variable `SHOPDB_X`, but
+    `DATABASE_URL` is read as is."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SHOPDB_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,
+    )
+
+    database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
+    backend: Backend = Backend.POSTGRES
+    log_level: str = "WARNING"
+
+    pool_min_size: Annotated[int, Field(ge=0)] = 2
+    pool_max_size: Annotated[int, Field(ge=1)] = 10
+    pool_timeout: PositiveSeconds = 10.0
+    pool_max_waiting: Annotated[int, Field(ge=0)] = 0
+    pool_max_idle: PositiveSeconds = 600.0
+    pool_max_lifetime: PositiveSeconds = 3600.0
+    pool_reconnect_timeout: PositiveSeconds = 300.0
+    application_name: str = "shopdb"
+    statement_timeout_ms: Annotated[int, Field(ge=0)] = 30_000
+    idle_in_transaction_timeout_ms: Annotated[int, Field(ge=0)] = 60_000
+    migration_lock_timeout_ms: Annotated[int, Field(ge=0)] = 5_000
+    embedded_data_dir: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        raw = value.get_secret_value()
+        scheme = raw.split("://", 1)[0] if "://" in raw else ""
+        if scheme not in {"postgres", "postgresql", "postgresql+psycopg"}:
+            raise ValueError("must be a postgresql://user:password@host:port/dbname URL")
+        return SecretStr(raw.replace("postgresql+psycopg://", "postgresql://", 1))
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    def redacted_database_url(self) -> str | None:
+        if self.database_url is None:
+            return None
+        return redact_url(self.database_url.get_secret_value())
+
+
+def _variable_name(loc: tuple[int | str, ...]) -> str:
+    field = str(loc[0]) if loc else "?"
+    if field in {"database_url", "DATABASE_URL"}:
+        return "DATABASE_URL"
+    return f"SHOPDB_{field.upper()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning pydantic's report into one line that names the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_variable_name(error['loc'])}: {error['msg']}" for error in exc.errors()
+        )
+        raise SettingsError(f"invalid setting: {problems}") from None

@@ -1,0 +1,80 @@
+"""Test database harness: a configured server, or a throwaway embedded one, and fresh databases on it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from shopdb.embedded import server_url, start_server
+from shopdb.settings import redact_url
+
+TABLES = ("cart_items", "carts", "products", "users")
+
+
+class HarnessError(Exception):
+    """The test database could not be reached; the message is one line, password redacted."""
+
+
+def configured_url() -> str | None:
+    return os.environ.get("SHOPDB_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL") or None
+
+
+def check_reachable(url: str) -> None:
+    try:
+        psycopg.connect(url, connect_timeout=5, autocommit=True).close()
+    except (psycopg.Error, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "password" in reason.lower() or url in reason:
+            reason = reason.replace(url, redact_url(url))
+        raise HarnessError(f"cannot use test database {redact_url(url)}: {reason}") from None
+
+
+@contextmanager
+def server(tmp_root: Path) -> Iterator[str]:
+    """URL of the maintenance database of the server the tests use."""
+    url = configured_url()
+    if url is not None:
+        check_reachable(url)
+        yield url
+        return
+    handle = start_server(tmp_root / "pgdata", delete_on_exit=True)
+    try:
+        yield server_url(handle)
+    finally:
+        handle.cleanup()
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@contextmanager
+def scratch_database(admin_url: str, prefix: str = "shopdb_test") -> Iterator[str]:
+    """A new empty database, dropped afterwards; yields its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield with_database(admin_url, name)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def truncate_all(conn: psycopg.Connection[object]) -> None:
+    """Empty every table and restart the identity sequences: each test starts from the same state."""
+    conn.execute(
+        sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+            sql.SQL(", ").join(sql.Identifier(t) for t in TABLES)
+        )
+    )

@@ -1,0 +1,173 @@
+"""The schema's integrity rules, exercised in plain SQL: each violation names its constraint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import errors
+
+Conn = psycopg.Connection[tuple[object, ...]]
+
+
+@pytest.fixture
+def conn(clean_database: str) -> Iterator[Conn]:
+    with psycopg.connect(clean_database, autocommit=True) as connection:
+        yield connection
+
+
+def _user(conn: Conn, username: str = "alice", email: str = "alice@example.com") -> int:
+    row = conn.execute(
+        "INSERT INTO users (username, email, password_hash) VALUES (%s, %s, 'h') RETURNING id",
+        (username, email),
+    ).fetchone()
+    assert row is not None
+    return int(str(row[0]))
+
+
+def _product(conn: Conn, price: str = "1.00", inventory: int = 1) -> int:
+    row = conn.execute(
+        "INSERT INTO products (name, price, inventory_count) VALUES ('Lamp', %s, %s) RETURNING id",
+        (price, inventory),
+    ).fetchone()
+    assert row is not None
+    return int(str(row[0]))
+
+
+def _cart(conn: Conn, user_id: int) -> int:
+    row = conn.execute("INSERT INTO carts (user_id) VALUES (%s) RETURNING id", (user_id,)).fetchone()
+    assert row is not None
+    return int(str(row[0]))
+
+
+def _violation(conn: Conn, query: str, params: tuple[object, ...]) -> tuple[str | None, str | None]:
+    with pytest.raises(psycopg.IntegrityError) as info:
+        conn.execute(query, params)
+    return info.value.sqlstate, info.value.diag.constraint_name
+
+
+@pytest.mark.parametrize(
+    ("price", "constraint"),
+    [
+        ("-0.01", "products_price_non_negative_check"),
+        ("NaN", "products_price_not_nan_check"),
+    ],
+)
+def test_bad_prices_are_rejected_by_name(conn: Conn, price: str, constraint: str) -> None:
+    query = "INSERT INTO products (name, price) VALUES ('Lamp', %s::numeric)"
+    assert _violation(conn, query, (price,)) == ("23514", constraint)
+
+
+def test_negative_inventory_is_rejected(conn: Conn) -> None:
+    query = "INSERT INTO products (name, price, inventory_count) VALUES ('Lamp', 1, %s)"
+    assert _violation(conn, query, (-1,)) == ("23514", "products_inventory_count_non_negative_check")
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t\n "])
+def test_blank_product_names_are_rejected(conn: Conn, name: str) -> None:
+    query = "INSERT INTO products (name, price) VALUES (%s, 1)"
+    assert _violation(conn, query, (name,)) == ("23514", "products_name_not_blank_check")
+
+
+def test_quantity_zero_is_rejected(conn: Conn) -> None:
+    cart = _cart(conn, _user(conn))
+    product = _product(conn)
+    query = "INSERT INTO cart_items (cart_id, product_id, quantity) VALUES (%s, %s, 0)"
+    assert _violation(conn, query, (cart, product)) == (
+        "23514",
+        "cart_items_quantity_positive_check",
+    )
+
+
+def test_usernames_are_unique_regardless_of_case(conn: Conn) -> None:
+    _user(conn, "Alice", "one@example.com")
+    query = "INSERT INTO users (username, email, password_hash) VALUES (%s, %s, 'h')"
+    assert _violation(conn, query, ("alice", "two@example.com")) == (
+        "23505",
+        "users_username_lower_key",
+    )
+
+
+def test_emails_are_unique_regardless_of_case(conn: Conn) -> None:
+    _user(conn, "alice", "Alice@Example.com")
+    query = "INSERT INTO users (username, email, password_hash) VALUES (%s, %s, 'h')"
+    assert _violation(conn, query, ("bob", "alice@example.com")) == (
+        "23505",
+        "users_email_lower_key",
+    )
+
+
+@pytest.mark.parametrize(
+    ("username", "password_hash", "constraint"),
+    [
+        ("al", "h", "users_username_length_check"),
+        ("alice", "", "users_password_hash_not_empty_check"),
+    ],
+)
+def test_user_checks(conn: Conn, username: str, password_hash: str, constraint: str) -> None:
+    query = "INSERT INTO users (username, email, password_hash) VALUES (%s, 'a@example.com', %s)"
+    assert _violation(conn, query, (username, password_hash)) == ("23514", constraint)
+
+
+def test_a_product_appears_once_per_cart(conn: Conn) -> None:
+    cart = _cart(conn, _user(conn))
+    product = _product(conn)
+    query = "INSERT INTO cart_items (cart_id, product_id, quantity) VALUES (%s, %s, 1)"
+    conn.execute(query, (cart, product))
+    assert _violation(conn, query, (cart, product)) == (
+        "23505",
+        "cart_items_cart_id_product_id_key",
+    )
+
+
+def test_cart_items_need_existing_cart_and_product(conn: Conn) -> None:
+    cart = _cart(conn, _user(conn))
+    query = "INSERT INTO cart_items (cart_id, product_id) VALUES (%s, %s)"
+    assert _violation(conn, query, (cart, 999)) == ("23503", "cart_items_product_id_fkey")
+    assert _violation(conn, query, (999, _product(conn))) == ("23503", "cart_items_cart_id_fkey")
+
+
+def test_deleting_a_user_removes_its_carts_and_items(conn: Conn) -> None:
+    alice, bob = _user(conn), _user(conn, "bob", "bob@example.com")
+    product = _product(conn)
+    for user in (alice, bob):
+        conn.execute(
+            "INSERT INTO cart_items (cart_id, product_id) VALUES (%s, %s)",
+            (_cart(conn, user), product),
+        )
+    conn.execute("DELETE FROM users WHERE id = %s", (alice,))
+    assert conn.execute("SELECT user_id FROM carts").fetchall() == [(bob,)]
+    assert conn.execute("SELECT count(*) FROM cart_items").fetchone() == (1,)
+
+
+def test_deleting_a_product_removes_its_cart_items(conn: Conn) -> None:
+    cart = _cart(conn, _user(conn))
+    lamp, desk = _product(conn), _product(conn)
+    for product in (lamp, desk):
+        conn.execute(
+            "INSERT INTO cart_items (cart_id, product_id) VALUES (%s, %s)", (cart, product)
+        )
+    conn.execute("DELETE FROM products WHERE id = %s", (lamp,))
+    assert conn.execute("SELECT product_id FROM cart_items").fetchall() == [(desk,)]
+    assert conn.execute("SELECT count(*) FROM carts").fetchone() == (1,)
+
+
+def test_updated_at_moves_on_update(conn: Conn) -> None:
+    product = _product(conn)
+    with conn.transaction():
+        conn.execute("UPDATE products SET created_at = now() - interval '1 day' WHERE id = %s",
+                     (product,))
+    conn.execute("UPDATE products SET updated_at = now() - interval '2 days' WHERE id = %s",
+                 (product,))
+    row = conn.execute(
+        "SELECT updated_at > created_at, updated_at > now() - interval '1 minute'"
+        " FROM products WHERE id = %s",
+        (product,),
+    ).fetchone()
+    assert row == (True, True)
+
+
+def test_infinite_price_does_not_fit(conn: Conn) -> None:
+    with pytest.raises(errors.NumericValueOutOfRange):
+        conn.execute("INSERT INTO products (name, price) VALUES ('Lamp', 'Infinity'::numeric)")

@@ -1,0 +1,111 @@
+"""Migrations: pytest-alembic's built-in checks, plus a data-preserving down/up round trip."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from pytest_alembic import Config as AlembicTestConfig
+from pytest_alembic.tests import (
+    test_single_head_revision,
+    test_up_down_consistency,
+    test_upgrade,
+)
+from pytest_alembic.tests.experimental import test_downgrade_leaves_no_trace
+from sqlalchemy import Engine, create_engine, pool
+
+from shopdb.migrations import alembic_config as shopdb_alembic_config
+from shopdb.migrations import current_revision, downgrade, head_revision, sqlalchemy_url, upgrade
+from tests.harness import scratch_database
+
+__all__ = [
+    "test_downgrade_leaves_no_trace",
+    "test_single_head_revision",
+    "test_up_down_consistency",
+    "test_upgrade",
+]
+
+
+@pytest.fixture
+def empty_database_url(admin_url: str) -> Iterator[str]:
+    with scratch_database(admin_url, prefix="shopdb_migrations") as url:
+        yield url
+
+
+@pytest.fixture
+def alembic_config(empty_database_url: str) -> AlembicTestConfig:
+    return AlembicTestConfig(alembic_config=shopdb_alembic_config(empty_database_url))
+
+
+@pytest.fixture
+def alembic_engine(empty_database_url: str) -> Iterator[Engine]:
+    engine = create_engine(sqlalchemy_url(empty_database_url), poolclass=pool.NullPool)
+    yield engine
+    engine.dispose()
+
+
+def test_head_is_the_search_indexes_revision() -> None:
+    assert head_revision() == "0003"
+
+
+def test_upgrade_records_head_and_downgrade_to_base_removes_everything(
+    empty_database_url: str,
+) -> None:
+    upgrade(empty_database_url)
+    assert current_revision(empty_database_url) == head_revision()
+    downgrade(empty_database_url, "base")
+    with psycopg.connect(empty_database_url) as conn:
+        tables = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            " AND table_name <> 'alembic_version'"
+        ).fetchall()
+        functions = conn.execute(
+            "SELECT proname FROM pg_proc WHERE proname = 'set_updated_at'"
+        ).fetchall()
+    assert tables == []
+    assert functions == []
+
+
+def _checksum(url: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(url) as conn:
+        return [
+            *conn.execute("SELECT id, username, email, password_hash FROM users ORDER BY id"),
+            *conn.execute(
+                "SELECT id, name, description, price, inventory_count, version"
+                " FROM products ORDER BY id"
+            ),
+            *conn.execute("SELECT id, user_id FROM carts ORDER BY id"),
+            *conn.execute("SELECT id, cart_id, product_id, quantity FROM cart_items ORDER BY id"),
+        ]
+
+
+def test_rows_survive_a_reversible_downgrade_and_upgrade(empty_database_url: str) -> None:
+    upgrade(empty_database_url)
+    with psycopg.connect(empty_database_url) as conn:
+        user_id = conn.execute(
+            "INSERT INTO users (username, email, password_hash) VALUES (%s, %s, %s) RETURNING id",
+            ("alice", "alice@example.com", "hash"),
+        ).fetchone()
+        product_id = conn.execute(
+            "INSERT INTO products (name, description, price, inventory_count)"
+            " VALUES (%s, %s, %s, %s) RETURNING id",
+            ("Lamp", "A lamp", "19.99", 7),
+        ).fetchone()
+        assert user_id is not None and product_id is not None
+        cart_id = conn.execute(
+            "INSERT INTO carts (user_id) VALUES (%s) RETURNING id", user_id
+        ).fetchone()
+        assert cart_id is not None
+        conn.execute(
+            "INSERT INTO cart_items (cart_id, product_id, quantity) VALUES (%s, %s, %s)",
+            (cart_id[0], product_id[0], 3),
+        )
+    before = _checksum(empty_database_url)
+    assert len(before) == 4
+
+    downgrade(empty_database_url, "0002")
+    assert current_revision(empty_database_url) == "0002"
+    upgrade(empty_database_url)
+
+    assert _checksum(empty_database_url) == before
