@@ -1,4 +1,4 @@
-"""Test database harness: a configured server, or a throwaway embedded one, and fresh databases on it."""
+"""Test database harness: the configured server or a throwaway embedded one; fresh databases."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def scratch_database(admin_url: str, prefix: str = "shopdb_test") -> Iterator[st
 
 
 def truncate_all(conn: psycopg.Connection[object]) -> None:
-    """Empty every table and restart the identity sequences: each test starts from the same state."""
+    """Empty every table and restart the identity sequences, so each test starts the same."""
     conn.execute(
         sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
             sql.SQL(", ").join(sql.Identifier(t) for t in TABLES)

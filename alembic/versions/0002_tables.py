@@ -23,7 +23,8 @@ def upgrade() -> None:
         CREATE TABLE users (
             id BIGINT GENERATED ALWAYS AS IDENTITY CONSTRAINT users_pkey PRIMARY KEY,
             username VARCHAR(50) NOT NULL
-                CONSTRAINT users_username_length_check CHECK (char_length(username) BETWEEN 3 AND 50),
+                CONSTRAINT users_username_length_check
+                CHECK (char_length(username) BETWEEN 3 AND 50),
             email VARCHAR(254) NOT NULL,
             password_hash VARCHAR(255) NOT NULL
                 CONSTRAINT users_password_hash_not_empty_check CHECK (password_hash <> ''),
@@ -38,7 +39,8 @@ def upgrade() -> None:
         CREATE TABLE products (
             id BIGINT GENERATED ALWAYS AS IDENTITY CONSTRAINT products_pkey PRIMARY KEY,
             name VARCHAR(255) NOT NULL
-                CONSTRAINT products_name_not_blank_check CHECK (btrim(name, E' \\t\\n\\r\\f\\v') <> ''),
+                CONSTRAINT products_name_not_blank_check
+                CHECK (btrim(name, E' \\t\\n\\r\\f\\v') <> ''),
             description TEXT,
             price NUMERIC(10, 2) NOT NULL
                 CONSTRAINT products_price_non_negative_check CHECK (price >= 0)

@@ -1,8 +1,8 @@
 """Indexes for keyset pagination of the product search, one per sort order.
 
-Names sort by code point (`COLLATE "C"`), the same on every server and in the in-memory
-adapter, whatever the database locale. Each index ends in `id`, the tie-break of every sort, so a page after a cursor is an index
-range scan whatever the page number.
+Names sort by code point (`COLLATE "C"`): the same on every server, whatever its locale,
+and in the in-memory adapter. Each index ends in `id`, the tie-break of every sort, so a
+page after a cursor is an index range scan whatever the page number.
 
 Revision ID: 0003
 Revises: 0002

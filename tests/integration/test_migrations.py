@@ -92,7 +92,8 @@ def test_rows_survive_a_reversible_downgrade_and_upgrade(empty_database_url: str
             " VALUES (%s, %s, %s, %s) RETURNING id",
             ("Lamp", "A lamp", "19.99", 7),
         ).fetchone()
-        assert user_id is not None and product_id is not None
+        assert user_id is not None
+        assert product_id is not None
         cart_id = conn.execute(
             "INSERT INTO carts (user_id) VALUES (%s) RETURNING id", user_id
         ).fetchone()

@@ -103,7 +103,9 @@ def test_ids_are_identity_columns(catalog: psycopg.Connection[tuple[object, ...]
         "SELECT table_name, identity_generation FROM information_schema.columns"
         " WHERE table_schema = 'public' AND column_name = 'id'"
     ).fetchall()
-    assert dict(rows) == {t: "ALWAYS" for t in ("users", "products", "carts", "cart_items")}
+    assert {r[0]: r[1] for r in rows} == {
+        t: "ALWAYS" for t in ("users", "products", "carts", "cart_items")
+    }
 
 
 def test_every_constraint_is_present_by_name(

@@ -1,0 +1,136 @@
+"""In-memory cart repository: the cart aggregate with its items and their current prices."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from adapters.memory.database import CartRow, ItemRow
+from domain.errors import (
+    CartItemNotFound,
+    CartNotFound,
+    InvalidInput,
+    ProductNotFound,
+    UserNotFound,
+)
+from domain.model import Cart, CartItem
+from domain.validation import quantity as valid_quantity
+from domain.values import INT4_MAX
+
+if TYPE_CHECKING:
+    from adapters.memory.database import Tables
+    from adapters.memory.unit_of_work import MemoryTransaction
+
+
+def _item(tables: Tables, row: ItemRow) -> CartItem:
+    product = tables.products[row.product_id]
+    return CartItem(
+        id=row.id,
+        cart_id=row.cart_id,
+        product_id=row.product_id,
+        quantity=row.quantity,
+        product_name=product.name,
+        unit_price=product.price,
+    )
+
+
+def _cart(tables: Tables, row: CartRow) -> Cart:
+    items = sorted((i for i in tables.items.values() if i.cart_id == row.id), key=lambda i: i.id)
+    return Cart(
+        id=row.id,
+        user_id=row.user_id,
+        items=tuple(_item(tables, i) for i in items),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _find_item(tables: Tables, cart_id: int, product_id: int) -> ItemRow | None:
+    return next(
+        (i for i in tables.items.values() if i.cart_id == cart_id and i.product_id == product_id),
+        None,
+    )
+
+
+def _oldest_cart(tables: Tables, user_id: int) -> CartRow | None:
+    return min(
+        (c for c in tables.carts.values() if c.user_id == user_id),
+        key=lambda c: c.id,
+        default=None,
+    )
+
+
+class MemoryCartRepository:
+    def __init__(self, transaction: MemoryTransaction) -> None:
+        self._tx = transaction
+
+    def get_or_create(self, user_id: int) -> Cart:
+        existing = self.find_for_user(user_id)
+        if existing is not None:
+            return existing
+        tables = self._tx.write()
+        if user_id not in tables.users:
+            raise UserNotFound(user_id)
+        created_meanwhile = _oldest_cart(tables, user_id)
+        if created_meanwhile is not None:
+            return _cart(tables, created_meanwhile)
+        now = self._tx.now()
+        row = CartRow(self._tx.database.next_id("carts"), user_id, now, now)
+        tables.carts[row.id] = row
+        return _cart(tables, row)
+
+    def get(self, cart_id: int) -> Cart:
+        tables = self._tx.read()
+        row = tables.carts.get(cart_id)
+        if row is None:
+            raise CartNotFound(cart_id)
+        return _cart(tables, row)
+
+    def find_for_user(self, user_id: int, *, lock: bool = False) -> Cart | None:
+        # Writers are serialized, so becoming one is what locking the cart means here.
+        tables = self._tx.write() if lock else self._tx.read()
+        row = _oldest_cart(tables, user_id)
+        return None if row is None else _cart(tables, row)
+
+    def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
+        valid_quantity(quantity)
+        tables = self._tx.write()
+        # Like the INSERT ... ON CONFLICT it stands for: an id is drawn whatever happens next,
+        # and the cart's foreign key is checked before the product's.
+        item_id = self._tx.database.next_id("cart_items")
+        if cart_id not in tables.carts:
+            raise CartNotFound(cart_id)
+        if product_id not in tables.products:
+            raise ProductNotFound(product_id)
+        existing = _find_item(tables, cart_id, product_id)
+        if existing is None:
+            row = ItemRow(item_id, cart_id, product_id, quantity)
+        else:
+            if existing.quantity + quantity > INT4_MAX:
+                raise InvalidInput("quantity: out of range")
+            row = ItemRow(existing.id, cart_id, product_id, existing.quantity + quantity)
+        tables.items[row.id] = row
+        return _item(tables, row)
+
+    def set_quantity(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
+        valid_quantity(quantity)
+        tables = self._tx.write()
+        existing = _find_item(tables, cart_id, product_id)
+        if existing is None:
+            raise CartItemNotFound(cart_id, product_id)
+        row = ItemRow(existing.id, cart_id, product_id, quantity)
+        tables.items[row.id] = row
+        return _item(tables, row)
+
+    def remove_item(self, cart_id: int, product_id: int) -> None:
+        tables = self._tx.write()
+        existing = _find_item(tables, cart_id, product_id)
+        if existing is None:
+            raise CartItemNotFound(cart_id, product_id)
+        del tables.items[existing.id]
+
+    def clear(self, cart_id: int) -> None:
+        tables = self._tx.write()
+        if cart_id not in tables.carts:
+            raise CartNotFound(cart_id)
+        for item in [i for i in tables.items.values() if i.cart_id == cart_id]:
+            del tables.items[item.id]

@@ -1,0 +1,92 @@
+"""The committed state of the in-memory database, its identity sequences and its writer lock.
+
+Isolation mirrors PostgreSQL's READ COMMITTED for the cases that matter: a reader sees the latest
+committed state at each call; a writer works on a private copy taken when it first writes and
+publishes it on commit. Writers are serialized by one lock (PostgreSQL would only serialize
+writers of the same rows), so no two commits can ever interleave."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from domain.errors import StorageUnavailable
+from domain.model import Product, User
+
+
+@dataclass(frozen=True)
+class CartRow:
+    id: int
+    user_id: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    id: int
+    cart_id: int
+    product_id: int
+    quantity: int
+
+
+@dataclass
+class Tables:
+    users: dict[int, User] = field(default_factory=dict)
+    products: dict[int, Product] = field(default_factory=dict)
+    carts: dict[int, CartRow] = field(default_factory=dict)
+    items: dict[int, ItemRow] = field(default_factory=dict)
+
+    def copy(self) -> Tables:
+        # Rows are immutable, so copying the dicts isolates a writer completely.
+        return replace(
+            self,
+            users=dict(self.users),
+            products=dict(self.products),
+            carts=dict(self.carts),
+            items=dict(self.items),
+        )
+
+
+class MemoryDatabase:
+    """One in-memory database; share it between the unit-of-work factories that should see
+    the same data."""
+
+    def __init__(self, *, lock_timeout: float = 10.0) -> None:
+        self.lock_timeout = lock_timeout
+        self._committed = Tables()
+        self._writer = threading.Lock()
+        self._guard = threading.Lock()
+        self._sequences = {"users": 0, "products": 0, "carts": 0, "cart_items": 0}
+
+    def committed(self) -> Tables:
+        with self._guard:
+            return self._committed
+
+    def next_id(self, table: str) -> int:
+        """Like an identity column: a value is used up even if its transaction rolls back."""
+        with self._guard:
+            self._sequences[table] += 1
+            return self._sequences[table]
+
+    def begin_write(self) -> Tables:
+        if not self._writer.acquire(timeout=self.lock_timeout):
+            raise StorageUnavailable(
+                f"timed out after {self.lock_timeout:g} s waiting for another unit of work"
+            )
+        return self.committed().copy()
+
+    def publish(self, tables: Tables) -> None:
+        with self._guard:
+            self._committed = tables
+        self._writer.release()
+
+    def abandon(self) -> None:
+        self._writer.release()
+
+    def reset(self) -> None:
+        """Empty every table and restart the sequences (like TRUNCATE ... RESTART IDENTITY)."""
+        with self._writer, self._guard:
+            self._committed = Tables()
+            self._sequences = dict.fromkeys(self._sequences, 0)

@@ -1,0 +1,121 @@
+"""In-memory product repository: versions, atomic reservations and keyset search."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from domain.errors import ConcurrencyConflict, InsufficientInventory, InvalidInput, ProductNotFound
+from domain.model import NewProduct, Product, ProductChanges
+from domain.search import Page, ProductQuery, ProductSort, encode_cursor, sort_key
+from domain.validation import quantity as valid_quantity
+from domain.values import INT4_MAX
+
+if TYPE_CHECKING:
+    from adapters.memory.database import Tables
+    from adapters.memory.unit_of_work import MemoryTransaction
+
+
+class MemoryProductRepository:
+    def __init__(self, transaction: MemoryTransaction) -> None:
+        self._tx = transaction
+
+    def _new(self, tables: Tables, product: NewProduct) -> Product:
+        product_id = self._tx.database.next_id("products")
+        now = self._tx.now()
+        stored = Product(
+            id=product_id,
+            name=product.name,
+            description=product.description,
+            price=product.price,
+            inventory_count=product.inventory_count,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        tables.products[product_id] = stored
+        return stored
+
+    def add(self, product: NewProduct) -> Product:
+        return self._new(self._tx.write(), product)
+
+    def add_many(self, products: Iterable[NewProduct]) -> int:
+        tables = self._tx.write()
+        count = 0
+        for product in products:
+            self._new(tables, product)
+            count += 1
+        return count
+
+    def get(self, product_id: int) -> Product:
+        product = self._tx.read().products.get(product_id)
+        if product is None:
+            raise ProductNotFound(product_id)
+        return product
+
+    def get_many(self, product_ids: Sequence[int]) -> dict[int, Product]:
+        products = self._tx.read().products
+        return {pid: products[pid] for pid in sorted(set(product_ids)) if pid in products}
+
+    def _existing(self, tables: Tables, product_id: int) -> Product:
+        product = tables.products.get(product_id)
+        if product is None:
+            raise ProductNotFound(product_id)
+        return product
+
+    def _store(self, tables: Tables, product: Product, **changes: object) -> Product:
+        changed = product.model_copy(update={**changes, "updated_at": self._tx.now()})
+        tables.products[product.id] = changed
+        return changed
+
+    def update(self, product_id: int, expected_version: int, changes: ProductChanges) -> Product:
+        tables = self._tx.write()
+        product = self._existing(tables, product_id)
+        if product.version != expected_version:
+            raise ConcurrencyConflict(product_id, expected_version)
+        if product.version == INT4_MAX:
+            raise InvalidInput("version: out of range")
+        return self._store(tables, product, **changes.changed(), version=product.version + 1)
+
+    def delete(self, product_id: int) -> None:
+        tables = self._tx.write()
+        self._existing(tables, product_id)
+        del tables.products[product_id]
+        for item in [i for i in tables.items.values() if i.product_id == product_id]:
+            del tables.items[item.id]
+
+    def restock(self, product_id: int, quantity: int) -> Product:
+        valid_quantity(quantity)
+        tables = self._tx.write()
+        product = self._existing(tables, product_id)
+        if product.inventory_count + quantity > INT4_MAX:
+            raise InvalidInput("inventory_count: out of range")
+        return self._store(tables, product, inventory_count=product.inventory_count + quantity)
+
+    def reserve(self, product_id: int, quantity: int) -> Product:
+        valid_quantity(quantity)
+        tables = self._tx.write()
+        product = self._existing(tables, product_id)
+        if product.inventory_count < quantity:
+            raise InsufficientInventory(product_id, quantity, product.inventory_count)
+        return self._store(tables, product, inventory_count=product.inventory_count - quantity)
+
+    def search(self, query: ProductQuery) -> Page[Product]:
+        after = query.after()
+        descending = query.sort is ProductSort.NEWEST
+        matches = [p for p in self._tx.read().products.values() if query.matches(p)]
+        matches.sort(key=lambda p: (sort_key(p, query.sort), p.id), reverse=descending)
+        if after is not None:
+            matches = [p for p in matches if _past(p, query.sort, after, descending)]
+        page = matches[: query.limit]
+        cursor = None
+        if len(matches) > query.limit:
+            last = page[-1]
+            cursor = encode_cursor(query.sort, sort_key(last, query.sort), last.id)
+        return Page(items=tuple(page), next_cursor=cursor)
+
+
+def _past(product: Product, sort: ProductSort, after: tuple[object, int], descending: bool) -> bool:
+    """Whether `product` lies strictly past the cursor position in sort order."""
+    position = (sort_key(product, sort), product.id)
+    return position < after if descending else position > after

@@ -1,0 +1,88 @@
+"""The in-memory unit of work: a private copy of the tables from the first write until commit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+
+from adapters.memory.carts import MemoryCartRepository
+from adapters.memory.database import MemoryDatabase, Tables
+from adapters.memory.products import MemoryProductRepository
+from adapters.memory.users import MemoryUserRepository
+from domain.errors import ReadOnlyViolation
+
+
+class MemoryTransaction:
+    """What the repositories of one unit of work share: the view they read and write."""
+
+    def __init__(self, database: MemoryDatabase, *, read_only: bool) -> None:
+        self.database = database
+        self.read_only = read_only
+        self._working: Tables | None = None
+        self._now: datetime | None = None
+
+    def read(self) -> Tables:
+        """Own uncommitted changes if any, else the latest committed state."""
+        return self._working if self._working is not None else self.database.committed()
+
+    def write(self) -> Tables:
+        if self.read_only:
+            raise ReadOnlyViolation()
+        if self._working is None:
+            self._working = self.database.begin_write()
+            self._now = datetime.now(UTC)
+        return self._working
+
+    def now(self) -> datetime:
+        """The transaction's timestamp, like PostgreSQL's now()."""
+        if self._now is None:
+            self._now = datetime.now(UTC)
+        return self._now
+
+    def commit(self) -> None:
+        if self._working is not None:
+            working, self._working = self._working, None
+            self.database.publish(working)
+        self._now = None
+
+    def rollback(self) -> None:
+        if self._working is not None:
+            self._working = None
+            self.database.abandon()
+        self._now = None
+
+
+class MemoryUnitOfWork:
+    def __init__(self, database: MemoryDatabase, *, read_only: bool = False) -> None:
+        self._transaction = MemoryTransaction(database, read_only=read_only)
+        self.users = MemoryUserRepository(self._transaction)
+        self.products = MemoryProductRepository(self._transaction)
+        self.carts = MemoryCartRepository(self._transaction)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._transaction.rollback()
+
+    def commit(self) -> None:
+        self._transaction.commit()
+
+    def rollback(self) -> None:
+        self._transaction.rollback()
+
+
+class MemoryUnitOfWorkFactory:
+    """Makes units of work over one shared in-memory database."""
+
+    def __init__(self, database: MemoryDatabase | None = None) -> None:
+        self.database = database or MemoryDatabase()
+
+    def __call__(self, *, read_only: bool = False) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self.database, read_only=read_only)

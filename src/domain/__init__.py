@@ -1,0 +1,1 @@
+"""The shop's domain: immutable entities, value objects and domain errors. No I/O."""

@@ -1,0 +1,104 @@
+"""Every business failure the persistence layer reports, under one base class."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error shopdb raises on purpose. The message is safe to show and log."""
+
+
+class NotFound(DomainError):
+    entity = "entity"
+
+    def __init__(self, key: object) -> None:
+        self.key = key
+        super().__init__(f"{self.entity} {key!r} not found")
+
+
+class UserNotFound(NotFound):
+    entity = "user"
+
+
+class ProductNotFound(NotFound):
+    entity = "product"
+
+
+class CartNotFound(NotFound):
+    entity = "cart"
+
+
+class CartItemNotFound(NotFound):
+    entity = "cart item"
+
+    def __init__(self, cart_id: int, product_id: int) -> None:
+        self.cart_id = cart_id
+        self.product_id = product_id
+        super().__init__((cart_id, product_id))
+        self.args = (f"product {product_id} is not in cart {cart_id}",)
+
+
+class UsernameTaken(DomainError):
+    def __init__(self, username: str) -> None:
+        self.username = username
+        super().__init__(f"username {username!r} is already taken")
+
+
+class EmailTaken(DomainError):
+    def __init__(self, email: str) -> None:
+        self.email = email
+        super().__init__(f"email {email!r} is already registered")
+
+
+class InsufficientInventory(DomainError):
+    def __init__(self, product_id: int, requested: int, available: int) -> None:
+        self.product_id = product_id
+        self.requested = requested
+        self.available = available
+        super().__init__(
+            f"product {product_id}: {requested} requested but only {available} available"
+        )
+
+
+class ConcurrencyConflict(DomainError):
+    """The entity changed since it was read: reload it and decide again."""
+
+    def __init__(self, product_id: int, expected_version: int) -> None:
+        self.product_id = product_id
+        self.expected_version = expected_version
+        super().__init__(
+            f"product {product_id} is no longer at version {expected_version}: "
+            "it was changed by someone else; reload and retry"
+        )
+
+
+class InvalidInput(DomainError):
+    """Input that breaks a rule of the domain; nothing was stored."""
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = problems
+        super().__init__("invalid input: " + "; ".join(problems))
+
+
+class AuthenticationFailed(DomainError):
+    def __init__(self) -> None:
+        super().__init__("unknown user or wrong password")
+
+
+class EmptyCart(DomainError):
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+        super().__init__(f"the cart of user {user_id} is empty")
+
+
+class TransientConflict(DomainError):
+    """The database aborted the transaction to keep it serializable (deadlock or serialization
+    failure). The whole unit of work may be run again."""
+
+
+class StorageUnavailable(DomainError):
+    """The database could not be reached or did not answer in time."""
+
+
+class ReadOnlyViolation(DomainError):
+    def __init__(self) -> None:
+        super().__init__("this unit of work is read-only and cannot change data")

@@ -1,0 +1,139 @@
+"""Entities: users, products and carts with their items. Immutable; changes make new values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from domain.values import (
+    Email,
+    Id,
+    Inventory,
+    PasswordHash,
+    Price,
+    ProductName,
+    Quantity,
+    Text,
+    Username,
+    Version,
+)
+
+
+class Entity(BaseModel):
+    # Inputs never appear in validation errors: a password hash must not leak through one.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+
+class NewUser(Entity):
+    username: Username
+    email: Email
+    password_hash: PasswordHash = Field(exclude=True, repr=False)
+
+
+class User(Entity):
+    id: Id
+    username: Username
+    email: Email
+    password_hash: PasswordHash = Field(exclude=True, repr=False)
+    created_at: datetime
+    updated_at: datetime
+
+
+class NewProduct(Entity):
+    name: ProductName
+    description: Text | None = None
+    price: Price
+    inventory_count: Inventory = 0
+
+
+class Product(Entity):
+    id: Id
+    name: ProductName
+    description: Text | None
+    price: Price
+    inventory_count: Inventory
+    version: Version
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductChanges(Entity):
+    """The fields to change; a field left out stays as it is. `description=None` clears it."""
+
+    name: ProductName | None = None
+    description: Text | None = None
+    price: Price | None = None
+
+    def changed(self) -> dict[str, object]:
+        fields = self.model_fields_set
+        values = {name: getattr(self, name) for name in ("name", "description", "price")}
+        return {
+            name: value
+            for name, value in values.items()
+            if name in fields and (value is not None or name == "description")
+        }
+
+
+class CartItem(Entity):
+    """A line of a cart, with the product's current name and price."""
+
+    id: Id
+    cart_id: Id
+    product_id: Id
+    quantity: Quantity
+    product_name: ProductName
+    unit_price: Price
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class Cart(Entity):
+    """The cart aggregate: a user's cart and its items, in the order they were first added."""
+
+    id: Id
+    user_id: Id
+    items: tuple[CartItem, ...] = ()
+    created_at: datetime
+    updated_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total(self) -> Decimal:
+        return sum((item.line_total for item in self.items), Decimal("0.00"))
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.items
+
+    def item(self, product_id: int) -> CartItem | None:
+        return next((item for item in self.items if item.product_id == product_id), None)
+
+
+class ReceiptLine(Entity):
+    product_id: Id
+    product_name: ProductName
+    unit_price: Price
+    quantity: Quantity
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class Receipt(Entity):
+    """What a checkout sold, at the prices it was sold for."""
+
+    user_id: Id
+    cart_id: Id
+    lines: tuple[ReceiptLine, ...]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total(self) -> Decimal:
+        return sum((line.line_total for line in self.lines), Decimal("0.00"))

@@ -1,0 +1,78 @@
+"""Value objects: money, quantities, usernames, emails and text, validated as the schema demands."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Final
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, Field, Strict, StringConstraints
+
+INT4_MAX: Final = 2_147_483_647
+INT8_MAX: Final = 9_223_372_036_854_775_807
+CENT: Final = Decimal("0.01")
+PRICE_MAX: Final = Decimal("99999999.99")  # NUMERIC(10, 2)
+BLANK: Final = " \t\n\r\f\v"  # the schema's btrim() set
+
+
+def text_storable(value: str) -> str:
+    """PostgreSQL stores neither NUL characters nor lone surrogates; refuse them up front."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+def not_blank(value: str) -> str:
+    if value.strip(BLANK) == "":
+        raise ValueError("must not be blank")
+    return value
+
+
+def money(value: Decimal) -> Decimal:
+    """An exact amount with at most two decimal places; never rounded."""
+    if not value.is_finite():
+        raise ValueError("must be a finite amount")
+    quantized = value.quantize(CENT)
+    if quantized != value:
+        raise ValueError("must have at most 2 decimal places")
+    return quantized + Decimal("0.00")  # folds -0.00 into 0.00
+
+
+def email_address(value: str) -> str:
+    """Syntax checked by email-validator; stored in its ASCII form, so that case-insensitive
+    uniqueness means the same on every database locale."""
+    try:
+        result = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"is not a valid email address ({exc})") from None
+    normalized = result.ascii_email or result.normalized
+    if len(normalized) > 254:
+        raise ValueError("must be at most 254 characters")
+    return normalized
+
+
+Text = Annotated[str, AfterValidator(text_storable)]
+Id = Annotated[int, Strict(), Field(ge=1, le=INT8_MAX)]
+Version = Annotated[int, Strict(), Field(ge=1, le=INT4_MAX)]
+Quantity = Annotated[int, Strict(), Field(ge=1, le=INT4_MAX)]
+Inventory = Annotated[int, Strict(), Field(ge=0, le=INT4_MAX)]
+Money = Annotated[Decimal, Field(allow_inf_nan=True), AfterValidator(money)]
+Price = Annotated[Money, Field(ge=0, le=PRICE_MAX)]
+Username = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9._-]+$"),
+]
+Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(email_address)]
+ProductName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=255),
+    AfterValidator(text_storable),
+    AfterValidator(not_blank),
+]
+PasswordHash = Annotated[
+    str, StringConstraints(min_length=1, max_length=255), AfterValidator(text_storable)
+]

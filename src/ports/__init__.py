@@ -1,0 +1,1 @@
+"""Ports: the repository and unit-of-work protocols the services depend on."""

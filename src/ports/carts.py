@@ -1,0 +1,41 @@
+"""The cart repository port: the cart aggregate and its items."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from domain.model import Cart, CartItem
+
+
+class CartRepository(Protocol):
+    def get_or_create(self, user_id: int) -> Cart:
+        """The user's cart (the oldest, if several), created empty if there is none.
+        Raises UserNotFound."""
+        ...
+
+    def get(self, cart_id: int) -> Cart:
+        """The cart with all its items. Raises CartNotFound."""
+        ...
+
+    def find_for_user(self, user_id: int, *, lock: bool = False) -> Cart | None:
+        """The user's cart with its items, or None if the user has none. With `lock`, the cart
+        and its items stay locked until the unit of work ends: nothing can add to, change or
+        empty the cart meanwhile (use it before checking out)."""
+        ...
+
+    def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
+        """Put `quantity` (>= 1) of a product into the cart; if it is there already, its
+        quantity grows by `quantity`. Raises CartNotFound, ProductNotFound, or InvalidInput."""
+        ...
+
+    def set_quantity(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
+        """Raises CartItemNotFound, or InvalidInput for a quantity below 1."""
+        ...
+
+    def remove_item(self, cart_id: int, product_id: int) -> None:
+        """Raises CartItemNotFound."""
+        ...
+
+    def clear(self, cart_id: int) -> None:
+        """Remove every item. Raises CartNotFound."""
+        ...

@@ -1,0 +1,53 @@
+"""The product repository port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from domain.model import NewProduct, Product, ProductChanges
+from domain.search import Page, ProductQuery
+
+
+class ProductRepository(Protocol):
+    def add(self, product: NewProduct) -> Product:
+        """Store a new product at version 1 and return it."""
+        ...
+
+    def add_many(self, products: Iterable[NewProduct]) -> int:
+        """Store many products at once (the bulk path) and return how many were stored."""
+        ...
+
+    def get(self, product_id: int) -> Product:
+        """Raises ProductNotFound."""
+        ...
+
+    def get_many(self, product_ids: Sequence[int]) -> dict[int, Product]:
+        """The products that exist among `product_ids`, by id; missing ids are left out."""
+        ...
+
+    def update(self, product_id: int, expected_version: int, changes: ProductChanges) -> Product:
+        """Apply `changes` if the product is still at `expected_version`; the version goes up by
+        one. Raises ProductNotFound, or ConcurrencyConflict when the version moved on."""
+        ...
+
+    def delete(self, product_id: int) -> None:
+        """Delete the product; it disappears from every cart. Raises ProductNotFound."""
+        ...
+
+    def restock(self, product_id: int, quantity: int) -> Product:
+        """Add `quantity` (>= 1) units to the inventory. Raises ProductNotFound, or InvalidInput
+        for a bad quantity or an inventory that would not fit the column."""
+        ...
+
+    def reserve(self, product_id: int, quantity: int) -> Product:
+        """Atomically take `quantity` (>= 1) units out of inventory; never below zero.
+
+        Raises ProductNotFound, InsufficientInventory (with what is available), or
+        InvalidInput for a bad quantity."""
+        ...
+
+    def search(self, query: ProductQuery) -> Page[Product]:
+        """One page of the products matching `query`, in its sort order; `next_cursor` fetches
+        the following page and is None on the last one. Raises InvalidInput for a bad cursor."""
+        ...

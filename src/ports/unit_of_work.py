@@ -1,0 +1,43 @@
+"""The unit-of-work port: one transaction across the three repositories."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from ports.carts import CartRepository
+from ports.products import ProductRepository
+from ports.users import UserRepository
+
+
+class UnitOfWork(Protocol):
+    """Use as a context manager. What the repositories change is visible to others only after
+    `commit()`; leaving the block without it rolls everything back."""
+
+    users: UserRepository
+    products: ProductRepository
+    carts: CartRepository
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None:
+        """Make the changes durable and visible. Raises TransientConflict when the database
+        aborted the transaction (the whole unit of work may be run again)."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard every change since the last commit."""
+        ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work. A read-only one refuses writes and needs no transaction."""
+        ...

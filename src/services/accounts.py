@@ -1,0 +1,72 @@
+"""Accounts: registration, authentication and email changes."""
+
+from __future__ import annotations
+
+from domain.errors import AuthenticationFailed, InvalidInput, UserNotFound
+from domain.model import NewUser, User
+from domain.validation import build, check
+from domain.values import Email, Username
+from ports.hashing import PasswordHasher
+from ports.unit_of_work import UnitOfWorkFactory
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+
+
+def _check_password(password: str) -> None:
+    # The message never repeats the password.
+    if not isinstance(password, str):
+        raise InvalidInput("password: must be a string")
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidInput(f"password: must be {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+    if "\x00" in password:
+        raise InvalidInput("password: must not contain NUL characters")
+
+
+class AccountService:
+    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._decoy: str | None = None
+
+    def register(self, username: str, email: str, password: str) -> User:
+        """Raises InvalidInput, UsernameTaken or EmailTaken. Only a hash of the password is kept."""
+        # Cheap checks first: hashing is deliberately slow.
+        check(username, Username, "username")
+        check(email, Email, "email")
+        _check_password(password)
+        new = build(
+            NewUser, username=username, email=email, password_hash=self._hasher.hash(password)
+        )
+        with self._uow() as uow:
+            user = uow.users.add(new)
+            uow.commit()
+        return user
+
+    def authenticate(self, login: str, password: str) -> User:
+        """`login` is a username or an email. Raises AuthenticationFailed, saying no more."""
+        with self._uow(read_only=True) as uow:
+            try:
+                user = (
+                    uow.users.get_by_email(login)
+                    if "@" in login
+                    else uow.users.get_by_username(login)
+                )
+            except UserNotFound:
+                user = None
+        if user is None:
+            # Verify against a decoy so an unknown login takes as long as a wrong password.
+            if self._decoy is None:
+                self._decoy = self._hasher.hash("decoy password")
+            self._hasher.verify(self._decoy, password)
+            raise AuthenticationFailed()
+        if not self._hasher.verify(user.password_hash, password):
+            raise AuthenticationFailed()
+        return user
+
+    def change_email(self, user_id: int, email: str) -> User:
+        """Raises UserNotFound, EmailTaken or InvalidInput."""
+        with self._uow() as uow:
+            user = uow.users.change_email(user_id, email)
+            uow.commit()
+        return user

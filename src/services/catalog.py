@@ -1,0 +1,109 @@
+"""Catalog: products, prices, stock and search."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from domain.errors import InvalidInput
+from domain.model import NewProduct, Product, ProductChanges
+from domain.search import Page, ProductQuery, ProductSort
+from domain.validation import build, check, identifier
+from domain.values import Version
+from ports.unit_of_work import UnitOfWorkFactory
+
+
+class CatalogService:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    def create_product(
+        self,
+        name: str,
+        price: Decimal | str | int,
+        description: str | None = None,
+        inventory_count: int = 0,
+    ) -> Product:
+        """Raises InvalidInput."""
+        new = build(
+            NewProduct,
+            name=name,
+            price=price,
+            description=description,
+            inventory_count=inventory_count,
+        )
+        with self._uow() as uow:
+            product = uow.products.add(new)
+            uow.commit()
+        return product
+
+    def import_products(self, rows: Iterable[NewProduct | Mapping[str, object]]) -> int:
+        """All or nothing: every row is validated before any is stored. Raises InvalidInput
+        naming the first bad row."""
+        products = []
+        for number, row in enumerate(rows, start=1):
+            if isinstance(row, NewProduct):
+                products.append(row)
+                continue
+            try:
+                products.append(build(NewProduct, **dict(row)))
+            except InvalidInput as exc:
+                raise InvalidInput(*(f"row {number}: {p}" for p in exc.problems)) from None
+        with self._uow() as uow:
+            count = uow.products.add_many(products)
+            uow.commit()
+        return count
+
+    def get_product(self, product_id: int) -> Product:
+        """Raises ProductNotFound."""
+        with self._uow(read_only=True) as uow:
+            return uow.products.get(product_id)
+
+    def update_product(self, product_id: int, expected_version: int, **changes: object) -> Product:
+        """Change name, description and/or price, if nobody changed the product since
+        `expected_version`. Raises ProductNotFound, ConcurrencyConflict or InvalidInput."""
+        check(expected_version, Version, "expected_version")
+        patch = build(ProductChanges, **changes)
+        with self._uow() as uow:
+            product = uow.products.update(product_id, expected_version, patch)
+            uow.commit()
+        return product
+
+    def restock(self, product_id: int, quantity: int) -> Product:
+        """Raises ProductNotFound or InvalidInput."""
+        with self._uow() as uow:
+            product = uow.products.restock(product_id, quantity)
+            uow.commit()
+        return product
+
+    def delete_product(self, product_id: int) -> None:
+        """Raises ProductNotFound."""
+        identifier(product_id, "product_id")
+        with self._uow() as uow:
+            uow.products.delete(product_id)
+            uow.commit()
+
+    def search(
+        self,
+        text: str | None = None,
+        *,
+        min_price: Decimal | str | None = None,
+        max_price: Decimal | str | None = None,
+        in_stock_only: bool = False,
+        sort: ProductSort | str = ProductSort.NAME,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> Page[Product]:
+        """One page of matching products; pass `next_cursor` back for the next page."""
+        query = build(
+            ProductQuery,
+            text=text,
+            min_price=min_price,
+            max_price=max_price,
+            in_stock_only=in_stock_only,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+        )
+        with self._uow(read_only=True) as uow:
+            return uow.products.search(query)
