@@ -14,9 +14,14 @@ class UnitOfWork(Protocol):
     """Use as a context manager. What the repositories change is visible to others only after
     `commit()`; leaving the block without it rolls everything back."""
 
-    users: UserRepository
-    products: ProductRepository
-    carts: CartRepository
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def products(self) -> ProductRepository: ...
+
+    @property
+    def carts(self) -> CartRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -1,0 +1,37 @@
+"""Hypothesis strategies for the domain's values, in one place."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hypothesis import strategies as st
+
+from domain.model import NewProduct
+from domain.values import PRICE_MAX
+
+USERNAME_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+
+usernames = st.text(USERNAME_ALPHABET, min_size=3, max_size=50)
+emails = st.builds(
+    "{}@{}.example".format,
+    st.text("abcdefghij0123456789", min_size=1, max_size=20),
+    st.text("abcdefghij", min_size=1, max_size=20),
+)
+prices = st.decimals(min_value=Decimal(0), max_value=PRICE_MAX, places=2)
+storable_text = st.text(
+    st.characters(
+        categories=("L", "M", "N", "P", "S", "Z", "Cc", "Cf", "Co"), blacklist_characters="\x00"
+    ),
+    max_size=80,
+)
+product_names = storable_text.filter(lambda s: s.strip(" \t\n\r\f\v") != "").map(lambda s: s[:255])
+inventories = st.integers(min_value=0, max_value=1000)
+quantities = st.integers(min_value=1, max_value=20)
+
+new_products = st.builds(
+    NewProduct,
+    name=product_names,
+    description=st.none() | storable_text,
+    price=prices,
+    inventory_count=inventories,
+)

@@ -1,0 +1,91 @@
+"""Account service on the in-memory adapter."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from adapters.memory import MemoryUnitOfWorkFactory
+from domain.errors import (
+    AuthenticationFailed,
+    EmailTaken,
+    InvalidInput,
+    UsernameTaken,
+    UserNotFound,
+)
+from services import AccountService
+
+PASSWORD = "CANARY-correct-horse"
+
+
+def test_register_stores_a_hash_never_the_password(
+    accounts: AccountService, uow: MemoryUnitOfWorkFactory
+) -> None:
+    user = accounts.register("alice", "alice@example.com", PASSWORD)
+    with uow(read_only=True) as work:
+        stored = work.users.get(user.id)
+    assert stored.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in stored.password_hash
+    assert stored.username == "alice"
+
+
+def test_username_and_email_are_unique_regardless_of_case(accounts: AccountService) -> None:
+    accounts.register("alice", "alice@example.com", PASSWORD)
+    with pytest.raises(UsernameTaken):
+        accounts.register("ALICE", "other@example.com", PASSWORD)
+    with pytest.raises(EmailTaken):
+        accounts.register("bob", "ALICE@example.com", PASSWORD)
+
+
+def test_authenticate_by_username_or_email(accounts: AccountService) -> None:
+    user = accounts.register("alice", "alice@example.com", PASSWORD)
+    assert accounts.authenticate("Alice", PASSWORD).id == user.id
+    assert accounts.authenticate("alice@EXAMPLE.com", PASSWORD).id == user.id
+
+
+@pytest.mark.parametrize(("login", "password"), [("alice", "wrong password"), ("nobody", PASSWORD)])
+def test_authentication_failures_say_nothing_more(
+    accounts: AccountService, login: str, password: str
+) -> None:
+    accounts.register("alice", "alice@example.com", PASSWORD)
+    with pytest.raises(AuthenticationFailed) as info:
+        accounts.authenticate(login, password)
+    assert str(info.value) == "unknown user or wrong password"
+
+
+@pytest.mark.parametrize("password", ["short", "x" * 1025, "pass\x00word-long"])
+def test_bad_passwords_are_refused_without_echo(accounts: AccountService, password: str) -> None:
+    with pytest.raises(InvalidInput, match="password") as info:
+        accounts.register("alice", "alice@example.com", password)
+    assert password not in str(info.value)
+
+
+def test_bad_input_stores_nothing(accounts: AccountService, uow: MemoryUnitOfWorkFactory) -> None:
+    with pytest.raises(InvalidInput):
+        accounts.register("a", "alice@example.com", PASSWORD)
+    with uow() as work, pytest.raises(UserNotFound):
+        work.users.get_by_email("alice@example.com")
+
+
+def test_change_email(accounts: AccountService) -> None:
+    alice = accounts.register("alice", "alice@example.com", PASSWORD)
+    accounts.register("bob", "bob@example.com", PASSWORD)
+    assert accounts.change_email(alice.id, "Alice@Example.com").email == "Alice@example.com"
+    with pytest.raises(EmailTaken):
+        accounts.change_email(alice.id, "BOB@example.com")
+    with pytest.raises(InvalidInput):
+        accounts.change_email(alice.id, "not an email")
+    with pytest.raises(UserNotFound):
+        accounts.change_email(999, "carol@example.com")
+
+
+def test_the_password_is_never_logged(
+    accounts: AccountService, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    user = accounts.register("alice", "alice@example.com", PASSWORD)
+    accounts.authenticate("alice", PASSWORD)
+    logging.getLogger("test").info("registered %r", user)
+    assert PASSWORD not in caplog.text
+    assert user.password_hash not in caplog.text
