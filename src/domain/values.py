@@ -76,3 +76,9 @@ ProductName = Annotated[
 PasswordHash = Annotated[
     str, StringConstraints(min_length=1, max_length=255), AfterValidator(text_storable)
 ]
+
+
+def searchable_key(value: str) -> bool:
+    """Whether a username or email lookup can match anything: stored ones are ASCII without NUL,
+    and ASCII case folding is the same in Python and in every database locale."""
+    return isinstance(value, str) and value.isascii() and "\x00" not in value

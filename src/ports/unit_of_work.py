@@ -12,7 +12,11 @@ from ports.users import UserRepository
 
 class UnitOfWork(Protocol):
     """Use as a context manager. What the repositories change is visible to others only after
-    `commit()`; leaving the block without it rolls everything back."""
+    `commit()`; leaving the block without it rolls everything back.
+
+    When a repository method that writes raises a domain error, the transaction has been
+    rolled back (as PostgreSQL aborts a transaction on a failed statement): the unit of work
+    can go on, but starts again from the last commit. Errors of reads roll nothing back."""
 
     @property
     def users(self) -> UserRepository: ...

@@ -67,16 +67,16 @@ class MemoryCartRepository:
         existing = self.find_for_user(user_id)
         if existing is not None:
             return existing
-        tables = self._tx.write()
-        if user_id not in tables.users:
-            raise UserNotFound(user_id)
-        created_meanwhile = _oldest_cart(tables, user_id)
-        if created_meanwhile is not None:
-            return _cart(tables, created_meanwhile)
-        now = self._tx.now()
-        row = CartRow(self._tx.database.next_id("carts"), user_id, now, now)
-        tables.carts[row.id] = row
-        return _cart(tables, row)
+        with self._tx.writing() as tables:
+            if user_id not in tables.users:
+                raise UserNotFound(user_id)
+            created_meanwhile = _oldest_cart(tables, user_id)
+            if created_meanwhile is not None:
+                return _cart(tables, created_meanwhile)
+            now = self._tx.now()
+            row = CartRow(self._tx.database.next_id("carts"), user_id, now, now)
+            tables.carts[row.id] = row
+            return _cart(tables, row)
 
     def get(self, cart_id: int) -> Cart:
         tables = self._tx.read()
@@ -87,50 +87,50 @@ class MemoryCartRepository:
 
     def find_for_user(self, user_id: int, *, lock: bool = False) -> Cart | None:
         # Writers are serialized, so becoming one is what locking the cart means here.
-        tables = self._tx.write() if lock else self._tx.read()
+        tables = self._tx.lock() if lock else self._tx.read()
         row = _oldest_cart(tables, user_id)
         return None if row is None else _cart(tables, row)
 
     def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
         valid_quantity(quantity)
-        tables = self._tx.write()
-        # Like the INSERT ... ON CONFLICT it stands for: an id is drawn whatever happens next,
-        # and the cart's foreign key is checked before the product's.
-        item_id = self._tx.database.next_id("cart_items")
-        if cart_id not in tables.carts:
-            raise CartNotFound(cart_id)
-        if product_id not in tables.products:
-            raise ProductNotFound(product_id)
-        existing = _find_item(tables, cart_id, product_id)
-        if existing is None:
-            row = ItemRow(item_id, cart_id, product_id, quantity)
-        else:
-            if existing.quantity + quantity > INT4_MAX:
-                raise InvalidInput("quantity: out of range")
-            row = ItemRow(existing.id, cart_id, product_id, existing.quantity + quantity)
-        tables.items[row.id] = row
-        return _item(tables, row)
+        with self._tx.writing() as tables:
+            # Like the INSERT ... ON CONFLICT it stands for: an id is drawn whatever happens next,
+            # and the cart's foreign key is checked before the product's.
+            item_id = self._tx.database.next_id("cart_items")
+            if cart_id not in tables.carts:
+                raise CartNotFound(cart_id)
+            if product_id not in tables.products:
+                raise ProductNotFound(product_id)
+            existing = _find_item(tables, cart_id, product_id)
+            if existing is None:
+                row = ItemRow(item_id, cart_id, product_id, quantity)
+            else:
+                if existing.quantity + quantity > INT4_MAX:
+                    raise InvalidInput("quantity: out of range")
+                row = ItemRow(existing.id, cart_id, product_id, existing.quantity + quantity)
+            tables.items[row.id] = row
+            return _item(tables, row)
 
     def set_quantity(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
         valid_quantity(quantity)
-        tables = self._tx.write()
-        existing = _find_item(tables, cart_id, product_id)
-        if existing is None:
-            raise CartItemNotFound(cart_id, product_id)
-        row = ItemRow(existing.id, cart_id, product_id, quantity)
-        tables.items[row.id] = row
-        return _item(tables, row)
+        with self._tx.writing() as tables:
+            existing = _find_item(tables, cart_id, product_id)
+            if existing is None:
+                raise CartItemNotFound(cart_id, product_id)
+            row = ItemRow(existing.id, cart_id, product_id, quantity)
+            tables.items[row.id] = row
+            return _item(tables, row)
 
     def remove_item(self, cart_id: int, product_id: int) -> None:
-        tables = self._tx.write()
-        existing = _find_item(tables, cart_id, product_id)
-        if existing is None:
-            raise CartItemNotFound(cart_id, product_id)
-        del tables.items[existing.id]
+        with self._tx.writing() as tables:
+            existing = _find_item(tables, cart_id, product_id)
+            if existing is None:
+                raise CartItemNotFound(cart_id, product_id)
+            del tables.items[existing.id]
 
     def clear(self, cart_id: int) -> None:
-        tables = self._tx.write()
-        if cart_id not in tables.carts:
-            raise CartNotFound(cart_id)
-        for item in [i for i in tables.items.values() if i.cart_id == cart_id]:
-            del tables.items[item.id]
+        with self._tx.writing() as tables:
+            if cart_id not in tables.carts:
+                raise CartNotFound(cart_id)
+            for item in [i for i in tables.items.values() if i.cart_id == cart_id]:
+                del tables.items[item.id]

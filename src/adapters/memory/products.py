@@ -37,15 +37,16 @@ class MemoryProductRepository:
         return stored
 
     def add(self, product: NewProduct) -> Product:
-        return self._new(self._tx.write(), product)
+        with self._tx.writing() as tables:
+            return self._new(tables, product)
 
     def add_many(self, products: Iterable[NewProduct]) -> int:
-        tables = self._tx.write()
-        count = 0
-        for product in products:
-            self._new(tables, product)
-            count += 1
-        return count
+        with self._tx.writing() as tables:
+            count = 0
+            for product in products:
+                self._new(tables, product)
+                count += 1
+            return count
 
     def get(self, product_id: int) -> Product:
         product = self._tx.read().products.get(product_id)
@@ -69,36 +70,36 @@ class MemoryProductRepository:
         return changed
 
     def update(self, product_id: int, expected_version: int, changes: ProductChanges) -> Product:
-        tables = self._tx.write()
-        product = self._existing(tables, product_id)
-        if product.version != expected_version:
-            raise ConcurrencyConflict(product_id, expected_version)
-        if product.version == INT4_MAX:
-            raise InvalidInput("version: out of range")
-        return self._store(tables, product, **changes.changed(), version=product.version + 1)
+        with self._tx.writing() as tables:
+            product = self._existing(tables, product_id)
+            if product.version != expected_version:
+                raise ConcurrencyConflict(product_id, expected_version)
+            if product.version == INT4_MAX:
+                raise InvalidInput("version: out of range")
+            return self._store(tables, product, **changes.changed(), version=product.version + 1)
 
     def delete(self, product_id: int) -> None:
-        tables = self._tx.write()
-        self._existing(tables, product_id)
-        del tables.products[product_id]
-        for item in [i for i in tables.items.values() if i.product_id == product_id]:
-            del tables.items[item.id]
+        with self._tx.writing() as tables:
+            self._existing(tables, product_id)
+            del tables.products[product_id]
+            for item in [i for i in tables.items.values() if i.product_id == product_id]:
+                del tables.items[item.id]
 
     def restock(self, product_id: int, quantity: int) -> Product:
         valid_quantity(quantity)
-        tables = self._tx.write()
-        product = self._existing(tables, product_id)
-        if product.inventory_count + quantity > INT4_MAX:
-            raise InvalidInput("inventory_count: out of range")
-        return self._store(tables, product, inventory_count=product.inventory_count + quantity)
+        with self._tx.writing() as tables:
+            product = self._existing(tables, product_id)
+            if product.inventory_count + quantity > INT4_MAX:
+                raise InvalidInput("inventory_count: out of range")
+            return self._store(tables, product, inventory_count=product.inventory_count + quantity)
 
     def reserve(self, product_id: int, quantity: int) -> Product:
         valid_quantity(quantity)
-        tables = self._tx.write()
-        product = self._existing(tables, product_id)
-        if product.inventory_count < quantity:
-            raise InsufficientInventory(product_id, quantity, product.inventory_count)
-        return self._store(tables, product, inventory_count=product.inventory_count - quantity)
+        with self._tx.writing() as tables:
+            product = self._existing(tables, product_id)
+            if product.inventory_count < quantity:
+                raise InsufficientInventory(product_id, quantity, product.inventory_count)
+            return self._store(tables, product, inventory_count=product.inventory_count - quantity)
 
     def search(self, query: ProductQuery) -> Page[Product]:
         after = query.after()

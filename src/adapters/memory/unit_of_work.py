@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
@@ -10,7 +12,7 @@ from adapters.memory.carts import MemoryCartRepository
 from adapters.memory.database import MemoryDatabase, Tables
 from adapters.memory.products import MemoryProductRepository
 from adapters.memory.users import MemoryUserRepository
-from domain.errors import ReadOnlyViolation
+from domain.errors import DomainError, ReadOnlyViolation
 
 
 class MemoryTransaction:
@@ -26,13 +28,25 @@ class MemoryTransaction:
         """Own uncommitted changes if any, else the latest committed state."""
         return self._working if self._working is not None else self.database.committed()
 
-    def write(self) -> Tables:
+    def lock(self) -> Tables:
+        """Become the writer (take the write lock) without changing anything yet."""
         if self.read_only:
             raise ReadOnlyViolation()
         if self._working is None:
             self._working = self.database.begin_write()
             self._now = datetime.now(UTC)
         return self._working
+
+    @contextmanager
+    def writing(self) -> Iterator[Tables]:
+        """The tables to change. Like a failed statement in PostgreSQL, a write that raises
+        aborts the transaction: everything since the last commit is rolled back."""
+        tables = self.lock()
+        try:
+            yield tables
+        except DomainError:
+            self.rollback()
+            raise
 
     def now(self) -> datetime:
         """The transaction's timestamp, like PostgreSQL's now()."""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from domain.errors import EmailTaken, UsernameTaken, UserNotFound
 from domain.model import NewUser, User
 from domain.validation import check
-from domain.values import Email
+from domain.values import Email, searchable_key
 
 if TYPE_CHECKING:
     from adapters.memory.database import Tables
@@ -27,24 +27,24 @@ class MemoryUserRepository:
         self._tx = transaction
 
     def add(self, user: NewUser) -> User:
-        tables = self._tx.write()
-        user_id = self._tx.database.next_id("users")
-        # The same order as PostgreSQL checks its unique indexes: username, then email.
-        if _taken(tables, "username", user.username):
-            raise UsernameTaken(user.username)
-        if _taken(tables, "email", user.email):
-            raise EmailTaken(user.email)
-        now = self._tx.now()
-        stored = User(
-            id=user_id,
-            username=user.username,
-            email=user.email,
-            password_hash=user.password_hash,
-            created_at=now,
-            updated_at=now,
-        )
-        tables.users[user_id] = stored
-        return stored
+        with self._tx.writing() as tables:
+            user_id = self._tx.database.next_id("users")
+            # The same order as PostgreSQL checks its unique indexes: username, then email.
+            if _taken(tables, "username", user.username):
+                raise UsernameTaken(user.username)
+            if _taken(tables, "email", user.email):
+                raise EmailTaken(user.email)
+            now = self._tx.now()
+            stored = User(
+                id=user_id,
+                username=user.username,
+                email=user.email,
+                password_hash=user.password_hash,
+                created_at=now,
+                updated_at=now,
+            )
+            tables.users[user_id] = stored
+            return stored
 
     def get(self, user_id: int) -> User:
         user = self._tx.read().users.get(user_id)
@@ -53,6 +53,8 @@ class MemoryUserRepository:
         return user
 
     def _find(self, field: str, value: str) -> User:
+        if not searchable_key(value):
+            raise UserNotFound(value)
         folded = value.lower()
         for user in self._tx.read().users.values():
             if str(getattr(user, field)).lower() == folded:
@@ -67,22 +69,22 @@ class MemoryUserRepository:
 
     def change_email(self, user_id: int, email: str) -> User:
         address = check(email, Email, "email")
-        tables = self._tx.write()
-        user = tables.users.get(user_id)
-        if user is None:
-            raise UserNotFound(user_id)
-        if _taken(tables, "email", address, except_id=user_id):
-            raise EmailTaken(address)
-        changed = user.model_copy(update={"email": address, "updated_at": self._tx.now()})
-        tables.users[user_id] = changed
-        return changed
+        with self._tx.writing() as tables:
+            user = tables.users.get(user_id)
+            if user is None:
+                raise UserNotFound(user_id)
+            if _taken(tables, "email", address, except_id=user_id):
+                raise EmailTaken(address)
+            changed = user.model_copy(update={"email": address, "updated_at": self._tx.now()})
+            tables.users[user_id] = changed
+            return changed
 
     def delete(self, user_id: int) -> None:
-        tables = self._tx.write()
-        if tables.users.pop(user_id, None) is None:
-            raise UserNotFound(user_id)
-        carts = {cart.id for cart in tables.carts.values() if cart.user_id == user_id}
-        for cart_id in carts:
-            del tables.carts[cart_id]
-        for item in [i for i in tables.items.values() if i.cart_id in carts]:
-            del tables.items[item.id]
+        with self._tx.writing() as tables:
+            if tables.users.pop(user_id, None) is None:
+                raise UserNotFound(user_id)
+            carts = {cart.id for cart in tables.carts.values() if cart.user_id == user_id}
+            for cart_id in carts:
+                del tables.carts[cart_id]
+            for item in [i for i in tables.items.values() if i.cart_id in carts]:
+                del tables.items[item.id]

@@ -1,0 +1,71 @@
+"""Driver errors become domain errors here, at the edge: by constraint name, then by SQLSTATE."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import psycopg
+from psycopg import errors
+from psycopg_pool import PoolTimeout
+
+from domain.errors import (
+    CartNotFound,
+    DomainError,
+    EmailTaken,
+    InvalidInput,
+    ProductNotFound,
+    StorageUnavailable,
+    TransientConflict,
+    UsernameTaken,
+    UserNotFound,
+)
+
+# Constraint name -> domain error, built from the values of the statement that failed.
+BY_CONSTRAINT: Mapping[str, Callable[[Mapping[str, Any]], DomainError]] = {
+    "users_username_lower_key": lambda c: UsernameTaken(c["username"]),
+    "users_email_lower_key": lambda c: EmailTaken(c["email"]),
+    "carts_user_id_fkey": lambda c: UserNotFound(c["user_id"]),
+    "cart_items_cart_id_fkey": lambda c: CartNotFound(c["cart_id"]),
+    "cart_items_product_id_fkey": lambda c: ProductNotFound(c["product_id"]),
+}
+
+SCHEMA_MISSING = (errors.UndefinedTable, errors.UndefinedColumn, errors.UndefinedFunction)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def translate(exc: Exception, context: Mapping[str, Any]) -> DomainError:
+    """The domain error for a driver or pool error; `context` holds the statement's values."""
+    if isinstance(exc, PoolTimeout):
+        return StorageUnavailable(f"no database connection available: {_first_line(exc)}")
+    if not isinstance(exc, psycopg.Error):
+        return StorageUnavailable(f"database error: {_first_line(exc)}")
+    constraint = exc.diag.constraint_name
+    if constraint is not None and constraint in BY_CONSTRAINT:
+        return BY_CONSTRAINT[constraint](context)
+    if isinstance(exc, errors.CheckViolation):
+        return InvalidInput(f"violates the rule {constraint}")
+    if isinstance(exc, errors.NumericValueOutOfRange):
+        return InvalidInput(f"{context.get('field', 'value')}: out of range")
+    if isinstance(exc, errors.SerializationFailure | errors.DeadlockDetected):
+        return TransientConflict(f"transaction aborted by the database: {_first_line(exc)}")
+    if isinstance(exc, errors.QueryCanceled):
+        return StorageUnavailable("statement cancelled: it ran longer than statement_timeout")
+    if isinstance(exc, errors.IdleInTransactionSessionTimeout):
+        return StorageUnavailable(
+            "transaction closed by the server: idle longer than idle_in_transaction_session_timeout"
+        )
+    if isinstance(exc, errors.LockNotAvailable):
+        return StorageUnavailable("gave up waiting for a lock (lock_timeout)")
+    if isinstance(exc, SCHEMA_MISSING):
+        return StorageUnavailable(
+            f"database schema is not at the expected version ({_first_line(exc)}):"
+            " run `shopdb migrate`"
+        )
+    if isinstance(exc, psycopg.OperationalError):
+        return StorageUnavailable(f"database unavailable: {_first_line(exc)}")
+    return StorageUnavailable(f"database error {exc.sqlstate}: {_first_line(exc)}")

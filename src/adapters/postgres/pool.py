@@ -1,0 +1,95 @@
+"""The connection pool: settings, session parameters, and a check that replaces stale
+connections all at once after a server restart."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolConfig:
+    conninfo: str = field(repr=False)  # may hold a password
+    min_size: int = 2
+    max_size: int = 10
+    timeout: float = 10.0
+    max_waiting: int = 0
+    max_idle: float = 600.0
+    max_lifetime: float = 3600.0
+    reconnect_timeout: float = 300.0
+    application_name: str = "shopdb"
+    statement_timeout_ms: int = 30_000
+    idle_in_transaction_timeout_ms: int = 60_000
+    connection_class: type[psycopg.Connection[Any]] = psycopg.Connection
+
+
+class StaleConnectionGuard:
+    """The pool's `check` hook. When one idle connection turns out dead (the server restarted),
+    the others are too: check them all now, in the background, instead of letting each caller
+    find one more (the pool backs off exponentially per failed check)."""
+
+    def __init__(self) -> None:
+        self.pool: ConnectionPool[Any] | None = None
+        self._sweeping = threading.Lock()
+
+    def __call__(self, conn: psycopg.Connection[Any]) -> None:
+        try:
+            ConnectionPool.check_connection(conn)
+        except Exception:
+            self._sweep()
+            raise
+
+    def _sweep(self) -> None:
+        pool = self.pool
+        if pool is None or not self._sweeping.acquire(blocking=False):
+            return
+
+        def run() -> None:
+            try:
+                pool.check()
+            except Exception:  # the pool may be closing; nothing to sweep then
+                logger.debug("stale connection sweep stopped", exc_info=True)
+            finally:
+                self._sweeping.release()
+
+        threading.Thread(target=run, name="shopdb-pool-sweep", daemon=True).start()
+
+
+def create_pool(config: PoolConfig, *, open_now: bool = True) -> ConnectionPool[Any]:
+    """A pool of autocommit connections (units of work issue BEGIN themselves, only when they
+    write) with the configured timeouts set on every session."""
+    guard = StaleConnectionGuard()
+    options = (
+        f"-c statement_timeout={int(config.statement_timeout_ms)}"
+        f" -c idle_in_transaction_session_timeout={int(config.idle_in_transaction_timeout_ms)}"
+    )
+    pool: ConnectionPool[Any] = ConnectionPool(
+        config.conninfo,
+        connection_class=config.connection_class,
+        kwargs={
+            "autocommit": True,
+            "application_name": config.application_name,
+            "options": options,
+        },
+        min_size=config.min_size,
+        max_size=config.max_size,
+        timeout=config.timeout,
+        max_waiting=config.max_waiting,
+        max_idle=config.max_idle,
+        max_lifetime=config.max_lifetime,
+        reconnect_timeout=config.reconnect_timeout,
+        check=guard,
+        name="shopdb",
+        open=False,
+    )
+    guard.pool = pool
+    if open_now:
+        pool.open(wait=False)
+    return pool

@@ -1,0 +1,189 @@
+"""PostgreSQL product repository: optimistic versions, atomic reservations, COPY, keyset search."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from psycopg import sql
+
+from adapters.postgres.session import Session, returned
+from domain.errors import ConcurrencyConflict, InsufficientInventory, ProductNotFound
+from domain.model import NewProduct, Product, ProductChanges
+from domain.search import Page, ProductQuery, ProductSort, encode_cursor, sort_key
+from domain.validation import quantity as valid_quantity
+
+COLUMNS = "id, name, description, price, inventory_count, version, created_at, updated_at"
+
+INSERT = (
+    "INSERT INTO products (name, description, price, inventory_count)"
+    " VALUES (%s, %s, %s, %s) RETURNING " + COLUMNS
+)
+COPY = "COPY products (name, description, price, inventory_count) FROM STDIN (FORMAT BINARY)"
+COPY_TYPES = ["varchar", "text", "numeric", "int4"]
+BY_ID = "SELECT " + COLUMNS + " FROM products WHERE id = %s"
+BY_IDS = "SELECT " + COLUMNS + " FROM products WHERE id = ANY(%s::bigint[]) ORDER BY id"
+INVENTORY = "SELECT inventory_count FROM products WHERE id = %s"
+DELETE = "DELETE FROM products WHERE id = %s"
+RESTOCK = (
+    "UPDATE products SET inventory_count = inventory_count + %s WHERE id = %s RETURNING " + COLUMNS
+)
+# One statement, so two concurrent reservations cannot both see the same stock: the second
+# waits for the first's row lock and then re-checks the condition against the new count.
+RESERVE = (
+    "UPDATE products SET inventory_count = inventory_count - %(q)s"
+    " WHERE id = %(id)s AND inventory_count >= %(q)s RETURNING " + COLUMNS
+)
+UPDATE = sql.SQL(
+    "UPDATE products SET {changes}, version = version + 1"
+    " WHERE id = %(id)s AND version = %(expected)s RETURNING " + COLUMNS
+)
+EXISTS = "SELECT 1 FROM products WHERE id = %s"
+
+SEARCH = sql.SQL(
+    "SELECT " + COLUMNS + " FROM products WHERE {filters} ORDER BY {order} LIMIT %(limit)s"
+)
+TEXT_FILTER = sql.SQL("name ILIKE %(pattern)s ESCAPE '\\'")
+MIN_PRICE_FILTER = sql.SQL("price >= %(min_price)s")
+MAX_PRICE_FILTER = sql.SQL("price <= %(max_price)s")
+IN_STOCK_FILTER = sql.SQL("inventory_count > 0")
+# Each order and its cursor condition match one index of migration 0003.
+ORDER = {
+    ProductSort.NAME: sql.SQL('name COLLATE "C", id'),
+    ProductSort.PRICE: sql.SQL("price, id"),
+    ProductSort.NEWEST: sql.SQL("created_at DESC, id DESC"),
+}
+AFTER = {
+    ProductSort.NAME: sql.SQL('(name COLLATE "C", id) > (%(key)s, %(after_id)s)'),
+    ProductSort.PRICE: sql.SQL("(price, id) > (%(key)s, %(after_id)s)"),
+    ProductSort.NEWEST: sql.SQL("(created_at, id) < (%(key)s, %(after_id)s)"),
+}
+
+
+def to_product(row: tuple[Any, ...]) -> Product:
+    """Rows come from a schema that enforces the same rules, so they are not validated again."""
+    return Product.model_construct(
+        id=row[0],
+        name=row[1],
+        description=row[2],
+        price=row[3],
+        inventory_count=row[4],
+        version=row[5],
+        created_at=row[6],
+        updated_at=row[7],
+    )
+
+
+def like_pattern(text: str) -> str:
+    """`text` anywhere in the name, with LIKE's own characters taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class PostgresProductRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, product: NewProduct) -> Product:
+        with self._s.writing() as conn:
+            row = conn.execute(
+                INSERT, (product.name, product.description, product.price, product.inventory_count)
+            ).fetchone()
+        return to_product(returned(row))
+
+    def add_many(self, products: Iterable[NewProduct]) -> int:
+        count = 0
+        with self._s.writing() as conn, conn.cursor() as cur, cur.copy(COPY) as copy:
+            copy.set_types(COPY_TYPES)
+            for p in products:
+                copy.write_row((p.name, p.description, p.price, p.inventory_count))
+                count += 1
+        return count
+
+    def get(self, product_id: int) -> Product:
+        with self._s.reading() as conn:
+            row = conn.execute(BY_ID, (product_id,)).fetchone()
+        if row is None:
+            raise ProductNotFound(product_id)
+        return to_product(row)
+
+    def get_many(self, product_ids: Sequence[int]) -> dict[int, Product]:
+        with self._s.reading() as conn:
+            rows = conn.execute(BY_IDS, (list(product_ids),)).fetchall()
+        return {row[0]: to_product(row) for row in rows}
+
+    def update(self, product_id: int, expected_version: int, changes: ProductChanges) -> Product:
+        changed = changes.changed()
+        assignments = sql.SQL(", ").join(
+            sql.SQL("{} = {}").format(sql.Identifier(column), sql.Placeholder(column))
+            for column in changed
+        )
+        query = UPDATE.format(changes=assignments) if changed else _bump_only()
+        params = {**changed, "id": product_id, "expected": expected_version}
+        with self._s.writing(field="version") as conn:
+            row = conn.execute(query, params).fetchone()
+            if row is None:
+                if conn.execute(EXISTS, (product_id,)).fetchone() is None:
+                    raise ProductNotFound(product_id)
+                raise ConcurrencyConflict(product_id, expected_version)
+        return to_product(row)
+
+    def delete(self, product_id: int) -> None:
+        with self._s.writing() as conn:
+            if conn.execute(DELETE, (product_id,)).rowcount == 0:
+                raise ProductNotFound(product_id)
+
+    def restock(self, product_id: int, quantity: int) -> Product:
+        valid_quantity(quantity)
+        with self._s.writing(field="inventory_count") as conn:
+            row = conn.execute(RESTOCK, (quantity, product_id)).fetchone()
+            if row is None:
+                raise ProductNotFound(product_id)
+        return to_product(row)
+
+    def reserve(self, product_id: int, quantity: int) -> Product:
+        valid_quantity(quantity)
+        with self._s.writing() as conn:
+            row = conn.execute(RESERVE, {"q": quantity, "id": product_id}).fetchone()
+            if row is None:
+                stock = conn.execute(INVENTORY, (product_id,)).fetchone()
+                if stock is None:
+                    raise ProductNotFound(product_id)
+                raise InsufficientInventory(product_id, quantity, stock[0])
+        return to_product(row)
+
+    def search(self, query: ProductQuery) -> Page[Product]:
+        after = query.after()
+        filters: list[sql.Composable] = [sql.SQL("TRUE")]
+        params: dict[str, Any] = {}
+        if query.text is not None:
+            filters.append(TEXT_FILTER)
+            params["pattern"] = like_pattern(query.text)
+        if query.min_price is not None:
+            filters.append(MIN_PRICE_FILTER)
+            params["min_price"] = query.min_price
+        if query.max_price is not None:
+            filters.append(MAX_PRICE_FILTER)
+            params["max_price"] = query.max_price
+        if query.in_stock_only:
+            filters.append(IN_STOCK_FILTER)
+        if after is not None:
+            filters.append(AFTER[query.sort])
+            params["key"], params["after_id"] = after
+        statement = SEARCH.format(
+            filters=sql.SQL(" AND ").join(filters),
+            order=ORDER[query.sort],
+        )
+        params["limit"] = query.limit + 1  # one more tells whether a next page exists
+        with self._s.reading() as conn:
+            rows = conn.execute(statement, params).fetchall()
+        items = [to_product(row) for row in rows[: query.limit]]
+        cursor = None
+        if len(rows) > query.limit:
+            last = items[-1]
+            cursor = encode_cursor(query.sort, sort_key(last, query.sort), last.id)
+        return Page(items=tuple(items), next_cursor=cursor)
+
+
+def _bump_only() -> sql.Composed:
+    return UPDATE.format(changes=sql.SQL("updated_at = updated_at"))

@@ -1,0 +1,77 @@
+"""PostgreSQL user repository."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.postgres.session import Session, returned
+from domain.errors import UserNotFound
+from domain.model import NewUser, User
+from domain.validation import check
+from domain.values import Email, searchable_key
+
+COLUMNS = "id, username, email, password_hash, created_at, updated_at"
+
+INSERT = (
+    "INSERT INTO users (username, email, password_hash) VALUES (%s, %s, %s) RETURNING " + COLUMNS
+)
+BY_ID = "SELECT " + COLUMNS + " FROM users WHERE id = %s"
+BY_USERNAME = "SELECT " + COLUMNS + " FROM users WHERE lower(username) = lower(%s)"
+BY_EMAIL = "SELECT " + COLUMNS + " FROM users WHERE lower(email) = lower(%s)"
+CHANGE_EMAIL = "UPDATE users SET email = %s WHERE id = %s RETURNING " + COLUMNS
+DELETE = "DELETE FROM users WHERE id = %s"
+
+
+def to_user(row: tuple[Any, ...]) -> User:
+    """Rows come from a schema that enforces the same rules, so they are not validated again."""
+    return User.model_construct(
+        id=row[0],
+        username=row[1],
+        email=row[2],
+        password_hash=row[3],
+        created_at=row[4],
+        updated_at=row[5],
+    )
+
+
+class PostgresUserRepository:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, user: NewUser) -> User:
+        with self._s.writing(username=user.username, email=user.email) as conn:
+            row = conn.execute(INSERT, (user.username, user.email, user.password_hash)).fetchone()
+        return to_user(returned(row))
+
+    def _one(self, query: str, key: object) -> User:
+        with self._s.reading() as conn:
+            row = conn.execute(query, (key,)).fetchone()
+        if row is None:
+            raise UserNotFound(key)
+        return to_user(row)
+
+    def get(self, user_id: int) -> User:
+        return self._one(BY_ID, user_id)
+
+    def get_by_username(self, username: str) -> User:
+        if not searchable_key(username):
+            raise UserNotFound(username)
+        return self._one(BY_USERNAME, username)
+
+    def get_by_email(self, email: str) -> User:
+        if not searchable_key(email):
+            raise UserNotFound(email)
+        return self._one(BY_EMAIL, email)
+
+    def change_email(self, user_id: int, email: str) -> User:
+        address = check(email, Email, "email")
+        with self._s.writing(email=address) as conn:
+            row = conn.execute(CHANGE_EMAIL, (address, user_id)).fetchone()
+            if row is None:
+                raise UserNotFound(user_id)
+        return to_user(row)
+
+    def delete(self, user_id: int) -> None:
+        with self._s.writing() as conn:
+            if conn.execute(DELETE, (user_id,)).rowcount == 0:
+                raise UserNotFound(user_id)

@@ -1,0 +1,138 @@
+"""Contract of the cart repository, held by both adapters."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from domain.errors import (
+    CartItemNotFound,
+    CartNotFound,
+    InvalidInput,
+    ProductNotFound,
+    UserNotFound,
+)
+from domain.model import ProductChanges
+from domain.values import INT4_MAX
+from ports.unit_of_work import UnitOfWorkFactory
+from tests.contract.helpers import add_product, add_user
+
+
+def test_get_or_create_makes_one_cart_per_user(uow: UnitOfWorkFactory) -> None:
+    alice = add_user(uow)
+    with uow() as work:
+        assert work.carts.find_for_user(alice.id) is None
+        cart = work.carts.get_or_create(alice.id)
+        assert (cart.id, cart.user_id, cart.items) == (1, alice.id, ())
+        assert work.carts.get_or_create(alice.id) == cart
+        work.commit()
+    with uow(read_only=True) as work:
+        assert work.carts.get(cart.id) == cart
+        assert work.carts.find_for_user(alice.id) == cart
+    with uow() as work, pytest.raises(UserNotFound):
+        work.carts.get_or_create(99)
+
+
+def test_items_carry_current_name_and_price(uow: UnitOfWorkFactory) -> None:
+    alice, lamp, desk = add_user(uow), add_product(uow, "Lamp", "19.99"), add_product(uow, "Desk")
+    with uow() as work:
+        cart = work.carts.get_or_create(alice.id)
+        item = work.carts.add_item(cart.id, desk.id, 1)
+        assert (item.id, item.product_id, item.quantity, item.product_name) == (
+            1,
+            desk.id,
+            1,
+            "Desk",
+        )
+        work.carts.add_item(cart.id, lamp.id, 2)
+        again = work.carts.add_item(cart.id, desk.id, 3)
+        assert (again.id, again.quantity) == (1, 4)
+        work.products.update(lamp.id, 1, ProductChanges(price=Decimal("10.01")))
+        work.commit()
+    with uow(read_only=True) as work:
+        loaded = work.carts.get(cart.id)
+    assert [(i.product_id, i.quantity, i.unit_price) for i in loaded.items] == [
+        (desk.id, 4, Decimal("19.99")),
+        (lamp.id, 2, Decimal("10.01")),
+    ]
+    assert loaded.total == Decimal("99.98")
+
+
+def test_add_item_errors_and_consumed_ids(uow: UnitOfWorkFactory) -> None:
+    alice, lamp = add_user(uow), add_product(uow)
+    with uow() as work:
+        cart = work.carts.get_or_create(alice.id)
+        work.commit()
+    with uow() as work:
+        with pytest.raises(CartNotFound):
+            work.carts.add_item(99, lamp.id, 1)
+        with pytest.raises(CartNotFound):
+            work.carts.add_item(99, 98, 1)  # the cart is checked first
+        with pytest.raises(ProductNotFound):
+            work.carts.add_item(cart.id, 99, 1)
+        with pytest.raises(InvalidInput):
+            work.carts.add_item(cart.id, lamp.id, 0)
+        work.carts.add_item(cart.id, lamp.id, INT4_MAX)
+        with pytest.raises(InvalidInput, match="quantity"):
+            work.carts.add_item(cart.id, lamp.id, 1)
+        item = work.carts.add_item(cart.id, lamp.id, 1)
+        work.commit()
+    # Ids drawn by failed inserts are gone, like an identity column's; the overflow rolled the
+    # transaction back, so the last insert made a new row.
+    assert (item.id, item.quantity) == (6, 1)
+
+
+def test_set_quantity_remove_and_clear(uow: UnitOfWorkFactory) -> None:
+    alice, lamp, desk = add_user(uow), add_product(uow), add_product(uow, "Desk")
+    with uow() as work:
+        cart = work.carts.get_or_create(alice.id)
+        work.carts.add_item(cart.id, lamp.id, 1)
+        work.carts.add_item(cart.id, desk.id, 1)
+        assert work.carts.set_quantity(cart.id, lamp.id, 7).quantity == 7
+        work.carts.remove_item(cart.id, desk.id)
+        work.commit()
+    with uow() as work:
+        assert [(i.product_id, i.quantity) for i in work.carts.get(cart.id).items] == [(lamp.id, 7)]
+        with pytest.raises(CartItemNotFound):
+            work.carts.set_quantity(cart.id, desk.id, 1)
+        with pytest.raises(CartItemNotFound):
+            work.carts.remove_item(cart.id, desk.id)
+        with pytest.raises(InvalidInput):
+            work.carts.set_quantity(cart.id, lamp.id, 0)
+        work.carts.clear(cart.id)
+        assert work.carts.get(cart.id).items == ()
+        with pytest.raises(CartNotFound):
+            work.carts.clear(99)
+        with pytest.raises(CartNotFound):
+            work.carts.get(99)
+
+
+def test_deletes_cascade(uow: UnitOfWorkFactory) -> None:
+    alice, bob = add_user(uow, "alice"), add_user(uow, "bob")
+    lamp, desk = add_product(uow), add_product(uow, "Desk")
+    with uow() as work:
+        carts = [work.carts.get_or_create(user.id) for user in (alice, bob)]
+        for cart in carts:
+            work.carts.add_item(cart.id, lamp.id, 1)
+            work.carts.add_item(cart.id, desk.id, 1)
+        work.commit()
+    with uow() as work:
+        work.products.delete(lamp.id)
+        work.users.delete(alice.id)
+        work.commit()
+    with uow(read_only=True) as work:
+        with pytest.raises(CartNotFound):
+            work.carts.get(carts[0].id)
+        assert [i.product_id for i in work.carts.get(carts[1].id).items] == [desk.id]
+
+
+def test_locked_load_returns_the_same_aggregate(uow: UnitOfWorkFactory) -> None:
+    alice, lamp = add_user(uow), add_product(uow)
+    with uow() as work:
+        cart = work.carts.get_or_create(alice.id)
+        work.carts.add_item(cart.id, lamp.id, 2)
+        work.commit()
+    with uow() as work:
+        assert work.carts.find_for_user(alice.id, lock=True) == work.carts.get(cart.id)
+        assert work.carts.find_for_user(99, lock=True) is None

@@ -1,0 +1,211 @@
+"""Contract of the product repository, held by both adapters."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from domain.errors import (
+    ConcurrencyConflict,
+    InsufficientInventory,
+    InvalidInput,
+    ProductNotFound,
+)
+from domain.model import NewProduct, ProductChanges
+from domain.search import Page, ProductQuery, ProductSort
+from domain.values import INT4_MAX
+from ports.unit_of_work import UnitOfWorkFactory
+from tests.contract.helpers import add_product
+
+
+def test_add_and_get(uow: UnitOfWorkFactory) -> None:
+    lamp = add_product(uow, "Lamp", "19.99", 3, "Bright")
+    with uow(read_only=True) as work:
+        assert work.products.get(lamp.id) == lamp
+    assert (lamp.id, lamp.version, lamp.price, lamp.description) == (
+        1,
+        1,
+        Decimal("19.99"),
+        "Bright",
+    )
+    assert str(lamp.price) == "19.99"
+
+
+@pytest.mark.parametrize("price", ["0.00", "0.01", "99999999.99", "12345678.90"])
+def test_money_keeps_its_exact_value(uow: UnitOfWorkFactory, price: str) -> None:
+    product = add_product(uow, price=price)
+    with uow(read_only=True) as work:
+        stored = work.products.get(product.id).price
+    assert str(stored) == price
+
+
+def test_add_many_and_get_many(uow: UnitOfWorkFactory) -> None:
+    new = [
+        NewProduct(name=f"Item {i}", price=Decimal(f"{i}.25"), inventory_count=i, description=None)
+        for i in range(1, 6)
+    ]
+    with uow() as work:
+        assert work.products.add_many(iter(new)) == 5
+        work.commit()
+    with uow(read_only=True) as work:
+        found = work.products.get_many([5, 1, 3, 42, 3])
+    assert sorted(found) == [1, 3, 5]
+    assert found[3].name == "Item 3"
+    assert found[3].price == Decimal("3.25")
+    assert found[5].version == 1
+
+
+def test_get_missing(uow: UnitOfWorkFactory) -> None:
+    with uow(read_only=True) as work, pytest.raises(ProductNotFound):
+        work.products.get(1)
+
+
+def test_update_checks_the_version(uow: UnitOfWorkFactory) -> None:
+    lamp = add_product(uow, description="old")
+    with uow() as work:
+        changes = ProductChanges(price=Decimal("5.00"), name="Desk lamp")
+        updated = work.products.update(lamp.id, 1, changes)
+        work.commit()
+    assert (updated.version, updated.price, updated.name, updated.description) == (
+        2,
+        Decimal("5.00"),
+        "Desk lamp",
+        "old",
+    )
+    with uow() as work:
+        with pytest.raises(ConcurrencyConflict) as info:
+            work.products.update(lamp.id, 1, ProductChanges(price=Decimal("1.00")))
+        assert (info.value.product_id, info.value.expected_version) == (lamp.id, 1)
+        with pytest.raises(ProductNotFound):
+            work.products.update(99, 1, ProductChanges(price=Decimal("1.00")))
+        cleared = work.products.update(lamp.id, 2, ProductChanges(description=None))
+        assert (cleared.description, cleared.version) == (None, 3)
+        bumped = work.products.update(lamp.id, 3, ProductChanges())
+        assert bumped.version == 4
+        work.commit()
+    with uow(read_only=True) as work:
+        assert work.products.get(lamp.id) == bumped
+
+
+def test_restock_and_reserve(uow: UnitOfWorkFactory) -> None:
+    lamp = add_product(uow, inventory=2)
+    with uow() as work:
+        assert work.products.restock(lamp.id, 3).inventory_count == 5
+        reserved = work.products.reserve(lamp.id, 5)
+        assert (reserved.inventory_count, reserved.version) == (0, 1)
+        work.commit()
+    with uow() as work:
+        with pytest.raises(InsufficientInventory) as info:
+            work.products.reserve(lamp.id, 1)
+        assert (info.value.product_id, info.value.requested, info.value.available) == (
+            lamp.id,
+            1,
+            0,
+        )
+        with pytest.raises(ProductNotFound):
+            work.products.reserve(99, 1)
+        with pytest.raises(ProductNotFound):
+            work.products.restock(99, 1)
+        for bad in (0, -1, INT4_MAX + 1):
+            with pytest.raises(InvalidInput):
+                work.products.reserve(lamp.id, bad)
+            with pytest.raises(InvalidInput):
+                work.products.restock(lamp.id, bad)
+
+
+def test_restock_past_the_column_range(uow: UnitOfWorkFactory) -> None:
+    lamp = add_product(uow, inventory=INT4_MAX - 1)
+    with uow() as work, pytest.raises(InvalidInput, match="inventory_count: out of range"):
+        work.products.restock(lamp.id, 2)
+    with uow(read_only=True) as work:
+        assert work.products.get(lamp.id).inventory_count == INT4_MAX - 1
+
+
+def test_delete(uow: UnitOfWorkFactory) -> None:
+    lamp = add_product(uow)
+    with uow() as work:
+        work.products.delete(lamp.id)
+        with pytest.raises(ProductNotFound):
+            work.products.delete(lamp.id)
+    with uow(read_only=True) as work:
+        assert work.products.get(lamp.id) == lamp  # the failed delete rolled back the first
+
+
+def _names(page: Page[object]) -> list[str]:
+    return [p.name for p in page.items]  # type: ignore[attr-defined]
+
+
+def test_search_filters_sorts_and_escapes(uow: UnitOfWorkFactory) -> None:
+    for name, price, stock in [
+        ("Desk lamp", "30.00", 0),
+        ("floor LAMP", "80.00", 2),
+        ("Desk", "120.00", 1),
+        ("100% wool_rug", "50.00", 1),
+        ("back\\slash", "50.00", 1),
+        ("Zebra", "30.00", 5),
+        ("Ärmel", "1.00", 1),
+    ]:
+        add_product(uow, name, price, stock)
+    with uow(read_only=True) as work:
+
+        def names(**kwargs: object) -> list[str]:
+            return _names(work.products.search(ProductQuery(**kwargs)))  # type: ignore[arg-type]
+
+        assert names() == [
+            "100% wool_rug",
+            "Desk",
+            "Desk lamp",
+            "Zebra",
+            "back\\slash",
+            "floor LAMP",
+            "Ärmel",
+        ]
+        assert names(text="LaMp") == ["Desk lamp", "floor LAMP"]
+        assert names(text="lamp", in_stock_only=True) == ["floor LAMP"]
+        assert names(text="%") == ["100% wool_rug"]
+        assert names(text="_") == ["100% wool_rug"]
+        assert names(text="\\") == ["back\\slash"]
+        assert names(text="k%l") == []
+        assert names(min_price=Decimal("50"), max_price=Decimal("80")) == [
+            "100% wool_rug",
+            "back\\slash",
+            "floor LAMP",
+        ]
+        assert names(sort=ProductSort.PRICE) == [
+            "Ärmel",
+            "Desk lamp",
+            "Zebra",
+            "100% wool_rug",
+            "back\\slash",
+            "floor LAMP",
+            "Desk",
+        ]
+        assert names(sort=ProductSort.NEWEST, limit=3) == ["Ärmel", "Zebra", "back\\slash"]
+
+
+@pytest.mark.parametrize("sort", list(ProductSort))
+def test_search_pages_cover_everything_once(uow: UnitOfWorkFactory, sort: ProductSort) -> None:
+    with uow() as work:  # one transaction: equal timestamps, so ids break the ties
+        work.products.add_many(
+            NewProduct(name=f"P{i % 4}", price=Decimal(i % 3), inventory_count=1) for i in range(11)
+        )
+        work.commit()
+    add_product(uow, "P9", "0.00")
+    seen: list[int] = []
+    cursor = None
+    with uow(read_only=True) as work:
+        everything = [p.id for p in work.products.search(ProductQuery(sort=sort, limit=50)).items]
+        while True:
+            page = work.products.search(ProductQuery(sort=sort, limit=5, cursor=cursor))
+            seen.extend(p.id for p in page.items)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+    assert seen == everything
+    assert sorted(seen) == list(range(1, 13))
+
+
+def test_search_with_a_bad_cursor(uow: UnitOfWorkFactory) -> None:
+    with uow(read_only=True) as work, pytest.raises(InvalidInput, match="cursor"):
+        work.products.search(ProductQuery(cursor="bm90IGEgY3Vyc29y"))

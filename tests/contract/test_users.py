@@ -1,0 +1,89 @@
+"""Contract of the user repository, held by both adapters."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.errors import EmailTaken, InvalidInput, UsernameTaken, UserNotFound
+from domain.model import NewUser
+from ports.unit_of_work import UnitOfWorkFactory
+from tests.contract.helpers import add_user
+
+
+def test_add_assigns_identity_ids_and_timestamps(uow: UnitOfWorkFactory) -> None:
+    alice, bob = add_user(uow, "alice"), add_user(uow, "bob")
+    assert (alice.id, bob.id) == (1, 2)
+    assert alice.created_at == alice.updated_at
+    assert alice.created_at.tzinfo is not None
+
+
+def test_get_returns_what_was_stored(uow: UnitOfWorkFactory) -> None:
+    alice = add_user(uow, "Alice", "Alice@Example.com")
+    with uow(read_only=True) as work:
+        assert work.users.get(alice.id) == alice
+        assert work.users.get_by_username("aLiCe") == alice
+        assert work.users.get_by_email("ALICE@example.COM") == alice
+        stored = work.users.get(alice.id)
+    assert (stored.username, stored.email, stored.password_hash) == (
+        "Alice",
+        "Alice@example.com",
+        "$argon2id$fake",
+    )
+
+
+@pytest.mark.parametrize("key", ["bob", "al", "alice\x00", "ålice", "K" * 3])
+def test_lookups_of_unknown_keys_raise_not_found(uow: UnitOfWorkFactory, key: str) -> None:
+    add_user(uow, "alice")
+    with uow(read_only=True) as work:
+        with pytest.raises(UserNotFound):
+            work.users.get_by_username(key)
+        with pytest.raises(UserNotFound):
+            work.users.get_by_email(key + "@example.com")
+        with pytest.raises(UserNotFound):
+            work.users.get(99)
+
+
+def test_username_and_email_are_unique_case_insensitively(uow: UnitOfWorkFactory) -> None:
+    add_user(uow, "alice", "alice@example.com")
+    with uow() as work:
+        with pytest.raises(UsernameTaken) as taken:
+            work.users.add(NewUser(username="ALICE", email="new@example.com", password_hash="h"))
+        assert taken.value.username == "ALICE"
+        with pytest.raises(EmailTaken):
+            work.users.add(NewUser(username="bob", email="Alice@EXAMPLE.com", password_hash="h"))
+        # Both taken: the username is reported, as PostgreSQL checks that index first.
+        with pytest.raises(UsernameTaken):
+            work.users.add(NewUser(username="Alice", email="alice@example.com", password_hash="h"))
+    # Failed inserts used up their ids, as identity columns do.
+    assert add_user(uow, "carol").id == 5
+
+
+def test_change_email(uow: UnitOfWorkFactory) -> None:
+    alice, bob = add_user(uow, "alice"), add_user(uow, "bob")
+    with uow() as work:
+        changed = work.users.change_email(alice.id, "ALICE@example.com")
+        assert changed.email == "ALICE@example.com"
+        assert changed.updated_at >= alice.updated_at
+        work.commit()
+    with uow() as work:
+        with pytest.raises(EmailTaken):
+            work.users.change_email(alice.id, "Bob@example.com")
+        with pytest.raises(UserNotFound):
+            work.users.change_email(99, "x@example.com")
+        with pytest.raises(InvalidInput):
+            work.users.change_email(bob.id, "nope")
+    with uow(read_only=True) as work:
+        assert work.users.get(bob.id).email == "bob@example.com"
+
+
+def test_delete(uow: UnitOfWorkFactory) -> None:
+    alice = add_user(uow, "alice")
+    with uow() as work:
+        work.users.delete(alice.id)
+        work.commit()
+    with uow() as work:
+        with pytest.raises(UserNotFound):
+            work.users.get(alice.id)
+        with pytest.raises(UserNotFound):
+            work.users.delete(alice.id)
+    assert add_user(uow, "alice").id == 2  # the name is free again
