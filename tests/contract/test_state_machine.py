@@ -1,0 +1,212 @@
+"""Random sequences of shop operations, run on the in-memory adapter and on PostgreSQL side by
+side: after every step both must have answered the same, errors included.
+
+CI runs 200 examples of 30 steps; SHOPDB_STATEFUL=long runs 1,000 of 50."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+from psycopg_pool import ConnectionPool
+from pydantic import BaseModel
+
+from adapters.hashing import Argon2PasswordHasher
+from adapters.memory import MemoryUnitOfWorkFactory
+from adapters.postgres import PostgresUnitOfWorkFactory
+from domain.errors import DomainError
+from domain.search import Page, ProductSort
+from ports.unit_of_work import UnitOfWorkFactory
+from services import AccountService, CartService, CatalogService
+from tests.harness import truncate_all
+
+PROFILES = {"ci": (200, 30), "long": (1000, 50)}
+EXAMPLES, STEPS = PROFILES[os.environ.get("SHOPDB_STATEFUL", "ci")]
+
+# A few more ids than the machine starts with, so that "not found" happens too.
+user_ids = st.integers(1, 4)
+product_ids = st.integers(1, 6)
+names = st.sampled_from(["alice", "Alice", "bob", "BOB", "carol", "dave"])
+domains = st.sampled_from(["example.com", "EXAMPLE.com", "shop.example"])
+product_names = st.sampled_from(["Lamp", "lamp", "Desk", "Desk lamp", "100% rug", "a_b"])
+prices = st.decimals(min_value=0, max_value=200, places=2)
+quantities = st.integers(1, 5)
+
+
+def observe(value: Any) -> Any:
+    """What a caller can rely on, minus what legitimately differs (timestamps, cursors' text)."""
+    if isinstance(value, DomainError):
+        details = {k: observe(v) for k, v in vars(value).items()}
+        return ("error", type(value).__name__, str(value), details)
+    if isinstance(value, Page):
+        return ("page", observe(value.items), value.next_cursor is not None)
+    if isinstance(value, BaseModel):
+        return observe(value.model_dump())
+    if isinstance(value, dict):
+        return {k: observe(v) for k, v in value.items() if not isinstance(v, datetime)}
+    if isinstance(value, list | tuple):
+        return [observe(v) for v in value]
+    return value
+
+
+class Shop:
+    """The services over one adapter."""
+
+    def __init__(self, uow: UnitOfWorkFactory, hasher: Argon2PasswordHasher) -> None:
+        self.uow = uow
+        self.accounts = AccountService(uow, hasher)
+        self.catalog = CatalogService(uow)
+        self.carts = CartService(uow)
+
+
+class SideBySide(RuleBasedStateMachine):
+    pool: ConnectionPool[Any]
+    database_url: str
+    hasher = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+    def __init__(self) -> None:
+        super().__init__()
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            truncate_all(conn)
+        self.shops = (
+            Shop(MemoryUnitOfWorkFactory(), self.hasher),
+            Shop(PostgresUnitOfWorkFactory(self.pool), self.hasher),
+        )
+
+    def both(self, action: Callable[[Shop], Any]) -> Any:
+        results = []
+        for shop in self.shops:
+            try:
+                results.append(observe(action(shop)))
+            except DomainError as exc:
+                results.append(observe(exc))
+        memory, postgres = results
+        assert memory == postgres, f"memory: {memory}\npostgres: {postgres}"
+        return memory
+
+    @initialize(stock=st.lists(st.integers(0, 8), min_size=3, max_size=3))
+    def open_shop(self, stock: list[int]) -> None:
+        for name in ("alice", "bob", "carol"):
+            self.both(lambda s: s.accounts.register(name, f"{name}@example.com", "password123"))
+        for name, count in zip(("Lamp", "Desk", "Rug"), stock, strict=True):
+            self.both(lambda s: s.catalog.create_product(name, "9.99", inventory_count=count))
+
+    @rule(name=names, domain=domains)
+    def register(self, name: str, domain: str) -> None:
+        self.both(lambda s: s.accounts.register(name, f"{name}@{domain}", "password123"))
+
+    @rule(user=user_ids, name=names, domain=domains)
+    def change_email(self, user: int, name: str, domain: str) -> None:
+        self.both(lambda s: s.accounts.change_email(user, f"{name}@{domain}"))
+
+    @rule(name=product_names, price=prices, stock=st.integers(0, 8))
+    def add_product(self, name: str, price: Decimal, stock: int) -> None:
+        self.both(lambda s: s.catalog.create_product(name, price, inventory_count=stock))
+
+    @rule(count=st.integers(0, 3), price=prices)
+    def import_products(self, count: int, price: Decimal) -> None:
+        rows = [{"name": f"Bulk {i}", "price": price, "inventory_count": i} for i in range(count)]
+        self.both(lambda s: s.catalog.import_products(rows))
+
+    @rule(
+        user=user_ids,
+        lines=st.lists(st.tuples(product_ids, quantities), min_size=1, max_size=4),
+    )
+    def fill_cart(self, user: int, lines: list[tuple[int, int]]) -> None:
+        for product, quantity in lines:
+            self.both(lambda s: s.carts.add_to_cart(user, product, quantity))
+
+    @rule(user=user_ids, product=product_ids, quantity=st.integers(0, 6))
+    def change_quantity(self, user: int, product: int, quantity: int) -> None:
+        self.both(lambda s: s.carts.change_quantity(user, product, quantity))
+
+    @rule(user=user_ids, product=product_ids)
+    def remove_from_cart(self, user: int, product: int) -> None:
+        self.both(lambda s: s.carts.remove_from_cart(user, product))
+
+    @rule(user=user_ids)
+    def checkout(self, user: int) -> None:
+        self.both(lambda s: s.carts.checkout(user))
+
+    @rule(product=product_ids, quantity=st.integers(0, 5))
+    def restock(self, product: int, quantity: int) -> None:
+        self.both(lambda s: s.catalog.restock(product, quantity))
+
+    @rule(product=product_ids, stale=st.booleans(), price=prices)
+    def update_price(self, product: int, stale: bool, price: Decimal) -> None:
+        current = self.both(lambda s: s.catalog.get_product(product))
+        version = current["version"] if isinstance(current, dict) else 2
+        self.both(lambda s: s.catalog.update_product(product, version - stale, price=price))
+
+    @rule(user=user_ids)
+    def delete_user(self, user: int) -> None:
+        def delete(shop: Shop) -> None:
+            with shop.uow() as work:
+                work.users.delete(user)
+                work.commit()
+
+        self.both(delete)
+
+    @rule(product=product_ids)
+    def delete_product(self, product: int) -> None:
+        self.both(lambda s: s.catalog.delete_product(product))
+
+    @rule(
+        text=st.none() | st.sampled_from(["lamp", "%", "_", "DESK", "x"]),
+        sort=st.sampled_from(ProductSort),
+        in_stock=st.booleans(),
+        limit=st.integers(1, 4),
+    )
+    def search_two_pages(
+        self, text: str | None, sort: ProductSort, in_stock: bool, limit: int
+    ) -> None:
+        def two_pages(shop: Shop) -> list[Any]:
+            first = shop.catalog.search(text, sort=sort, in_stock_only=in_stock, limit=limit)
+            if first.next_cursor is None:
+                return [first]
+            second = shop.catalog.search(
+                text, sort=sort, in_stock_only=in_stock, limit=limit, cursor=first.next_cursor
+            )
+            return [first, second]
+
+        self.both(two_pages)
+
+    @invariant()
+    def same_catalog_and_carts(self) -> None:
+        def snapshot(shop: Shop) -> Any:
+            with shop.uow(read_only=True) as work:
+                products = work.products.get_many(range(1, 40))
+                carts = [work.carts.find_for_user(user) for user in range(1, 6)]
+            return {"products": products, "carts": carts}
+
+        self.both(snapshot)
+
+
+def test_adapters_agree_on_random_operation_sequences(
+    pg_pool: ConnectionPool[Any], database_url: str
+) -> None:
+    SideBySide.pool = pg_pool
+    SideBySide.database_url = database_url
+    run_state_machine_as_test(
+        SideBySide,
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=STEPS,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+            database=None,
+        ),
+    )
