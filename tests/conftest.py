@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+from psycopg_pool import ConnectionPool
 
+from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
 from shopdb.migrations import upgrade
 from tests.harness import HarnessError, scratch_database, server, truncate_all
 
@@ -44,3 +47,35 @@ def clean_database(database_url: str) -> str:
     with psycopg.connect(database_url, autocommit=True) as conn:
         truncate_all(conn)
     return database_url
+
+
+class CountingConnection(psycopg.Connection[Any]):
+    """Counts the statements sent, each a round trip: how the query budget is measured."""
+
+    statements = 0
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        if args and args[0] != "":  # the empty query is the pool's liveness check
+            CountingConnection.statements += 1
+        return super().execute(*args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def pg_pool(database_url: str) -> Iterator[ConnectionPool[Any]]:
+    pool = create_pool(
+        PoolConfig(
+            conninfo=database_url,
+            min_size=2,
+            max_size=8,
+            timeout=10,
+            connection_class=CountingConnection,
+        )
+    )
+    pool.wait()
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def postgres_uow(clean_database: str, pg_pool: ConnectionPool[Any]) -> PostgresUnitOfWorkFactory:
+    return PostgresUnitOfWorkFactory(pg_pool)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,19 +29,34 @@ class PoolConfig:
     application_name: str = "shopdb"
     statement_timeout_ms: int = 30_000
     idle_in_transaction_timeout_ms: int = 60_000
+    # A connection back in the pool for less than this is handed out unchecked: one in steady
+    # use is alive, and checking it would add a round trip to every unit of work.
+    check_after_idle: float = 0.25
     connection_class: type[psycopg.Connection[Any]] = psycopg.Connection
 
 
 class StaleConnectionGuard:
-    """The pool's `check` hook. When one idle connection turns out dead (the server restarted),
-    the others are too: check them all now, in the background, instead of letting each caller
-    find one more (the pool backs off exponentially per failed check)."""
+    """The pool's `check` and `reset` hooks. A connection that sat idle is checked before it is
+    handed out. When one turns out dead (the server restarted), the others are too: check them
+    all now, in the background, instead of letting each caller find one more (the pool backs
+    off exponentially per failed check)."""
 
-    def __init__(self) -> None:
+    def __init__(self, check_after_idle: float) -> None:
         self.pool: ConnectionPool[Any] | None = None
+        self.check_after_idle = check_after_idle
         self._sweeping = threading.Lock()
+        self._returned_at: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def returned(self, conn: psycopg.Connection[Any]) -> None:
+        """The `reset` hook: note when the connection came back."""
+        self._returned_at[conn] = time.monotonic()
 
     def __call__(self, conn: psycopg.Connection[Any]) -> None:
+        returned_at = self._returned_at.get(conn)
+        if returned_at is not None and time.monotonic() - returned_at < self.check_after_idle:
+            return
         try:
             ConnectionPool.check_connection(conn)
         except Exception:
@@ -65,7 +82,7 @@ class StaleConnectionGuard:
 def create_pool(config: PoolConfig, *, open_now: bool = True) -> ConnectionPool[Any]:
     """A pool of autocommit connections (units of work issue BEGIN themselves, only when they
     write) with the configured timeouts set on every session."""
-    guard = StaleConnectionGuard()
+    guard = StaleConnectionGuard(config.check_after_idle)
     options = (
         f"-c statement_timeout={int(config.statement_timeout_ms)}"
         f" -c idle_in_transaction_session_timeout={int(config.idle_in_transaction_timeout_ms)}"
@@ -86,6 +103,7 @@ def create_pool(config: PoolConfig, *, open_now: bool = True) -> ConnectionPool[
         max_lifetime=config.max_lifetime,
         reconnect_timeout=config.reconnect_timeout,
         check=guard,
+        reset=guard.returned,
         name="shopdb",
         open=False,
     )

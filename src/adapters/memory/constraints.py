@@ -1,0 +1,29 @@
+"""The schema's rules that the in-memory adapter enforces, by the names the migrations give them.
+
+A test compares this with what PostgreSQL reports for the migrated schema, so a rule added by a
+migration fails the build until the fake enforces it too and is listed here."""
+
+from __future__ import annotations
+
+from typing import Final
+
+ENFORCED: Final[dict[str, str]] = {
+    "users_pkey": "MemoryDatabase.next_id: ids are drawn once, never reused",
+    "users_username_length_check": "domain.values.Username: 3 to 50 characters",
+    "users_password_hash_not_empty_check": "domain.values.PasswordHash: 1 to 255 characters",
+    "users_username_lower_key": "MemoryUserRepository.add: case-insensitive uniqueness",
+    "users_email_lower_key": "MemoryUserRepository.add / change_email",
+    "products_pkey": "MemoryDatabase.next_id",
+    "products_name_not_blank_check": "domain.values.not_blank, same white space as btrim",
+    "products_price_non_negative_check": "domain.values.Price: ge=0",
+    "products_price_not_nan_check": "domain.values.money: finite amounts only",
+    "products_inventory_count_non_negative_check": "domain.values.Inventory, and reserve",
+    "products_version_positive_check": "domain.values.Version; versions start at 1",
+    "carts_pkey": "MemoryDatabase.next_id",
+    "carts_user_id_fkey": "get_or_create checks the user; users.delete cascades",
+    "cart_items_pkey": "MemoryDatabase.next_id",
+    "cart_items_cart_id_fkey": "add_item checks the cart; users.delete cascades",
+    "cart_items_product_id_fkey": "add_item checks the product; products.delete cascades",
+    "cart_items_quantity_positive_check": "domain.values.Quantity",
+    "cart_items_cart_id_product_id_key": "add_item merges into the existing line",
+}

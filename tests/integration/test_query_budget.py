@@ -1,0 +1,78 @@
+"""Round trips per use case on PostgreSQL: each use case costs a stated number of statements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+
+from adapters.hashing import Argon2PasswordHasher
+from adapters.postgres import PostgresUnitOfWorkFactory
+from domain.model import NewProduct
+from services import AccountService, CartService, CatalogService
+from tests.conftest import CountingConnection
+
+# Use case -> statements sent. BEGIN and COMMIT count: they are round trips too.
+BUDGET = {
+    "view cart": 1,
+    "get product": 1,
+    "search page": 1,
+    "register": 3,  # BEGIN, INSERT ... RETURNING, COMMIT
+    "add to cart": 6,  # load cart, read stock, BEGIN, upsert, reload cart, COMMIT
+}
+
+
+def statements(action: Callable[[], object]) -> int:
+    before = CountingConnection.statements
+    action()
+    return CountingConnection.statements - before
+
+
+@pytest.fixture
+def shop(
+    postgres_uow: PostgresUnitOfWorkFactory,
+) -> tuple[AccountService, CatalogService, CartService]:
+    hasher = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    return (
+        AccountService(postgres_uow, hasher),
+        CatalogService(postgres_uow),
+        CartService(postgres_uow),
+    )
+
+
+def _catalog_of(catalog: CatalogService, size: int) -> list[int]:
+    catalog.import_products(
+        NewProduct(name=f"P{i}", price=Decimal("1.00"), inventory_count=100) for i in range(size)
+    )
+    return [p.id for p in catalog.search(limit=5).items]
+
+
+def test_use_cases_stay_within_budget(
+    shop: tuple[AccountService, CatalogService, CartService],
+) -> None:
+    accounts, catalog, carts = shop
+    products = _catalog_of(catalog, 20)
+    spent = {
+        "register": statements(lambda: accounts.register("alice", "a@example.com", "password1"))
+    }
+    user = accounts.authenticate("alice", "password1")
+    carts.add_to_cart(user.id, products[0])
+    spent["add to cart"] = statements(lambda: carts.add_to_cart(user.id, products[1]))
+    spent["view cart"] = statements(lambda: carts.view_cart(user.id))
+    spent["get product"] = statements(lambda: catalog.get_product(products[0]))
+    spent["search page"] = statements(lambda: catalog.search("P1", limit=3))
+    assert spent == BUDGET
+
+
+@pytest.mark.parametrize("catalog_size", [10, 400])
+@pytest.mark.parametrize("lines", [1, 5])
+def test_checkout_costs_lines_plus_four_whatever_the_catalog(
+    shop: tuple[AccountService, CatalogService, CartService], catalog_size: int, lines: int
+) -> None:
+    accounts, catalog, carts = shop
+    user = accounts.register("alice", "a@example.com", "password1")
+    for product_id in _catalog_of(catalog, catalog_size)[:lines]:
+        carts.add_to_cart(user.id, product_id, 2)
+    # BEGIN, locked cart load, one reservation per line, clear, COMMIT.
+    assert statements(lambda: carts.checkout(user.id)) == lines + 4
