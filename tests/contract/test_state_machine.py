@@ -100,11 +100,9 @@ class SideBySide(RuleBasedStateMachine):
     @initialize(stock=st.lists(st.integers(0, 8), min_size=3, max_size=3))
     def open_shop(self, stock: list[int]) -> None:
         for name in ("alice", "bob", "carol"):
-            self.both(lambda s, n=name: s.accounts.register(n, f"{n}@example.com", "password123"))
+            self.register(name, "example.com")
         for name, count in zip(("Lamp", "Desk", "Rug"), stock, strict=True):
-            self.both(
-                lambda s, n=name, c=count: s.catalog.create_product(n, "9.99", inventory_count=c)
-            )
+            self.add_product(name, Decimal("9.99"), count)
 
     @rule(name=names, domain=domains)
     def register(self, name: str, domain: str) -> None:
@@ -129,7 +127,10 @@ class SideBySide(RuleBasedStateMachine):
     )
     def fill_cart(self, user: int, lines: list[tuple[int, int]]) -> None:
         for product, quantity in lines:
-            self.both(lambda s, p=product, q=quantity: s.carts.add_to_cart(user, p, q))
+            self.add_to_cart(user, product, quantity)
+
+    def add_to_cart(self, user: int, product: int, quantity: int) -> None:
+        self.both(lambda s: s.carts.add_to_cart(user, product, quantity))
 
     @rule(user=user_ids, product=product_ids, quantity=st.integers(0, 6))
     def change_quantity(self, user: int, product: int, quantity: int) -> None:
