@@ -81,10 +81,20 @@ def embedded_url(data_dir: Path | None = None) -> str:
     return server_url(server, EMBEDDED_DATABASE)
 
 
+def is_running(data_dir: Path | None = None) -> bool:
+    """Whether a server runs on that data directory (its postmaster is alive)."""
+    pidfile = (data_dir or default_data_dir()) / "postmaster.pid"
+    try:
+        pid = int(pidfile.read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    return bool(psutil.pid_exists(pid))
+
+
 def stop_server(data_dir: Path | None = None) -> bool:
     """Stop the per-user embedded server if it runs; True if it was running."""
     pgdata = data_dir or default_data_dir()
-    if not (pgdata / "postmaster.pid").exists():
+    if not is_running(pgdata):
         return False
     server = start_server(pgdata, delete_on_exit=False)
     server.stop()

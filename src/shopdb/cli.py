@@ -1,0 +1,210 @@
+"""The `shopdb` command line: migrate, seed, demo, check, and the embedded database."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from domain.errors import DomainError
+from shopdb import embedded, migrations
+from shopdb.container import Container
+from shopdb.embedded import EmbeddedServerError
+from shopdb.health import DatabaseUnreachable, health, probe
+from shopdb.settings import Backend, Settings, SettingsError, load_settings, redact_url
+
+app = typer.Typer(
+    help="shopdb: the shop's persistence layer.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The embedded PostgreSQL used when DATABASE_URL is not set.")
+app.add_typer(db_app, name="db")
+console = Console()
+errors = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXPECTED = (SettingsError, DomainError, DatabaseUnreachable, EmbeddedServerError)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def friendly(command: F) -> F:
+    """Every failure becomes one readable line on stderr and exit code 1, never a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except EXPECTED as exc:
+            errors.print(f"error: {_one_line(exc)}", markup=False, highlight=False)
+        except Exception as exc:  # the last line of defence: still one line
+            errors.print(f"error: {type(exc).__name__}: {_one_line(exc)}", markup=False)
+        raise typer.Exit(1)
+
+    return run  # type: ignore[return-value]
+
+
+def _settings() -> Settings:
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+@contextmanager
+def _container(settings: Settings) -> Iterator[Container]:
+    container = Container(settings=settings)
+    try:
+        yield container
+    finally:
+        container.shutdown_resources()
+
+
+def _reachable_url(settings: Settings) -> str:
+    if settings.backend is Backend.MEMORY:
+        raise SettingsError("SHOPDB_BACKEND=memory keeps nothing: this command needs PostgreSQL")
+    with _container(settings) as container:
+        url: str = container.database_url()
+    probe(url)
+    return url
+
+
+@app.command()
+@friendly
+def migrate(
+    revision: Annotated[str, typer.Option(help="Upgrade to this revision.")] = "head",
+    down: Annotated[str | None, typer.Option(help="Downgrade to this revision instead.")] = None,
+) -> None:
+    """Bring the schema to a revision (alembic, with the application's settings)."""
+    settings = _settings()
+    url = _reachable_url(settings)
+    options = {"lock_timeout_ms": settings.migration_lock_timeout_ms}
+    if down is not None:
+        migrations.downgrade(url, down, **options)
+    else:
+        migrations.upgrade(url, revision, **options)
+    console.print(f"schema at revision {migrations.current_revision(url) or 'base'}")
+
+
+@app.command()
+@friendly
+def seed(
+    products: Annotated[int, typer.Option(min=0, help="Products to load (COPY).")] = 1000,
+    users: Annotated[int, typer.Option(min=0, help="Users to register.")] = 100,
+    carts: Annotated[int, typer.Option(min=0, help="Carts of 5 items, one per user.")] = 50,
+    seed_value: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+) -> None:
+    """Load realistic sample data; running it again adds more."""
+    from shopdb.seed import seed as load
+
+    settings = _settings()
+    url = _reachable_url(settings)
+    _require_schema(url)
+    with _container(settings) as container, Progress(console=console) as progress:
+        task = progress.add_task("seeding", total=products + users + min(carts, users))
+        report = load(
+            container.unit_of_work(),
+            container.password_hasher(),
+            product_count=products,
+            user_count=users,
+            cart_count=carts,
+            seed_value=seed_value,
+            advance=lambda n: progress.advance(task, n),
+        )
+    console.print(f"seeded {report.products} products, {report.users} users, {report.carts} carts")
+
+
+def _require_schema(url: str) -> None:
+    state = health(url)
+    if not state.migrated:
+        raise SettingsError(
+            f"schema is at revision {state.revision or 'base'}, not {state.head}:"
+            " run `shopdb migrate`"
+        )
+
+
+@app.command()
+@friendly
+def demo() -> None:
+    """Migrate, seed a small catalog, fill a cart, check out: the whole path, end to end."""
+    from shopdb.demo import run_demo
+
+    settings = _settings()
+    if settings.backend is Backend.POSTGRES:
+        url = _reachable_url(settings)
+        migrations.upgrade(url, lock_timeout_ms=settings.migration_lock_timeout_ms)
+        console.print(f"database {redact_url(url)} at revision {migrations.head_revision()}")
+    with _container(settings) as container:
+        run_demo(container, console)
+
+
+@app.command()
+@friendly
+def check() -> None:
+    """Connection, schema revision and pool statistics; exit code 1 when not healthy."""
+    settings = _settings()
+    url = _reachable_url(settings)
+    state = health(url)
+    console.print(f"database: {redact_url(url)} (PostgreSQL {state.server_version})")
+    console.print(f"schema: {state.revision or 'base'} (head {state.head})")
+    with _container(settings) as container:
+        pool = container.pool()
+        pool.wait(timeout=settings.pool_timeout)
+        console.print(f"pool: {pool.get_stats()}")
+    if not state.migrated:
+        raise SettingsError("schema is not at head: run `shopdb migrate`")
+    console.print("healthy")
+
+
+def _data_dir(settings: Settings) -> Path:
+    return (
+        Path(settings.embedded_data_dir)
+        if settings.embedded_data_dir
+        else embedded.default_data_dir()
+    )
+
+
+@db_app.command("url")
+@friendly
+def db_url() -> None:
+    """Start the embedded server if needed and print its URL."""
+    console.print(embedded.embedded_url(_data_dir(_settings())), markup=False, highlight=False)
+
+
+@db_app.command("status")
+@friendly
+def db_status() -> None:
+    """Whether the embedded server is running, and where its data lives."""
+    data_dir = _data_dir(_settings())
+    running = embedded.is_running(data_dir)
+    console.print(f"embedded PostgreSQL: {'running' if running else 'stopped'} ({data_dir})")
+
+
+@db_app.command("stop")
+@friendly
+def db_stop() -> None:
+    """Stop the embedded server."""
+    stopped = embedded.stop_server(_data_dir(_settings()))
+    console.print("stopped" if stopped else "was not running")
+
+
+def main() -> None:
+    app(prog_name="shopdb")
+
+
+if __name__ == "__main__":
+    main()
