@@ -29,8 +29,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The embedded PostgreSQL used when DATABASE_URL is not set.")
 app.add_typer(db_app, name="db")
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)  # an error stays on one line
 
 F = TypeVar("F", bound=Callable[..., Any])
 

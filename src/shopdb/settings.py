@@ -25,7 +25,7 @@ def redact_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable URL>"
-    if parts.password is None:
+    if not parts.password:
         return url
     user = parts.username or ""
     host = parts.hostname or ""
@@ -105,6 +105,7 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = "; ".join(
-            f"{_variable_name(error['loc'])}: {error['msg']}" for error in exc.errors()
+            f"{_variable_name(error['loc'])}: {error['msg'].removeprefix('Value error, ')}"
+            for error in exc.errors(include_input=False)
         )
         raise SettingsError(f"invalid setting: {problems}") from None

@@ -1,0 +1,135 @@
+"""The `shopdb` command line against a real database: each command and each error path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from typer.testing import CliRunner, Result
+
+from shopdb.cli import app
+from tests.harness import scratch_database
+
+CANARY_PASSWORD = "canary-db-pass-93f1"
+
+
+@pytest.fixture
+def empty_url(admin_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    with scratch_database(admin_url, prefix="shopdb_cli") as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        monkeypatch.delenv("SHOPDB_BACKEND", raising=False)
+        yield url
+
+
+def shopdb(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args))
+
+
+def _count(url: str, table: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _one_line_error(result: Result) -> str:
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_migrate_up_down_and_up(empty_url: str) -> None:
+    result = shopdb("migrate")
+    assert result.exit_code == 0, result.output
+    assert "schema at revision 0003" in result.stdout
+    assert shopdb("migrate", "--down", "0002").stdout.strip() == "schema at revision 0002"
+    assert shopdb("migrate", "--down", "base").stdout.strip() == "schema at revision base"
+    assert shopdb("migrate", "--revision", "0001").stdout.strip() == "schema at revision 0001"
+    assert shopdb("migrate").exit_code == 0
+
+
+def test_seed_twice_adds_more(empty_url: str) -> None:
+    assert shopdb("migrate").exit_code == 0
+    for run in (1, 2):
+        result = shopdb("seed", "--products", "300", "--users", "20", "--carts", "10")
+        assert result.exit_code == 0, result.output
+        assert "seeded 300 products, 20 users, 10 carts" in result.stdout
+        assert _count(empty_url, "products") == 300 * run
+        assert _count(empty_url, "users") == 20 * run
+        assert _count(empty_url, "carts") == 10 * run
+        assert _count(empty_url, "cart_items") == 50 * run
+
+
+def test_demo_runs_end_to_end(empty_url: str) -> None:
+    result = shopdb("demo")
+    assert result.exit_code == 0, result.output
+    for expected in ("189.88", "refused, as it should be", "requested but only 0 available"):
+        assert expected in result.stdout
+    assert _count(empty_url, "users") == 2
+
+
+def test_demo_on_the_memory_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOPDB_BACKEND", "memory")
+    result = shopdb("demo")
+    assert result.exit_code == 0, result.output
+    assert "in-memory backend" in result.stdout
+
+
+def test_check_healthy_and_unmigrated(empty_url: str) -> None:
+    error = _one_line_error(shopdb("check"))
+    assert "run `shopdb migrate`" in error
+    assert shopdb("migrate").exit_code == 0
+    result = shopdb("check")
+    assert result.exit_code == 0, result.output
+    assert "healthy" in result.stdout
+
+
+def test_seed_refuses_an_unmigrated_schema(empty_url: str) -> None:
+    assert "run `shopdb migrate`" in _one_line_error(shopdb("seed", "--products", "1"))
+    assert _count(empty_url, "pg_class WHERE relname = 'products'") == 0
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["check"], ["seed"], ["demo"]])
+def test_unreachable_database_is_one_line_without_password(
+    monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://shop:{CANARY_PASSWORD}@127.0.0.1:1/shop")
+    error = _one_line_error(shopdb(*command))
+    assert "cannot connect to postgresql://shop:***@127.0.0.1:1/shop" in error
+    assert CANARY_PASSWORD not in error
+
+
+def test_rejected_login_is_one_line(admin_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = admin_url.replace("postgresql://postgres", f"postgresql://nobody:{CANARY_PASSWORD}", 1)
+    monkeypatch.setenv("DATABASE_URL", url)
+    error = _one_line_error(shopdb("check"))
+    assert "nobody" in error
+    assert CANARY_PASSWORD not in error
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("DATABASE_URL", "mysql://root@localhost/shop", "DATABASE_URL"),
+        ("SHOPDB_POOL_MAX_SIZE", "many", "SHOPDB_POOL_MAX_SIZE"),
+        ("SHOPDB_BACKEND", "oracle", "SHOPDB_BACKEND"),
+        ("SHOPDB_LOG_LEVEL", "LOUD", "SHOPDB_LOG_LEVEL"),
+    ],
+)
+def test_invalid_settings_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, named: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    error = _one_line_error(shopdb("check"))
+    assert error.startswith(f"error: invalid setting: {named}:")
+
+
+def test_invalid_option_values_are_usage_errors() -> None:
+    result = shopdb("seed", "--products", "-5")
+    assert result.exit_code == 2
+    assert "Invalid value for '--products'" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,67 @@
+"""Settings: environment and .env, secret redaction, one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shopdb.settings import Backend, SettingsError, load_settings, redact_url
+
+CANARY = "canary-pw-7d2e"
+URL = f"postgresql://shop:{CANARY}@db.example:5433/shop"
+
+
+def test_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", URL)
+    monkeypatch.setenv("SHOPDB_POOL_MAX_SIZE", "25")
+    monkeypatch.setenv("SHOPDB_BACKEND", "memory")
+    settings = load_settings()
+    assert settings.database_url is not None
+    assert settings.database_url.get_secret_value() == URL
+    assert (settings.pool_max_size, settings.backend) == (25, Backend.MEMORY)
+
+
+def test_reads_a_dotenv_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(f"DATABASE_URL={URL}\nSHOPDB_STATEMENT_TIMEOUT_MS=1500\n")
+    settings = load_settings()
+    assert settings.statement_timeout_ms == 1500
+    assert settings.redacted_database_url() == "postgresql://shop:***@db.example:5433/shop"
+
+
+def test_the_password_never_shows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", URL)
+    settings = load_settings()
+    for shown in (
+        repr(settings),
+        str(settings),
+        settings.model_dump_json(),
+        str(settings.model_dump()),
+    ):
+        assert CANARY not in shown
+
+
+def test_errors_are_one_line_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"mysql://shop:{CANARY}@db/shop")
+    monkeypatch.setenv("SHOPDB_POOL_TIMEOUT", "-1")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    assert "\n" not in message
+    assert "DATABASE_URL: must be a postgresql://" in message
+    assert "SHOPDB_POOL_TIMEOUT: Input should be greater than 0" in message
+    assert CANARY not in message
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://u:p@h:1/d", "postgresql://u:***@h:1/d"),
+        ("postgresql://u@h/d", "postgresql://u@h/d"),
+        ("postgresql:///d?host=/tmp", "postgresql:///d?host=/tmp"),
+    ],
+)
+def test_redact_url(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
