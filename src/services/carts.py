@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from domain.errors import EmptyCart, InsufficientInventory
 from domain.model import Cart, Receipt, ReceiptLine
-from domain.validation import identifier, quantity
+from domain.validation import identifier
+from domain.validation import quantity as valid_quantity
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from services.retry import retrying
 
@@ -19,28 +20,28 @@ class CartService:
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
 
-    def add_to_cart(self, user_id: int, product_id: int, quantity_: int = 1) -> Cart:
+    def add_to_cart(self, user_id: int, product_id: int, quantity: int = 1) -> Cart:
         """Add to the user's cart (creating it), refusing more than the stock on hand in total.
         Raises UserNotFound, ProductNotFound, InsufficientInventory or InvalidInput."""
-        quantity(quantity_)
+        valid_quantity(quantity)
         identifier(product_id, "product_id")
         with self._uow() as uow:
             cart = uow.carts.get_or_create(user_id)
             item = cart.item(product_id)
-            _ensure_available(uow, product_id, quantity_ + (item.quantity if item else 0))
-            uow.carts.add_item(cart.id, product_id, quantity_)
+            _ensure_available(uow, product_id, quantity + (item.quantity if item else 0))
+            uow.carts.add_item(cart.id, product_id, quantity)
             cart = uow.carts.get(cart.id)
             uow.commit()
         return cart
 
-    def change_quantity(self, user_id: int, product_id: int, quantity_: int) -> Cart:
+    def change_quantity(self, user_id: int, product_id: int, quantity: int) -> Cart:
         """Set the quantity of a product already in the cart (>= 1; remove it to drop it).
         Raises CartItemNotFound, ProductNotFound, InsufficientInventory or InvalidInput."""
-        quantity(quantity_)
+        valid_quantity(quantity)
         with self._uow() as uow:
             cart = uow.carts.get_or_create(user_id)
-            _ensure_available(uow, product_id, quantity_)
-            uow.carts.set_quantity(cart.id, product_id, quantity_)
+            _ensure_available(uow, product_id, quantity)
+            uow.carts.set_quantity(cart.id, product_id, quantity)
             cart = uow.carts.get(cart.id)
             uow.commit()
         return cart
