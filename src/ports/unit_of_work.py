@@ -47,6 +47,11 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
-        """A new unit of work. A read-only one refuses writes and needs no transaction."""
+    def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> UnitOfWork:
+        """A new unit of work.
+
+        `read_only`: writes raise ReadOnlyViolation; reads need no transaction at all.
+        `autocommit`: every repository call is a transaction of its own, committed when it
+        returns (a call made of one statement needs no BEGIN or COMMIT); `commit()` has nothing
+        left to do and `rollback()` nothing to undo. For use cases that write once."""
         ...

@@ -38,10 +38,8 @@ class AccountService:
         new = build(
             NewUser, username=username, email=email, password_hash=self._hasher.hash(password)
         )
-        with self._uow() as uow:
-            user = uow.users.add(new)
-            uow.commit()
-        return user
+        with self._uow(autocommit=True) as uow:
+            return uow.users.add(new)
 
     def authenticate(self, login: str, password: str) -> User:
         """`login` is a username or an email. Raises AuthenticationFailed, saying no more."""
@@ -66,7 +64,5 @@ class AccountService:
 
     def change_email(self, user_id: int, email: str) -> User:
         """Raises UserNotFound, EmailTaken or InvalidInput."""
-        with self._uow() as uow:
-            user = uow.users.change_email(user_id, email)
-            uow.commit()
-        return user
+        with self._uow(autocommit=True) as uow:
+            return uow.users.change_email(user_id, email)

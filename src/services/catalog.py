@@ -32,10 +32,8 @@ class CatalogService:
             description=description,
             inventory_count=inventory_count,
         )
-        with self._uow() as uow:
-            product = uow.products.add(new)
-            uow.commit()
-        return product
+        with self._uow(autocommit=True) as uow:
+            return uow.products.add(new)
 
     def import_products(self, rows: Iterable[NewProduct | Mapping[str, object]]) -> int:
         """All or nothing: every row is validated before any is stored. Raises InvalidInput
@@ -49,10 +47,8 @@ class CatalogService:
                 products.append(build(NewProduct, **dict(row)))
             except InvalidInput as exc:
                 raise InvalidInput(*(f"row {number}: {p}" for p in exc.problems)) from None
-        with self._uow() as uow:
-            count = uow.products.add_many(products)
-            uow.commit()
-        return count
+        with self._uow(autocommit=True) as uow:
+            return uow.products.add_many(products)
 
     def get_product(self, product_id: int) -> Product:
         """Raises ProductNotFound."""
@@ -64,24 +60,19 @@ class CatalogService:
         `expected_version`. Raises ProductNotFound, ConcurrencyConflict or InvalidInput."""
         check(expected_version, Version, "expected_version")
         patch = build(ProductChanges, **changes)
-        with self._uow() as uow:
-            product = uow.products.update(product_id, expected_version, patch)
-            uow.commit()
-        return product
+        with self._uow(autocommit=True) as uow:
+            return uow.products.update(product_id, expected_version, patch)
 
     def restock(self, product_id: int, quantity: int) -> Product:
         """Raises ProductNotFound or InvalidInput."""
-        with self._uow() as uow:
-            product = uow.products.restock(product_id, quantity)
-            uow.commit()
-        return product
+        with self._uow(autocommit=True) as uow:
+            return uow.products.restock(product_id, quantity)
 
     def delete_product(self, product_id: int) -> None:
         """Raises ProductNotFound."""
         identifier(product_id, "product_id")
-        with self._uow() as uow:
+        with self._uow(autocommit=True) as uow:
             uow.products.delete(product_id)
-            uow.commit()
 
     def search(
         self,

@@ -72,3 +72,22 @@ def test_read_only_units_refuse_writes(uow: UnitOfWorkFactory) -> None:
         with pytest.raises(ReadOnlyViolation):
             work.carts.get_or_create(alice.id)
         assert work.users.get(alice.id) == alice
+
+
+def test_autocommit_makes_each_call_visible_at_once(uow: UnitOfWorkFactory) -> None:
+    with uow(autocommit=True) as work:
+        alice = work.users.add(NewUser(username="alice", email="a@example.com", password_hash="h"))
+        with uow(read_only=True) as other:
+            assert other.users.get(alice.id) == alice
+        with pytest.raises(UsernameTaken):
+            work.users.add(NewUser(username="ALICE", email="b@example.com", password_hash="h"))
+        work.rollback()  # nothing left to undo
+        cart = work.carts.get_or_create(alice.id)  # several statements, one transaction
+    with uow(read_only=True) as other:
+        assert other.users.get(alice.id) == alice
+        assert other.carts.get(cart.id) == cart
+
+
+def test_autocommit_still_refuses_writes_when_read_only(uow: UnitOfWorkFactory) -> None:
+    with uow(read_only=True, autocommit=True) as work, pytest.raises(ReadOnlyViolation):
+        work.products.add(NewProduct(name="Lamp", price=Decimal("1.00")))

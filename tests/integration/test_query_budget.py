@@ -18,7 +18,8 @@ BUDGET = {
     "view cart": 1,
     "get product": 1,
     "search page": 1,
-    "register": 3,  # BEGIN, INSERT ... RETURNING, COMMIT
+    "register": 1,  # one INSERT ... RETURNING, autocommitted
+    "update price": 1,  # one UPDATE ... WHERE version = %s RETURNING, autocommitted
     "add to cart": 6,  # load cart, read stock, BEGIN, upsert, reload cart, COMMIT
 }
 
@@ -62,6 +63,9 @@ def test_use_cases_stay_within_budget(
     spent["view cart"] = statements(lambda: carts.view_cart(user.id))
     spent["get product"] = statements(lambda: catalog.get_product(products[0]))
     spent["search page"] = statements(lambda: catalog.search("P1", limit=3))
+    spent["update price"] = statements(
+        lambda: catalog.update_product(products[2], 1, price=Decimal("2.00"))
+    )
     assert spent == BUDGET
 
 

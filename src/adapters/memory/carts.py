@@ -59,6 +59,11 @@ def _oldest_cart(tables: Tables, user_id: int) -> CartRow | None:
     )
 
 
+def _load_for_user(tables: Tables, user_id: int) -> Cart | None:
+    row = _oldest_cart(tables, user_id)
+    return None if row is None else _cart(tables, row)
+
+
 class MemoryCartRepository:
     def __init__(self, transaction: MemoryTransaction) -> None:
         self._tx = transaction
@@ -86,10 +91,11 @@ class MemoryCartRepository:
         return _cart(tables, row)
 
     def find_for_user(self, user_id: int, *, lock: bool = False) -> Cart | None:
+        if not lock:
+            return _load_for_user(self._tx.read(), user_id)
         # Writers are serialized, so becoming one is what locking the cart means here.
-        tables = self._tx.lock() if lock else self._tx.read()
-        row = _oldest_cart(tables, user_id)
-        return None if row is None else _cart(tables, row)
+        with self._tx.writing() as tables:
+            return _load_for_user(tables, user_id)
 
     def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
         valid_quantity(quantity)

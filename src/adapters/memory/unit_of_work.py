@@ -18,9 +18,10 @@ from domain.errors import DomainError, ReadOnlyViolation
 class MemoryTransaction:
     """What the repositories of one unit of work share: the view they read and write."""
 
-    def __init__(self, database: MemoryDatabase, *, read_only: bool) -> None:
+    def __init__(self, database: MemoryDatabase, *, read_only: bool, autocommit: bool) -> None:
         self.database = database
         self.read_only = read_only
+        self.autocommit = autocommit
         self._working: Tables | None = None
         self._now: datetime | None = None
 
@@ -28,25 +29,22 @@ class MemoryTransaction:
         """Own uncommitted changes if any, else the latest committed state."""
         return self._working if self._working is not None else self.database.committed()
 
-    def lock(self) -> Tables:
-        """Become the writer (take the write lock) without changing anything yet."""
+    @contextmanager
+    def writing(self) -> Iterator[Tables]:
+        """The tables to change. Like a failed statement in PostgreSQL, a write that raises
+        aborts the transaction: everything since the last commit is rolled back."""
         if self.read_only:
             raise ReadOnlyViolation()
         if self._working is None:
             self._working = self.database.begin_write()
             self._now = datetime.now(UTC)
-        return self._working
-
-    @contextmanager
-    def writing(self) -> Iterator[Tables]:
-        """The tables to change. Like a failed statement in PostgreSQL, a write that raises
-        aborts the transaction: everything since the last commit is rolled back."""
-        tables = self.lock()
         try:
-            yield tables
+            yield self._working
         except DomainError:
             self.rollback()
             raise
+        if self.autocommit:
+            self.commit()
 
     def now(self) -> datetime:
         """The transaction's timestamp, like PostgreSQL's now()."""
@@ -68,8 +66,10 @@ class MemoryTransaction:
 
 
 class MemoryUnitOfWork:
-    def __init__(self, database: MemoryDatabase, *, read_only: bool = False) -> None:
-        self._transaction = MemoryTransaction(database, read_only=read_only)
+    def __init__(
+        self, database: MemoryDatabase, *, read_only: bool = False, autocommit: bool = False
+    ) -> None:
+        self._transaction = MemoryTransaction(database, read_only=read_only, autocommit=autocommit)
         self.users = MemoryUserRepository(self._transaction)
         self.products = MemoryProductRepository(self._transaction)
         self.carts = MemoryCartRepository(self._transaction)
@@ -98,5 +98,5 @@ class MemoryUnitOfWorkFactory:
     def __init__(self, database: MemoryDatabase | None = None) -> None:
         self.database = database or MemoryDatabase()
 
-    def __call__(self, *, read_only: bool = False) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(self.database, read_only=read_only)
+    def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self.database, read_only=read_only, autocommit=autocommit)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.postgres.rows import trusted
 from adapters.postgres.session import Session, returned
 from domain.errors import CartItemNotFound, CartNotFound, UserNotFound
 from domain.model import Cart, CartItem
@@ -60,13 +61,16 @@ CLEAR = (
 
 
 def to_item(row: tuple[Any, ...]) -> CartItem:
-    return CartItem.model_construct(
-        id=row[0],
-        cart_id=row[1],
-        product_id=row[2],
-        quantity=row[3],
-        product_name=row[4],
-        unit_price=row[5],
+    return trusted(
+        CartItem,
+        {
+            "id": row[0],
+            "cart_id": row[1],
+            "product_id": row[2],
+            "quantity": row[3],
+            "product_name": row[4],
+            "unit_price": row[5],
+        },
     )
 
 
@@ -80,9 +84,12 @@ def to_cart(rows: list[tuple[Any, ...]]) -> Cart | None:
         for row in rows
         if row[4] is not None
     )
-    return Cart.model_construct(
-        id=cart_id, user_id=user_id, items=items, created_at=created_at, updated_at=updated_at
-    )
+    return _cart_row((cart_id, user_id, created_at, updated_at), items)
+
+
+def _cart_row(row: tuple[Any, ...], items: tuple[CartItem, ...]) -> Cart:
+    values = {"id": row[0], "user_id": row[1], "items": items}
+    return trusted(Cart, {**values, "created_at": row[2], "updated_at": row[3]})
 
 
 class PostgresCartRepository:
@@ -100,9 +107,7 @@ class PostgresCartRepository:
             cart = to_cart(conn.execute(LOAD_FOR_USER, {"user_id": user_id}).fetchall())
             if cart is None:
                 row = returned(conn.execute(INSERT_CART, (user_id,)).fetchone())
-                cart = Cart.model_construct(
-                    id=row[0], user_id=row[1], items=(), created_at=row[2], updated_at=row[3]
-                )
+                cart = _cart_row(row, ())
         return cart
 
     def get(self, cart_id: int) -> Cart:
@@ -124,26 +129,26 @@ class PostgresCartRepository:
     def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
         valid_quantity(quantity)
         values = {"cart_id": cart_id, "product_id": product_id, "quantity": quantity}
-        with self._s.writing(field="quantity", **values) as conn:
+        with self._s.writing(one_statement=True, field="quantity", **values) as conn:
             row = conn.execute(ADD_ITEM, values).fetchone()
         return to_item(returned(row))
 
     def set_quantity(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
         valid_quantity(quantity)
         values = {"cart_id": cart_id, "product_id": product_id, "quantity": quantity}
-        with self._s.writing() as conn:
+        with self._s.writing(one_statement=True) as conn:
             row = conn.execute(SET_QUANTITY, values).fetchone()
             if row is None:
                 raise CartItemNotFound(cart_id, product_id)
         return to_item(row)
 
     def remove_item(self, cart_id: int, product_id: int) -> None:
-        with self._s.writing() as conn:
+        with self._s.writing(one_statement=True) as conn:
             if conn.execute(REMOVE_ITEM, (cart_id, product_id)).rowcount == 0:
                 raise CartItemNotFound(cart_id, product_id)
 
     def clear(self, cart_id: int) -> None:
-        with self._s.writing() as conn:
+        with self._s.writing(one_statement=True) as conn:
             exists = returned(conn.execute(CLEAR, {"cart_id": cart_id}).fetchone())[0]
             if not exists:
                 raise CartNotFound(cart_id)

@@ -35,26 +35,32 @@ class PoolConfig:
     connection_class: type[psycopg.Connection[Any]] = psycopg.Connection
 
 
+# When each connection was last given back by a unit of work. Not the pool's `reset` hook:
+# with one, psycopg_pool hands every returned connection to a worker thread first.
+_returned_at: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def give_back(pool: ConnectionPool[Any], conn: psycopg.Connection[Any]) -> None:
+    """Return `conn` to `pool`, noting the time for the liveness check."""
+    _returned_at[conn] = time.monotonic()
+    pool.putconn(conn)
+
+
 class StaleConnectionGuard:
-    """The pool's `check` and `reset` hooks. A connection that sat idle is checked before it is
-    handed out. When one turns out dead (the server restarted), the others are too: check them
-    all now, in the background, instead of letting each caller find one more (the pool backs
-    off exponentially per failed check)."""
+    """The pool's `check` hook. A connection that sat idle is checked before it is handed out.
+    When one turns out dead (the server restarted), the others are too: check them all now,
+    in the background, instead of letting each caller find one more (the pool backs off
+    exponentially per failed check)."""
 
     def __init__(self, check_after_idle: float) -> None:
         self.pool: ConnectionPool[Any] | None = None
         self.check_after_idle = check_after_idle
         self._sweeping = threading.Lock()
-        self._returned_at: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def returned(self, conn: psycopg.Connection[Any]) -> None:
-        """The `reset` hook: note when the connection came back."""
-        self._returned_at[conn] = time.monotonic()
 
     def __call__(self, conn: psycopg.Connection[Any]) -> None:
-        returned_at = self._returned_at.get(conn)
+        returned_at = _returned_at.get(conn)
         if returned_at is not None and time.monotonic() - returned_at < self.check_after_idle:
             return
         try:
@@ -103,7 +109,6 @@ def create_pool(config: PoolConfig, *, open_now: bool = True) -> ConnectionPool[
         max_lifetime=config.max_lifetime,
         reconnect_timeout=config.reconnect_timeout,
         check=guard,
-        reset=guard.returned,
         name="shopdb",
         open=False,
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from psycopg import sql
 
+from adapters.postgres.rows import trusted
 from adapters.postgres.session import Session, returned
 from domain.errors import ConcurrencyConflict, InsufficientInventory, ProductNotFound
 from domain.model import NewProduct, Product, ProductChanges
@@ -61,16 +62,18 @@ AFTER = {
 
 
 def to_product(row: tuple[Any, ...]) -> Product:
-    """Rows come from a schema that enforces the same rules, so they are not validated again."""
-    return Product.model_construct(
-        id=row[0],
-        name=row[1],
-        description=row[2],
-        price=row[3],
-        inventory_count=row[4],
-        version=row[5],
-        created_at=row[6],
-        updated_at=row[7],
+    return trusted(
+        Product,
+        {
+            "id": row[0],
+            "name": row[1],
+            "description": row[2],
+            "price": row[3],
+            "inventory_count": row[4],
+            "version": row[5],
+            "created_at": row[6],
+            "updated_at": row[7],
+        },
     )
 
 
@@ -85,7 +88,7 @@ class PostgresProductRepository:
         self._s = session
 
     def add(self, product: NewProduct) -> Product:
-        with self._s.writing() as conn:
+        with self._s.writing(one_statement=True) as conn:
             row = conn.execute(
                 INSERT, (product.name, product.description, product.price, product.inventory_count)
             ).fetchone()
@@ -93,7 +96,11 @@ class PostgresProductRepository:
 
     def add_many(self, products: Iterable[NewProduct]) -> int:
         count = 0
-        with self._s.writing() as conn, conn.cursor() as cur, cur.copy(COPY) as copy:
+        with (
+            self._s.writing(one_statement=True) as conn,
+            conn.cursor() as cur,
+            cur.copy(COPY) as copy,
+        ):
             copy.set_types(COPY_TYPES)
             for p in products:
                 copy.write_row((p.name, p.description, p.price, p.inventory_count))
@@ -120,7 +127,7 @@ class PostgresProductRepository:
         )
         query = UPDATE.format(changes=assignments) if changed else _bump_only()
         params = {**changed, "id": product_id, "expected": expected_version}
-        with self._s.writing(field="version") as conn:
+        with self._s.writing(one_statement=True, field="version") as conn:
             row = conn.execute(query, params).fetchone()
             if row is None:
                 if conn.execute(EXISTS, (product_id,)).fetchone() is None:
@@ -129,13 +136,13 @@ class PostgresProductRepository:
         return to_product(row)
 
     def delete(self, product_id: int) -> None:
-        with self._s.writing() as conn:
+        with self._s.writing(one_statement=True) as conn:
             if conn.execute(DELETE, (product_id,)).rowcount == 0:
                 raise ProductNotFound(product_id)
 
     def restock(self, product_id: int, quantity: int) -> Product:
         valid_quantity(quantity)
-        with self._s.writing(field="inventory_count") as conn:
+        with self._s.writing(one_statement=True, field="inventory_count") as conn:
             row = conn.execute(RESTOCK, (quantity, product_id)).fetchone()
             if row is None:
                 raise ProductNotFound(product_id)
@@ -143,7 +150,7 @@ class PostgresProductRepository:
 
     def reserve(self, product_id: int, quantity: int) -> Product:
         valid_quantity(quantity)
-        with self._s.writing() as conn:
+        with self._s.writing(one_statement=True) as conn:
             row = conn.execute(RESERVE, {"q": quantity, "id": product_id}).fetchone()
             if row is None:
                 stock = conn.execute(INVENTORY, (product_id,)).fetchone()

@@ -17,13 +17,17 @@ class Session:
     """The connection is in autocommit mode: reads outside a transaction need no BEGIN/COMMIT,
     and a transaction starts only when something is written."""
 
-    def __init__(self, conn: psycopg.Connection[Any], *, read_only: bool) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], *, read_only: bool, autocommit: bool = False
+    ) -> None:
         self.conn = conn
         self.read_only = read_only
+        self.autocommit = autocommit
 
     @property
     def in_transaction(self) -> bool:
-        return self.conn.info.transaction_status != TransactionStatus.IDLE
+        # pgconn, not conn.info: this runs on every statement and info is built on each access.
+        return self.conn.pgconn.transaction_status != TransactionStatus.IDLE
 
     @contextmanager
     def reading(self, **context: Any) -> Iterator[psycopg.Connection[Any]]:
@@ -35,15 +39,23 @@ class Session:
             raise translate(exc, context) from exc
 
     @contextmanager
-    def writing(self, **context: Any) -> Iterator[psycopg.Connection[Any]]:
+    def writing(
+        self, *, one_statement: bool = False, **context: Any
+    ) -> Iterator[psycopg.Connection[Any]]:
         """The connection, inside the unit of work's transaction. A failure rolls the
-        transaction back, whether the database or the repository raised it."""
+        transaction back, whether the database or the repository raised it.
+
+        In autocommit mode the block is a transaction of its own, committed at its end; a block
+        that writes with `one_statement` (any further statement only diagnoses a failure) runs
+        without BEGIN/COMMIT, as the statement is atomic by itself."""
         if self.read_only:
             raise ReadOnlyViolation()
         try:
-            if not self.in_transaction:
+            if not self.in_transaction and not (self.autocommit and one_statement):
                 self.conn.execute("BEGIN")
             yield self.conn
+            if self.autocommit and self.in_transaction:
+                self.conn.execute("COMMIT")
         except psycopg.Error as exc:
             self.abort()
             raise translate(exc, context) from exc

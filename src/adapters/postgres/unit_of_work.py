@@ -10,6 +10,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from adapters.postgres.carts import PostgresCartRepository
 from adapters.postgres.errors import translate
+from adapters.postgres.pool import give_back
 from adapters.postgres.products import PostgresProductRepository
 from adapters.postgres.session import Session
 from adapters.postgres.users import PostgresUserRepository
@@ -19,9 +20,12 @@ class PostgresUnitOfWork:
     """Takes a connection from the pool on entry and gives it back on exit, never inside a
     transaction: whatever was not committed is rolled back first."""
 
-    def __init__(self, pool: ConnectionPool[Any], *, read_only: bool = False) -> None:
+    def __init__(
+        self, pool: ConnectionPool[Any], *, read_only: bool = False, autocommit: bool = False
+    ) -> None:
         self._pool = pool
         self._read_only = read_only
+        self._autocommit = autocommit
         self._session: Session | None = None
 
     def __enter__(self) -> Self:
@@ -29,7 +33,7 @@ class PostgresUnitOfWork:
             conn = self._pool.getconn()
         except (PoolTimeout, psycopg.Error) as exc:
             raise translate(exc, {}) from exc
-        self._session = Session(conn, read_only=self._read_only)
+        self._session = Session(conn, read_only=self._read_only, autocommit=self._autocommit)
         self.users = PostgresUserRepository(self._session)
         self.products = PostgresProductRepository(self._session)
         self.carts = PostgresCartRepository(self._session)
@@ -47,7 +51,7 @@ class PostgresUnitOfWork:
         try:
             session.abort()
         finally:
-            self._pool.putconn(session.conn)
+            give_back(self._pool, session.conn)
 
     def _current(self) -> Session:
         if self._session is None:
@@ -67,5 +71,5 @@ class PostgresUnitOfWorkFactory:
     def __init__(self, pool: ConnectionPool[Any]) -> None:
         self.pool = pool
 
-    def __call__(self, *, read_only: bool = False) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self.pool, read_only=read_only)
+    def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(self.pool, read_only=read_only, autocommit=autocommit)

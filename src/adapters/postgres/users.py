@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.postgres.rows import trusted
 from adapters.postgres.session import Session, returned
 from domain.errors import UserNotFound
 from domain.model import NewUser, User
@@ -23,14 +24,16 @@ DELETE = "DELETE FROM users WHERE id = %s"
 
 
 def to_user(row: tuple[Any, ...]) -> User:
-    """Rows come from a schema that enforces the same rules, so they are not validated again."""
-    return User.model_construct(
-        id=row[0],
-        username=row[1],
-        email=row[2],
-        password_hash=row[3],
-        created_at=row[4],
-        updated_at=row[5],
+    return trusted(
+        User,
+        {
+            "id": row[0],
+            "username": row[1],
+            "email": row[2],
+            "password_hash": row[3],
+            "created_at": row[4],
+            "updated_at": row[5],
+        },
     )
 
 
@@ -39,7 +42,7 @@ class PostgresUserRepository:
         self._s = session
 
     def add(self, user: NewUser) -> User:
-        with self._s.writing(username=user.username, email=user.email) as conn:
+        with self._s.writing(one_statement=True, username=user.username, email=user.email) as conn:
             row = conn.execute(INSERT, (user.username, user.email, user.password_hash)).fetchone()
         return to_user(returned(row))
 
@@ -65,13 +68,13 @@ class PostgresUserRepository:
 
     def change_email(self, user_id: int, email: str) -> User:
         address = check(email, Email, "email")
-        with self._s.writing(email=address) as conn:
+        with self._s.writing(one_statement=True, email=address) as conn:
             row = conn.execute(CHANGE_EMAIL, (address, user_id)).fetchone()
             if row is None:
                 raise UserNotFound(user_id)
         return to_user(row)
 
     def delete(self, user_id: int) -> None:
-        with self._s.writing() as conn:
+        with self._s.writing(one_statement=True) as conn:
             if conn.execute(DELETE, (user_id,)).rowcount == 0:
                 raise UserNotFound(user_id)

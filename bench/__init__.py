@@ -1,0 +1,1 @@
+"""Benchmarks: shopdb against raw psycopg and the SQLAlchemy ORM, side by side in one run."""

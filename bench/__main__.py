@@ -1,0 +1,330 @@
+"""`make bench`: every workload through every contestant, in one process, on one database.
+
+Prints ops/s (median and min-max over repeats) and the ratio of each contestant to raw psycopg
+through a pool. Run `python -m bench --help` for the options."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import os
+import random
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psutil
+
+from bench.contestants import CONTESTANTS, Orm, RawPool, Shopdb
+from bench.database import add_products, add_users_and_carts, recreate, refill_carts
+
+ITEMS_PER_CART = 5
+
+
+def pin(client_cpu: int, server_cpu: int) -> None:
+    """Client on one core, every PostgreSQL process on the other: on a 2-core machine,
+    cross-core wake-ups otherwise make single-connection numbers bimodal."""
+    os.sched_setaffinity(0, {client_cpu})
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] in {"postgres", "postmaster"}:
+            with contextlib.suppress(psutil.Error, OSError):
+                process.cpu_affinity([server_cpu])
+
+
+class Run:
+    def __init__(self, args: argparse.Namespace, url: str) -> None:
+        self.args = args
+        self.url = url
+        self.rng = random.Random(args.seed)
+        self.rows: list[tuple[str, str, list[float]]] = []
+        self.names = itertools.count()
+
+    def timed(self, ops: int, work: Callable[[int], Any]) -> float:
+        started = time.perf_counter()
+        for n in range(ops):
+            work(n)
+        return ops / (time.perf_counter() - started)
+
+    def compare(
+        self,
+        workload: str,
+        contestants: list[Any],
+        make: Callable[[Any], Callable[[int], Any]],
+        ops: int,
+        repeats: int | None = None,
+        before_repeat: Callable[[], None] | None = None,
+    ) -> None:
+        """Warm up, then interleave the contestants repeat by repeat so drift hits all alike."""
+        if self.args.only and not any(word in workload for word in self.args.only):
+            return
+        runners = {c.name: make(c) for c in contestants}
+        for runner in runners.values():
+            if before_repeat:
+                before_repeat()
+            self.timed(max(1, ops // 10), runner)
+        results: dict[str, list[float]] = {name: [] for name in runners}
+        for _ in range(repeats or self.args.repeats):
+            for name, runner in runners.items():
+                if before_repeat:
+                    before_repeat()
+                results[name].append(self.timed(ops, runner))
+        for name, rates in results.items():
+            self.rows.append((workload, name, rates))
+        self.report_workload(workload)
+
+    def concurrent(self, workload: str, contestants: list[Any], threads: int, ops: int) -> None:
+        if self.args.only and not any(word in workload for word in self.args.only):
+            return
+        results: dict[str, list[float]] = {c.name: [] for c in contestants}
+        products, users = self.args.products, self.args.users
+        for _ in range(self.args.repeats):
+            for contestant in contestants:
+
+                def reader(seed: int, c: Any = contestant) -> None:
+                    rng = random.Random(seed)
+                    for n in range(ops // threads):
+                        kind = n % 3
+                        if kind == 0:
+                            c.get_product(rng.randrange(1, products + 1))
+                        elif kind == 1:
+                            c.get_user(f"user{rng.randrange(users)}@example.com")
+                        else:
+                            c.load_cart(rng.randrange(1, users + 1))
+
+                workers = [threading.Thread(target=reader, args=(i,)) for i in range(threads)]
+                started = time.perf_counter()
+                for worker in workers:
+                    worker.start()
+                for worker in workers:
+                    worker.join()
+                results[contestant.name].append(
+                    (ops // threads * threads) / (time.perf_counter() - started)
+                )
+        for name, rates in results.items():
+            self.rows.append((workload, name, rates))
+        self.report_workload(workload)
+
+    def report_workload(self, workload: str) -> None:
+        rows = [r for r in self.rows if r[0] == workload]
+        floor = next((statistics.median(r[2]) for r in rows if r[1] == RawPool.name), None)
+        for _, name, rates in rows:
+            median = statistics.median(rates)
+            ratio = f"{median / floor:5.2f}x" if floor else "  -  "
+            print(
+                f"{workload:<34} {name:<16} {median:>11,.0f} "
+                f"{min(rates):>11,.0f} - {max(rates):<11,.0f} {ratio}",
+                flush=True,
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--users", type=int, default=10_000, help="users, each with a cart")
+    parser.add_argument("--ops", type=int, default=2000, help="operations per repeat")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=20261122)
+    parser.add_argument("--pin", action="store_true", help="pin client and server to cores")
+    parser.add_argument("--only", nargs="*", help="run workloads whose name contains a word")
+    parser.add_argument(
+        "--growth",
+        type=int,
+        metavar="N",
+        help="instead: get and cart load at --products, then again after growing to N",
+    )
+    args = parser.parse_args()
+
+    from shopdb.container import database_url
+    from shopdb.settings import load_settings
+
+    admin_url = database_url(load_settings())
+    url = recreate(admin_url)
+    rng = random.Random(args.seed)
+    started = time.perf_counter()
+    add_products(url, args.products, rng)
+    add_users_and_carts(url, args.users, ITEMS_PER_CART, rng)
+    if args.pin:
+        pin(0, 1)
+    print(
+        f"seeded {args.products:,} products, {args.users:,} users and carts "
+        f"x {ITEMS_PER_CART} items in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+    print(f"{'workload':<34} {'contestant':<16} {'ops/s median':>11} {'min - max':^25} vs pool")
+    if args.growth:
+        growth(args, url, rng)
+    else:
+        everything(args, url)
+
+
+def everything(args: argparse.Namespace, url: str) -> None:
+    run = Run(args, url)
+    pool_size = 8
+    all_ = [cls(url, pool_size) for cls in CONTESTANTS]
+    shopdb, raw_pool, raw_conn, orm = all_
+    products, users, ops = args.products, args.users, args.ops
+    rng = run.rng
+
+    run.compare(
+        "get product by id",
+        all_,
+        lambda c: lambda n: c.get_product(rng.randrange(1, products + 1)),
+        ops,
+    )
+    run.compare(
+        "get user by email",
+        all_,
+        lambda c: lambda n: c.get_user(f"user{rng.randrange(users)}@example.com"),
+        ops,
+    )
+
+    def inserting(c: Any) -> Callable[[int], Any]:
+        pending = [c.new_user(next(run.names)) for _ in range(ops * (args.repeats + 1))]
+        return lambda n: c.insert_user(pending.pop())
+
+    run.compare("insert user + commit", all_, inserting, ops // 2)
+    run.compare(
+        "load cart with items and prices",
+        all_,
+        lambda c: lambda n: c.load_cart(rng.randrange(1, users + 1)),
+        ops,
+    )
+    run.compare(
+        "add to cart",
+        all_,
+        lambda c: (
+            lambda n: c.add_to_cart(rng.randrange(1, users + 1), rng.randrange(1, products + 1))
+        ),
+        ops,
+    )
+
+    # Each contestant checks out its own slice of carts, refilled before every repeat.
+    slices = {
+        c.name: list(range(1 + i * (users // 4), 1 + (i + 1) * (users // 4)))
+        for i, c in enumerate(all_)
+    }
+    checkouts = min(ops // 4, users // 4)
+
+    def refill() -> None:
+        for carts in slices.values():
+            refill_carts(url, carts[:checkouts], ITEMS_PER_CART, rng)
+
+    run.compare(
+        "checkout of a 5-line cart",
+        all_,
+        lambda c: lambda n: c.checkout(slices[c.name][n]),
+        checkouts,
+        before_repeat=refill,
+    )
+
+    with raw_conn.conn.cursor() as cur:
+        row = cur.execute(
+            'SELECT name, id FROM products ORDER BY name COLLATE "C", id LIMIT 1 OFFSET %s',
+            (999 * 20 - 1,),
+        ).fetchone()
+    page_1000 = (row[0], row[1]) if row else None
+    run.compare("search page 1 (keyset)", all_, lambda c: lambda n: c.page(None), ops)
+    run.compare("search page 1000 (keyset)", all_, lambda c: lambda n: c.page(page_1000), ops)
+    run.compare(
+        "search page 1000 (OFFSET)",
+        [raw_pool, raw_conn, orm],
+        lambda c: lambda n: c.offset_page(999 * 20),
+        ops // 4,
+    )
+
+    rows = [(f"bulk {n}", None, rng.randrange(99, 99_999) / 100, 5) for n in range(products)]
+    from decimal import Decimal
+
+    rows = [(name, desc, Decimal(str(price)), stock) for name, desc, price, stock in rows]
+    prepared = {c.name: c.bulk_rows(rows) for c in all_}
+    run.compare(
+        f"bulk import {products:,} products",
+        all_,
+        lambda c: lambda n: c.bulk_import(prepared[c.name]),
+        1,
+        repeats=3,
+    )
+
+    for threads in (2, 8):
+        run.concurrent(f"{threads} threads, mixed reads", [shopdb, raw_pool, orm], threads, ops * 2)
+    for contestant in all_:
+        contestant.close()
+    summary(run)
+
+
+def growth(args: argparse.Namespace, url: str, rng: random.Random) -> None:
+    run = Run(args, url)
+    contestants = [Shopdb(url, 8), RawPool(url, 8)]
+    users, ops = args.users, args.ops
+
+    def measure(label: str, products: int) -> None:
+        run.compare(
+            f"get product @ {label}",
+            contestants,
+            lambda c: lambda n: c.get_product(rng.randrange(1, products + 1)),
+            ops,
+        )
+        run.compare(
+            f"load cart @ {label}",
+            contestants,
+            lambda c: lambda n: c.load_cart(rng.randrange(1, users + 1)),
+            ops,
+        )
+
+    measure(f"{args.products:,}", args.products)
+    add_products(url, args.growth - args.products, rng)
+    measure(f"{args.growth:,}", args.growth)
+    for kind in ("get product", "load cart"):
+        small, large = (
+            statistics.median(r[2])
+            for r in run.rows
+            if r[1] == Shopdb.name and r[0].startswith(kind)
+        )
+        print(
+            f"shopdb {kind}: cost at {args.growth:,} = {small / large:.2f}x the cost at "
+            f"{args.products:,} products (target <= 1.20x)"
+        )
+    for contestant in contestants:
+        contestant.close()
+
+
+def summary(run: Run) -> None:
+    def median(workload: str, name: str) -> float:
+        return next(
+            statistics.median(r[2]) for r in run.rows if r[0].startswith(workload) and r[1] == name
+        )
+
+    targets = [
+        ("get by id vs psycopg + pool", "get product", Shopdb.name, RawPool.name, 0.9, True),
+        ("get by id vs ORM session.get", "get product", Shopdb.name, Orm.name, 5.0, True),
+        ("insert + commit vs psycopg + pool", "insert user", Shopdb.name, RawPool.name, 0.9, True),
+        ("cart load vs one-JOIN query", "load cart", Shopdb.name, RawPool.name, 0.9, True),
+        ("cart load vs ORM selectinload", "load cart", Shopdb.name, Orm.name, 10.0, True),
+        ("bulk import vs raw COPY", "bulk import", Shopdb.name, RawPool.name, 0.8, True),
+        ("bulk import vs ORM bulk insert", "bulk import", Shopdb.name, Orm.name, 8.0, True),
+    ]
+    print("\ntargets")
+    for label, workload, ours, theirs, target, higher in targets:
+        try:
+            ratio = median(workload, ours) / median(workload, theirs)
+        except StopIteration:
+            continue
+        met = ratio >= target if higher else ratio <= target
+        print(f"  {label:<36} {ratio:6.2f}x  (target >= {target}x)  {'met' if met else 'MISSED'}")
+    try:
+        page_1 = median("search page 1 (keyset)", Shopdb.name)
+        page_1000 = median("search page 1000 (keyset)", Shopdb.name)
+        cost = page_1 / page_1000
+        print(
+            f"  {'keyset page 1000 cost vs page 1':<36} {cost:6.2f}x  (target <= 1.2x)  "
+            f"{'met' if cost <= 1.2 else 'MISSED'}"
+        )
+    except StopIteration:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,317 @@
+"""The same workloads through shopdb, raw psycopg (pooled and on one connection) and the ORM."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+from sqlalchemy import create_engine, delete, func, insert, select, tuple_
+from sqlalchemy.orm import Session, selectinload
+
+from adapters.hashing import Argon2PasswordHasher
+from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
+from bench.orm import CartRow, ItemRow, ProductRow, UserRow
+from domain.model import NewProduct, NewUser
+from domain.search import ProductQuery, ProductSort
+from services import CartService
+from shopdb.migrations import sqlalchemy_url
+
+PRODUCT = (
+    "SELECT id, name, description, price, inventory_count, version, created_at, updated_at"
+    " FROM products"
+)
+GET_PRODUCT = PRODUCT + " WHERE id = %s"
+GET_USER = (
+    "SELECT id, username, email, password_hash, created_at, updated_at FROM users"
+    " WHERE lower(email) = lower(%s)"
+)
+INSERT_USER = (
+    "INSERT INTO users (username, email, password_hash) VALUES (%s, %s, %s)"
+    " RETURNING id, username, email, password_hash, created_at, updated_at"
+)
+LOAD_CART = (
+    "SELECT c.id, c.user_id, c.created_at, c.updated_at, i.id, i.product_id, i.quantity,"
+    " p.name, p.price FROM carts c"
+    " LEFT JOIN (cart_items i JOIN products p ON p.id = i.product_id) ON i.cart_id = c.id"
+    " WHERE c.id = %s ORDER BY i.id"
+)
+ADD_ITEM = (
+    "INSERT INTO cart_items (cart_id, product_id, quantity) VALUES (%s, %s, 1)"
+    " ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = cart_items.quantity + 1"
+    " RETURNING id, quantity"
+)
+KEYSET = PRODUCT + ' WHERE (name COLLATE "C", id) > (%s, %s) ORDER BY name COLLATE "C", id LIMIT 21'
+FIRST_PAGE = PRODUCT + ' ORDER BY name COLLATE "C", id LIMIT 21'
+OFFSET_PAGE = PRODUCT + ' ORDER BY name COLLATE "C", id LIMIT 20 OFFSET %s'
+COPY = "COPY products (name, description, price, inventory_count) FROM STDIN (FORMAT BINARY)"
+LOCK_CART = "SELECT id FROM carts WHERE user_id = %s ORDER BY id LIMIT 1 FOR UPDATE"
+LOCK_ITEMS = (
+    "SELECT product_id, quantity FROM cart_items WHERE cart_id = %s ORDER BY product_id FOR UPDATE"
+)
+RESERVE = (
+    "UPDATE products SET inventory_count = inventory_count - %s"
+    " WHERE id = %s AND inventory_count >= %s RETURNING price"
+)
+CLEAR = "DELETE FROM cart_items WHERE cart_id = %s"
+
+Page1000 = tuple[str, int]  # (name, id) of the last row of page 999
+
+
+class Shopdb:
+    name = "shopdb"
+
+    def __init__(self, url: str, pool_size: int) -> None:
+        self.pool = create_pool(
+            PoolConfig(conninfo=url, min_size=pool_size, max_size=pool_size, timeout=30)
+        )
+        self.pool.wait()
+        self.uow = PostgresUnitOfWorkFactory(self.pool)
+        self.carts = CartService(self.uow)
+        self.hash = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("x")
+
+    def get_product(self, product_id: int) -> Any:
+        with self.uow(read_only=True) as work:
+            return work.products.get(product_id)
+
+    def get_user(self, email: str) -> Any:
+        with self.uow(read_only=True) as work:
+            return work.users.get_by_email(email)
+
+    def new_user(self, n: int) -> Any:
+        return NewUser(username=f"bench{n}", email=f"bench{n}@example.com", password_hash=self.hash)
+
+    def insert_user(self, user: Any) -> Any:
+        with self.uow(autocommit=True) as work:  # one INSERT: committed as it returns
+            return work.users.add(user)
+
+    def load_cart(self, cart_id: int) -> Any:
+        with self.uow(read_only=True) as work:
+            return work.carts.get(cart_id)
+
+    def add_to_cart(self, cart_id: int, product_id: int) -> Any:
+        with self.uow(autocommit=True) as work:  # one upsert: committed as it returns
+            return work.carts.add_item(cart_id, product_id, 1)
+
+    def checkout(self, user_id: int) -> Any:
+        return self.carts.checkout(user_id)
+
+    def page(self, after: Page1000 | None) -> Any:
+        from domain.search import encode_cursor
+
+        cursor = None if after is None else encode_cursor(ProductSort.NAME, *after)
+        with self.uow(read_only=True) as work:
+            return work.products.search(ProductQuery(limit=20, cursor=cursor))
+
+    def offset_page(self, offset: int) -> Any:
+        raise NotImplementedError  # shopdb paginates by keyset only
+
+    def bulk_rows(self, rows: Sequence[tuple[Any, ...]]) -> Any:
+        return [
+            NewProduct(name=r[0], description=r[1], price=r[2], inventory_count=r[3]) for r in rows
+        ]
+
+    def bulk_import(self, products: Any) -> None:
+        with self.uow() as work:  # rolled back on exit: every contestant starts from the same table
+            work.products.add_many(products)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+class RawPool:
+    """Hand-written SQL through a psycopg_pool pool with autocommit: the floor."""
+
+    name = "psycopg + pool"
+
+    def __init__(self, url: str, pool_size: int) -> None:
+        self.pool: ConnectionPool[Any] = ConnectionPool(
+            url,
+            kwargs={"autocommit": True},
+            min_size=pool_size,
+            max_size=pool_size,
+            open=True,
+        )
+        self.pool.wait()
+
+    def _run(self, query: str, params: Any) -> Any:
+        with self.pool.connection() as conn:
+            return conn.execute(query, params).fetchall()
+
+    def get_product(self, product_id: int) -> Any:
+        return self._run(GET_PRODUCT, (product_id,))
+
+    def get_user(self, email: str) -> Any:
+        return self._run(GET_USER, (email,))
+
+    def new_user(self, n: int) -> Any:
+        return (f"bench{n}", f"bench{n}@example.com", "hash")
+
+    def insert_user(self, user: Any) -> Any:
+        return self._run(INSERT_USER, user)
+
+    def load_cart(self, cart_id: int) -> Any:
+        return self._run(LOAD_CART, (cart_id,))
+
+    def add_to_cart(self, cart_id: int, product_id: int) -> Any:
+        return self._run(ADD_ITEM, (cart_id, product_id))
+
+    def checkout(self, user_id: int) -> Any:
+        with self.pool.connection() as conn:
+            return _raw_checkout(conn, user_id)
+
+    def page(self, after: Page1000 | None) -> Any:
+        if after is None:
+            return self._run(FIRST_PAGE, None)
+        return self._run(KEYSET, after)
+
+    def offset_page(self, offset: int) -> Any:
+        return self._run(OFFSET_PAGE, (offset,))
+
+    def bulk_rows(self, rows: Sequence[tuple[Any, ...]]) -> Any:
+        return rows
+
+    def bulk_import(self, rows: Any) -> None:
+        with self.pool.connection() as conn:
+            _raw_copy(conn, rows)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+class RawConnection(RawPool):
+    """The same SQL on one connection held for the whole run (no pool at all)."""
+
+    name = "psycopg, 1 conn"
+
+    def __init__(self, url: str, pool_size: int) -> None:
+        self.conn = psycopg.connect(url, autocommit=True)
+
+    def _run(self, query: str, params: Any) -> Any:
+        return self.conn.execute(query, params).fetchall()
+
+    def checkout(self, user_id: int) -> Any:
+        return _raw_checkout(self.conn, user_id)
+
+    def bulk_import(self, rows: Any) -> None:
+        _raw_copy(self.conn, rows)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _raw_checkout(conn: psycopg.Connection[Any], user_id: int) -> Any:
+    with conn.transaction():
+        cart = conn.execute(LOCK_CART, (user_id,)).fetchone()
+        items = conn.execute(LOCK_ITEMS, (cart[0],)).fetchall()
+        total = Decimal(0)
+        for product_id, quantity in items:
+            price = conn.execute(RESERVE, (quantity, product_id, quantity)).fetchone()
+            if price is None:
+                raise RuntimeError("out of stock")
+            total += price[0] * quantity
+        conn.execute(CLEAR, (cart[0],))
+    return total
+
+
+def _raw_copy(conn: psycopg.Connection[Any], rows: Any) -> None:
+    with conn.transaction(force_rollback=True), conn.cursor() as cur, cur.copy(COPY) as copy:
+        copy.set_types(["varchar", "text", "numeric", "int4"])
+        for row in rows:
+            copy.write_row(row)
+
+
+class Orm:
+    """SQLAlchemy 2 ORM, a session per operation, as an application would use it."""
+
+    name = "SQLAlchemy ORM"
+
+    def __init__(self, url: str, pool_size: int) -> None:
+        self.engine = create_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=0)
+
+    def get_product(self, product_id: int) -> Any:
+        with Session(self.engine) as session:
+            return session.get(ProductRow, product_id)
+
+    def get_user(self, email: str) -> Any:
+        with Session(self.engine) as session:
+            query = select(UserRow).where(func.lower(UserRow.email) == func.lower(email))
+            return session.scalars(query).first()
+
+    def new_user(self, n: int) -> Any:
+        return {"username": f"bench{n}", "email": f"bench{n}@example.com", "password_hash": "hash"}
+
+    def insert_user(self, user: Any) -> Any:
+        with Session(self.engine) as session:
+            row = UserRow(**user)
+            session.add(row)
+            session.commit()
+            return row.id
+
+    def load_cart(self, cart_id: int) -> Any:
+        with Session(self.engine) as session:
+            options = selectinload(CartRow.items).joinedload(ItemRow.product)
+            return session.get(CartRow, cart_id, options=[options])
+
+    def add_to_cart(self, cart_id: int, product_id: int) -> Any:
+        with Session(self.engine) as session:
+            item = session.scalars(
+                select(ItemRow).where(ItemRow.cart_id == cart_id, ItemRow.product_id == product_id)
+            ).first()
+            if item is None:
+                session.add(ItemRow(cart_id=cart_id, product_id=product_id, quantity=1))
+            else:
+                item.quantity += 1
+            session.commit()
+
+    def checkout(self, user_id: int) -> Any:
+        with Session(self.engine) as session:
+            cart = session.scalars(
+                select(CartRow)
+                .where(CartRow.user_id == user_id)
+                .order_by(CartRow.id)
+                .limit(1)
+                .with_for_update()
+            ).one()
+            total = Decimal(0)
+            for item in sorted(cart.items, key=lambda i: i.product_id):
+                product = session.get(ProductRow, item.product_id, with_for_update=True)
+                if product is None or product.inventory_count < item.quantity:
+                    raise RuntimeError("out of stock")
+                product.inventory_count -= item.quantity
+                total += product.price * item.quantity
+            session.execute(delete(ItemRow).where(ItemRow.cart_id == cart.id))
+            session.commit()
+            return total
+
+    def _order(self) -> Any:
+        return (ProductRow.name.collate("C"), ProductRow.id)
+
+    def page(self, after: Page1000 | None) -> Any:
+        with Session(self.engine) as session:
+            query = select(ProductRow).order_by(*self._order()).limit(21)
+            if after is not None:
+                query = query.where(tuple_(*self._order()) > tuple_(*after))
+            return session.scalars(query).all()
+
+    def offset_page(self, offset: int) -> Any:
+        with Session(self.engine) as session:
+            query = select(ProductRow).order_by(*self._order()).limit(20).offset(offset)
+            return session.scalars(query).all()
+
+    def bulk_rows(self, rows: Sequence[tuple[Any, ...]]) -> Any:
+        keys = ("name", "description", "price", "inventory_count")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def bulk_import(self, rows: Any) -> None:
+        with Session(self.engine) as session:
+            session.execute(insert(ProductRow), rows)
+            session.rollback()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+CONTESTANTS = (Shopdb, RawPool, RawConnection, Orm)

@@ -1,0 +1,98 @@
+"""The benchmark's own database: created fresh, migrated, and filled fast with COPY."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+import psycopg
+from psycopg import sql
+
+from shopdb.migrations import upgrade
+
+BENCH_DATABASE = "shopdb_bench"
+STOCK = 1_000_000_000  # never runs out during a run
+# A syntactically valid Argon2id hash of nothing in particular: the benchmark never logs in.
+PASSWORD_HASH = "$argon2id$v=19$m=65536,t=3,p=4$YmVuY2htYXJr$YmVuY2htYXJrLWhhc2gtbm90LXJlYWw"  # noqa: S105
+
+
+def recreate(admin_url: str) -> str:
+    """Drop and create the benchmark database, migrated to head; returns its URL."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        name = sql.Identifier(BENCH_DATABASE)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    url = _with_database(admin_url, BENCH_DATABASE)
+    upgrade(url)
+    return url
+
+
+def _with_database(url: str, database: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    return urlunsplit(urlsplit(url)._replace(path="/" + database))
+
+
+def add_products(url: str, count: int, rng: random.Random) -> None:
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        with cur.copy(
+            "COPY products (name, description, price, inventory_count) FROM STDIN"
+        ) as copy:
+            for n in range(count):
+                name = f"{rng.choice(WORDS)} {rng.choice(WORDS)} {n}"
+                price = Decimal(rng.randrange(99, 99_999)) / 100
+                copy.write_row((name, f"About {name}", price, STOCK))
+        conn.execute("ANALYZE products")
+
+
+def add_users_and_carts(url: str, users: int, items_per_cart: int, rng: random.Random) -> None:
+    """`users` users, each with one cart of `items_per_cart` distinct products."""
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        with cur.copy("COPY users (username, email, password_hash) FROM STDIN") as copy:
+            for n in range(users):
+                copy.write_row((f"user{n}", f"user{n}@example.com", PASSWORD_HASH))
+        cur.execute("INSERT INTO carts (user_id) SELECT id FROM users ORDER BY id")
+        product_count = cur.execute("SELECT max(id) FROM products").fetchone()
+        top = int(product_count[0]) if product_count and product_count[0] else 0
+        carts = [row[0] for row in cur.execute("SELECT id FROM carts ORDER BY id")]
+        with cur.copy("COPY cart_items (cart_id, product_id, quantity) FROM STDIN") as copy:
+            for cart_id in carts:
+                for product_id in rng.sample(range(1, top + 1), items_per_cart):
+                    copy.write_row((cart_id, product_id, rng.randrange(1, 4)))
+        conn.execute("ANALYZE")
+
+
+def refill_carts(url: str, cart_ids: list[int], items_per_cart: int, rng: random.Random) -> None:
+    """Put `items_per_cart` lines back into each (emptied) cart: checkouts consume them."""
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        top_row = cur.execute("SELECT max(id) FROM products").fetchone()
+        top = int(top_row[0]) if top_row and top_row[0] else 0
+        cur.execute("DELETE FROM cart_items WHERE cart_id = ANY(%s)", (cart_ids,))
+        with cur.copy("COPY cart_items (cart_id, product_id, quantity) FROM STDIN") as copy:
+            for cart_id in cart_ids:
+                for product_id in rng.sample(range(1, top + 1), items_per_cart):
+                    copy.write_row((cart_id, product_id, 1))
+
+
+WORDS = [
+    "oak",
+    "steel",
+    "linen",
+    "walnut",
+    "copper",
+    "velvet",
+    "glass",
+    "bamboo",
+    "wool",
+    "desk",
+    "lamp",
+    "chair",
+    "rug",
+    "shelf",
+    "mug",
+    "vase",
+    "stool",
+    "clock",
+    "pillow",
+    "frame",
+]
