@@ -14,7 +14,7 @@ from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
 from shopdb.migrations import upgrade
 from tests.harness import HarnessError, scratch_database, server, truncate_all
 
-DATABASE_SUITES = ("contract", "integration")
+DATABASE_SUITES = ("contract", "integration", "security")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -4,6 +4,7 @@ connections all at once after a server restart."""
 from __future__ import annotations
 
 import logging
+import select
 import threading
 import time
 import weakref
@@ -48,8 +49,21 @@ def give_back(pool: ConnectionPool[Any], conn: psycopg.Connection[Any]) -> None:
     pool.putconn(conn)
 
 
+def _input_waiting(conn: psycopg.Connection[Any]) -> bool:
+    """Whether an idle connection has something to read: it should have nothing, so this means
+    the server sent a FATAL (a terminated backend, a shutdown) or closed the socket. Costs a
+    system call, no round trip."""
+    try:
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(poller.poll(0))
+    except (OSError, ValueError, psycopg.Error):
+        return True
+
+
 class StaleConnectionGuard:
-    """The pool's `check` hook. A connection that sat idle is checked before it is handed out.
+    """The pool's `check` hook. A connection that sat idle, or whose socket has something to
+    read, is checked with a round trip before it is handed out.
     When one turns out dead (the server restarted), the others are too: check them all now,
     in the background, instead of letting each caller find one more (the pool backs off
     exponentially per failed check)."""
@@ -61,7 +75,8 @@ class StaleConnectionGuard:
 
     def __call__(self, conn: psycopg.Connection[Any]) -> None:
         returned_at = _returned_at.get(conn)
-        if returned_at is not None and time.monotonic() - returned_at < self.check_after_idle:
+        recent = returned_at is not None and time.monotonic() - returned_at < self.check_after_idle
+        if recent and not _input_waiting(conn):
             return
         try:
             ConnectionPool.check_connection(conn)

@@ -1,0 +1,204 @@
+"""Faults on PostgreSQL: killed backends, an exhausted pool, timeouts, a schema change under a
+live pool. Each test prints what it measured."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg_pool import ConnectionPool
+
+from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
+from domain.errors import StorageUnavailable
+from domain.model import NewProduct
+from shopdb.migrations import upgrade
+from tests.harness import scratch_database
+
+APP = "shopdb-faults"
+
+
+@pytest.fixture
+def url(admin_url: str) -> Iterator[str]:
+    with scratch_database(admin_url, prefix="shopdb_faults") as scratch:
+        upgrade(scratch)
+        yield scratch
+
+
+def _pool(url: str, **options: Any) -> ConnectionPool[Any]:
+    config = {"min_size": 2, "max_size": 2, "timeout": 5.0, "application_name": APP, **options}
+    pool = create_pool(PoolConfig(conninfo=url, **config))
+    pool.wait()
+    return pool
+
+
+def _product(uow: PostgresUnitOfWorkFactory, stock: int = 10) -> int:
+    with uow(autocommit=True) as work:
+        return work.products.add(
+            NewProduct(name="Lamp", price=Decimal("1.00"), inventory_count=stock)
+        ).id
+
+
+def _backends(url: str, state: str | None = None) -> list[int]:
+    query = "SELECT pid FROM pg_stat_activity WHERE application_name = %s"
+    params: tuple[str, ...] = (APP,)
+    if state is not None:
+        query += " AND state = %s"
+        params = (APP, state)
+    with psycopg.connect(url, autocommit=True) as conn:
+        return [row[0] for row in conn.execute(query, params)]
+
+
+def _terminate(url: str) -> int:
+    """Kill the pool's backends and wait until they have exited (up to 5 s each)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+            " WHERE application_name = %s",
+            (APP,),
+        ).fetchall()
+    assert all(row[0] for row in rows)
+    return len(rows)
+
+
+def test_killed_backends_never_reach_the_next_caller(url: str) -> None:
+    # One connection: the next caller gets exactly the one whose backend was just killed,
+    # moments after it came back (too soon for the idle check).
+    pool = _pool(url, min_size=1, max_size=1)
+    uow = PostgresUnitOfWorkFactory(pool)
+    product = _product(uow)
+    failures = 0
+    for _ in range(20):
+        assert _terminate(url) == 1
+        started = time.monotonic()  # straight away: the connections were returned just now
+        try:
+            with uow(read_only=True) as work:
+                work.products.get(product)
+        except StorageUnavailable:
+            failures += 1
+        recovered = time.monotonic() - started
+    pool.close()
+    print(f"\nkilled every backend 20 times: {failures} failed requests,", end=" ")
+    print(f"last request took {recovered:.3f} s")
+    assert failures == 0
+
+
+def test_an_exhausted_pool_times_out_clearly_and_stays_whole(url: str) -> None:
+    pool = _pool(url, timeout=0.5)
+    uow = PostgresUnitOfWorkFactory(pool)
+    product = _product(uow)
+    with uow(), uow():
+        started = time.monotonic()
+        with (
+            pytest.raises(StorageUnavailable, match="no database connection available"),
+            uow(read_only=True),
+        ):
+            pass
+        waited = time.monotonic() - started
+    print(f"\npool exhausted: StorageUnavailable after {waited:.2f} s (timeout 0.5 s)")
+
+    failed = 0
+    for n in range(1000):
+        try:
+            with uow() as work:
+                work.products.restock(product, 1)
+                if n % 10 == 0:
+                    raise RuntimeError("the caller fails mid-transaction")
+                work.commit()
+        except RuntimeError:
+            failed += 1
+    stats = pool.get_stats()
+    idle = _backends(url, "idle")
+    pool.close()
+    print(f"1000 units of work, {failed} failing mid-transaction: pool {stats}, idle {len(idle)}")
+    assert failed == 100
+    assert stats["pool_available"] == stats["pool_size"] == 2
+    assert len(idle) == 2  # none left idle in transaction
+
+
+def test_statement_timeout_is_a_clear_error_and_the_pool_recovers(url: str) -> None:
+    pool = _pool(url, statement_timeout_ms=200)
+    uow = PostgresUnitOfWorkFactory(pool)
+    product = _product(uow)
+    with uow() as holder:
+        holder.products.reserve(product, 1)  # holds the row lock
+        with pytest.raises(StorageUnavailable, match="statement_timeout"), uow() as blocked:
+            blocked.products.reserve(product, 1)
+        holder.commit()
+    with uow() as work:
+        assert work.products.reserve(product, 1).inventory_count == 8
+        work.commit()
+    pool.close()
+
+
+def test_idle_in_transaction_timeout_is_a_clear_error_and_the_pool_recovers(url: str) -> None:
+    pool = _pool(url, idle_in_transaction_timeout_ms=200)
+    uow = PostgresUnitOfWorkFactory(pool)
+    product = _product(uow)
+
+    def reserve_twice_with_a_pause() -> None:
+        with uow() as work:
+            work.products.reserve(product, 1)
+            time.sleep(0.6)
+            work.products.reserve(product, 1)
+
+    with pytest.raises(StorageUnavailable) as info:
+        reserve_twice_with_a_pause()
+    print(f"\nidle in transaction: {info.value}")
+    with uow() as work:
+        assert work.products.reserve(product, 1).inventory_count == 9  # the first was undone
+        work.commit()
+    pool.close()
+
+
+def test_a_column_added_under_a_live_pool_breaks_nothing(url: str) -> None:
+    pool = _pool(url)
+    uow = PostgresUnitOfWorkFactory(pool)
+    product = _product(uow)
+
+    def read_all() -> int:
+        errors = 0
+        for _ in range(50):  # past psycopg's prepare threshold on every connection
+            try:
+                with uow(read_only=True) as work:
+                    work.products.get(product)
+            except StorageUnavailable:
+                errors += 1
+        return errors
+
+    assert read_all() == 0
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE products ADD COLUMN colour TEXT")
+        conn.execute("ALTER TABLE users ADD COLUMN nickname TEXT")
+    errors = read_all()
+    pool.close()
+    print(f"\ncolumn added under a live pool: {errors} errors afterwards")
+    assert errors == 0
+
+
+def test_concurrent_callers_on_an_exhausted_pool_all_finish(url: str) -> None:
+    pool = _pool(url, timeout=5.0)
+    uow = PostgresUnitOfWorkFactory(pool)
+    product = _product(uow, stock=1000)
+    done: list[int] = []
+
+    def buyer() -> None:
+        for _ in range(25):
+            with uow() as work:
+                work.products.reserve(product, 1)
+                work.commit()
+        done.append(1)
+
+    threads = [threading.Thread(target=buyer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with uow(read_only=True) as work:
+        left = work.products.get(product).inventory_count
+    pool.close()
+    assert (len(done), left) == (8, 1000 - 200)
