@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from adapters.postgres.rows import trusted
 from domain.model import Cart, CartItem, Product, User
+from domain.search import Page
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 ITEM = {
@@ -47,6 +48,7 @@ CASES: list[tuple[type[BaseModel], dict[str, Any]]] = [
         },
     ),
     (CartItem, ITEM),
+    (Page, {"items": (CartItem(**ITEM),), "next_cursor": "abc"}),
     (
         Cart,
         {
@@ -69,5 +71,5 @@ def test_trusted_equals_validated(model: type[BaseModel], values: dict[str, Any]
     assert fast.model_dump_json() == checked.model_dump_json()
     assert fast.model_fields_set == checked.model_fields_set
     with pytest.raises(ValueError, match="frozen"):
-        fast.id = 5  # type: ignore[attr-defined]
+        fast.next_cursor = "x"  # type: ignore[attr-defined]
     assert "CANARY" not in repr(fast) + fast.model_dump_json()
