@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool, text
+from psycopg import sql
+from sqlalchemy import create_engine, pool
 
 from shopdb.migrations import sqlalchemy_url, target_url
 
 config = context.config
+
+
+def set_timeouts() -> None:
+    """Fail fast rather than queue behind long transactions and block everyone else; in the
+    SQL written out too, so whoever runs that script gets the same protection."""
+    for name in ("lock_timeout", "statement_timeout"):
+        value = f"{int(config.attributes.get(name + '_ms', DEFAULTS[name]))}ms"
+        statement = sql.SQL("SET LOCAL {} = {}").format(sql.SQL(name), sql.Literal(value))
+        context.execute(statement.as_string(None))
+
+
+DEFAULTS = {"lock_timeout": 5_000, "statement_timeout": 600_000}
 
 
 def run_online() -> None:
@@ -16,23 +29,22 @@ def run_online() -> None:
     connectable = config.attributes.get("connection") or create_engine(
         sqlalchemy_url(target_url(config)), poolclass=pool.NullPool
     )
-    lock_timeout_ms = int(config.attributes.get("lock_timeout_ms", 5000))
     with connectable.connect() as connection:
         context.configure(connection=connection, transactional_ddl=True)
         with context.begin_transaction():
-            # Fail fast rather than queue behind long transactions and block everyone else.
-            connection.execute(
-                text("SELECT set_config('lock_timeout', :value, true)"),
-                {"value": f"{lock_timeout_ms}ms"},
-            )
+            set_timeouts()
             context.run_migrations()
 
 
 if context.is_offline_mode():
+    # Writing SQL out needs the dialect only, never a server.
     context.configure(
-        url=sqlalchemy_url(target_url(config)), literal_binds=True, transactional_ddl=True
+        url=sqlalchemy_url(config.attributes.get("url") or "postgresql://"),
+        literal_binds=True,
+        transactional_ddl=True,
     )
     with context.begin_transaction():
+        set_timeouts()
         context.run_migrations()
 else:
     run_online()

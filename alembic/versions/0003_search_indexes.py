@@ -4,6 +4,9 @@ Names sort by code point (`COLLATE "C"`): the same on every server, whatever its
 and in the in-memory adapter. Each index ends in `id`, the tie-break of every sort, so a
 page after a cursor is an index range scan whatever the page number.
 
+Not CONCURRENTLY: this revision ships with the tables of 0002, before any data exists, and
+alembic runs each revision in a transaction (where CONCURRENTLY is not allowed).
+
 Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-22

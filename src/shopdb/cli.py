@@ -170,6 +170,24 @@ def check() -> None:
     console.print("healthy")
 
 
+@app.command("grant-app-role")
+@friendly
+def grant_app_role(
+    role: Annotated[str, typer.Argument(help="Role the application will connect as.")],
+    password: Annotated[
+        str | None, typer.Option(help="Set this login password (else leave it as it is).")
+    ] = None,
+) -> None:
+    """Create a least-privilege role: rows in and out, no DROP/ALTER/CREATE/TRUNCATE."""
+    from shopdb.roles import create_app_role
+
+    settings = _settings()
+    url = _reachable_url(settings)
+    _require_schema(url)
+    create_app_role(url, role, password)
+    console.print(f"role {role} may read and write rows, and change no schema")
+
+
 def _data_dir(settings: Settings) -> Path:
     return (
         Path(settings.embedded_data_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,15 @@ def upgrade(url: str, revision: str = "head", **options: Any) -> None:
 
 def downgrade(url: str, revision: str, **options: Any) -> None:
     command.downgrade(alembic_config(url, **options), revision)
+
+
+def upgrade_sql(revisions: str = "base:head") -> str:
+    """The SQL that `upgrade` would run, without a database (alembic's offline mode)."""
+    buffer = io.StringIO()
+    config = alembic_config("")
+    config.output_buffer = buffer
+    command.upgrade(config, revisions, sql=True)
+    return buffer.getvalue()
 
 
 def head_revision() -> str:

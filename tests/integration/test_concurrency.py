@@ -7,7 +7,6 @@ import random
 import threading
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 from adapters.postgres import PostgresUnitOfWorkFactory
@@ -19,6 +18,7 @@ from domain.errors import (
 )
 from domain.model import NewProduct, NewUser, ProductChanges
 from services import CartService
+from tests.threads import run_all
 
 THREADS = 8
 
@@ -45,12 +45,6 @@ def _products(uow: PostgresUnitOfWorkFactory, stock: list[int]) -> list[int]:
         ]
         work.commit()
     return ids
-
-
-def _run(workers: list[Callable[[], None]]) -> None:
-    with ThreadPoolExecutor(len(workers)) as pool:
-        for future in [pool.submit(worker) for worker in workers]:
-            future.result()
 
 
 def test_no_oversell_under_mixed_load(postgres_uow: PostgresUnitOfWorkFactory) -> None:
@@ -86,7 +80,7 @@ def test_no_oversell_under_mixed_load(postgres_uow: PostgresUnitOfWorkFactory) -
 
         return run
 
-    _run([shopper(n) for n in range(THREADS)])
+    run_all([shopper(n) for n in range(THREADS)])
     with postgres_uow(read_only=True) as work:
         remaining = {pid: work.products.get(pid).inventory_count for pid in products}
     print(f"\nno oversell: outcomes {dict(outcomes)}, sold {dict(sold)}, remaining {remaining}")
@@ -121,7 +115,7 @@ def test_concurrent_increments_all_count(postgres_uow: PostgresUnitOfWorkFactory
 
         return run
 
-    _run([adder(n) for n in range(THREADS)])
+    run_all([adder(n) for n in range(THREADS)])
     with postgres_uow(read_only=True) as work:
         final = {
             (cart, item.product_id): item.quantity
@@ -158,7 +152,7 @@ def test_shuffled_multi_line_checkouts_never_deadlock(
 
         return run
 
-    _run([buyer(n) for n in range(THREADS)])
+    run_all([buyer(n) for n in range(THREADS)])
     with postgres_uow(read_only=True) as work:
         left = [work.products.get(pid).inventory_count for pid in products]
     print(f"\ncheckouts: {THREADS * rounds} of 6 lines, errors reaching callers: {len(errors)}")
@@ -185,7 +179,7 @@ def test_optimistic_race_has_exactly_one_winner(postgres_uow: PostgresUnitOfWork
 
         return run
 
-    _run([editor("1.00"), editor("2.00")])
+    run_all([editor("1.00"), editor("2.00")])
     with postgres_uow(read_only=True) as work:
         final = work.products.get(product)
     print(f"\noptimistic race: {sorted(results)}")

@@ -3,7 +3,6 @@ live pool. Each test prints what it measured."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -18,6 +17,7 @@ from domain.errors import StorageUnavailable
 from domain.model import NewProduct
 from shopdb.migrations import upgrade
 from tests.harness import scratch_database
+from tests.threads import run_all
 
 APP = "shopdb-faults"
 
@@ -193,11 +193,7 @@ def test_concurrent_callers_on_an_exhausted_pool_all_finish(url: str) -> None:
                 work.commit()
         done.append(1)
 
-    threads = [threading.Thread(target=buyer) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_all([buyer] * 8)
     with uow(read_only=True) as work:
         left = work.products.get(product).inventory_count
     pool.close()

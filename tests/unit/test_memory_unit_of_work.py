@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from adapters.memory import MemoryDatabase, MemoryUnitOfWorkFactory
 from domain.errors import ProductNotFound, ReadOnlyViolation, StorageUnavailable
 from domain.model import NewProduct
+from tests.threads import run_all
 
 
 def _lamp(inventory: int = 5) -> NewProduct:
@@ -94,11 +94,7 @@ def test_concurrent_reservations_never_oversell(uow: MemoryUnitOfWorkFactory) ->
                 work.commit()
                 sold.append(1)
 
-    threads = [threading.Thread(target=buyer) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_all([buyer] * 8)
     with uow(read_only=True) as work:
         assert work.products.get(product.id).inventory_count == 0
     assert len(sold) == 100
