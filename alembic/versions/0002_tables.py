@@ -2,7 +2,8 @@
 
 The adapters map integrity violations to domain errors by these names, so they are stable.
 Blank means made only of ASCII white space (space, tab, CR, LF, FF, VT), the same rule the
-domain applies before any SQL runs.
+domain applies before any SQL runs. VT is written \x0b: PostgreSQL's E'' strings have no \v
+(it would be a plain "v", and names like "vv" would count as blank).
 
 Lint exceptions (squawk), each marked on the line it applies to:
 - prefer-text-field: the design fixes VARCHAR(50/254/255), mirrored by the domain's length
@@ -51,7 +52,7 @@ def upgrade() -> None:
             -- squawk-ignore prefer-text-field
             name VARCHAR(255) NOT NULL
                 CONSTRAINT products_name_not_blank_check
-                CHECK (btrim(name, E' \\t\\n\\r\\f\\v') <> ''),
+                CHECK (btrim(name, E' \\t\\n\\r\\f\\x0B') <> ''),
             description TEXT,
             price NUMERIC(10, 2) NOT NULL
                 CONSTRAINT products_price_non_negative_check CHECK (price >= 0)

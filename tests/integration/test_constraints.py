@@ -61,6 +61,14 @@ def test_bad_prices_are_rejected_by_name(conn: Conn, price: str, constraint: str
     assert _violation(conn, query, (price,)) == ("23514", constraint)
 
 
+@pytest.mark.parametrize("name", ["v", "vvv", "t", "n", "\\v", " x "])
+def test_names_of_ordinary_letters_are_not_blank(conn: Conn, name: str) -> None:
+    row = conn.execute(
+        "INSERT INTO products (name, price) VALUES (%s, 1) RETURNING name", (name,)
+    ).fetchone()
+    assert row == (name,)
+
+
 def test_negative_inventory_is_rejected(conn: Conn) -> None:
     query = "INSERT INTO products (name, price, inventory_count) VALUES ('Lamp', 1, %s)"
     assert _violation(conn, query, (-1,)) == (
@@ -69,7 +77,7 @@ def test_negative_inventory_is_rejected(conn: Conn) -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["", "   ", "\t\n "])
+@pytest.mark.parametrize("name", ["", "   ", "\t\n ", "\x0b\x0c\r"])
 def test_blank_product_names_are_rejected(conn: Conn, name: str) -> None:
     query = "INSERT INTO products (name, price) VALUES (%s, 1)"
     assert _violation(conn, query, (name,)) == ("23514", "products_name_not_blank_check")

@@ -101,7 +101,7 @@ def test_invalid_prices_are_refused_never_rounded(price: str, reason: str) -> No
         _product(price=price)
 
 
-@pytest.mark.parametrize("name", ["", " ", "\t\n", "x" * 256, "La\x00mp", "\ud800"])
+@pytest.mark.parametrize("name", ["", " ", "\t\n", "\x0b\x0c", "x" * 256, "La\x00mp", "\ud800"])
 def test_invalid_product_names(name: str) -> None:
     with pytest.raises(InvalidInput, match="name"):
         _product(name=name)
@@ -110,6 +110,7 @@ def test_invalid_product_names(name: str) -> None:
 def test_product_name_of_255_characters_and_unicode_are_fine() -> None:
     assert _product(name="ü" * 255).name == "ü" * 255
     assert _product(name=" Lamp ").name == " Lamp "
+    assert _product(name="v").name == "v"
 
 
 def test_description_may_not_hold_nul() -> None:
