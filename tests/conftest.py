@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,13 +26,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The maintenance database of the server: DATABASE_URL's, or an embedded throwaway one."""
+def admin_url() -> Iterator[str]:
+    """The maintenance database of the server: DATABASE_URL's, or an embedded throwaway one.
+    Not under pytest's basetemp: another pytest run prunes old basetemps, server and all."""
+    root = Path(tempfile.mkdtemp(prefix="shopdb-test-postgres-"))
     try:
-        with server(tmp_path_factory.mktemp("embedded-postgres")) as url:
+        with server(root) as url:
             yield url
     except HarnessError as exc:
         pytest.exit(str(exc), returncode=3)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

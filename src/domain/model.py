@@ -85,20 +85,29 @@ class ProductChanges(Entity):
         }
 
 
-class CartItem(Entity):
-    """A line of a cart, with the product's current name and price."""
+class Line(Entity):
+    """A quantity of a product at a unit price: a cart item, or a line of a receipt."""
 
-    id: Id
-    cart_id: Id
     product_id: Id
-    quantity: Quantity
     product_name: ProductName
     unit_price: Price
+    quantity: Quantity
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def line_total(self) -> Decimal:
         return self.unit_price * self.quantity
+
+
+def _total(lines: tuple[Line, ...]) -> Decimal:
+    return sum((line.line_total for line in lines), Decimal("0.00"))
+
+
+class CartItem(Line):
+    """A line of a cart, with the product's current name and price."""
+
+    id: Id
+    cart_id: Id
 
 
 class Cart(Entity):
@@ -113,7 +122,7 @@ class Cart(Entity):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def total(self) -> Decimal:
-        return sum((item.line_total for item in self.items), Decimal("0.00"))
+        return _total(self.items)
 
     @property
     def is_empty(self) -> bool:
@@ -123,16 +132,8 @@ class Cart(Entity):
         return next((item for item in self.items if item.product_id == product_id), None)
 
 
-class ReceiptLine(Entity):
-    product_id: Id
-    product_name: ProductName
-    unit_price: Price
-    quantity: Quantity
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def line_total(self) -> Decimal:
-        return self.unit_price * self.quantity
+class ReceiptLine(Line):
+    """A line of a receipt, at the price it was sold for."""
 
 
 class Receipt(Entity):
@@ -145,4 +146,4 @@ class Receipt(Entity):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def total(self) -> Decimal:
-        return sum((line.line_total for line in self.lines), Decimal("0.00"))
+        return _total(self.lines)

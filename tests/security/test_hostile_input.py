@@ -65,6 +65,38 @@ def test_every_naughty_string_round_trips_exactly(
     assert stored > 450
 
 
+def test_naughty_usernames_and_emails_are_refused_or_round_trip(
+    postgres_uow: PostgresUnitOfWorkFactory, clean_database: str
+) -> None:
+    stored = refused = 0
+    for n, text in enumerate(NAUGHTY):
+        for field, values in (
+            ("username", {"username": text, "email": f"user{n}@example.com"}),
+            ("email", {"username": f"user{n}", "email": text}),
+        ):
+            before = _fingerprint(clean_database)
+            try:
+                new = build(NewUser, password_hash="h", **values)
+            except InvalidInput:
+                refused += 1
+                assert _fingerprint(clean_database) == before
+                continue
+            with postgres_uow(autocommit=True) as work:
+                user = work.users.add(new)
+            with postgres_uow(read_only=True) as work:
+                lookup = (
+                    work.users.get_by_username if field == "username" else work.users.get_by_email
+                )
+                assert lookup(getattr(user, field)) == user
+            assert getattr(user, field).encode() == getattr(new, field).encode()
+            with postgres_uow(autocommit=True) as work:
+                work.users.delete(user.id)
+            stored += 1
+    print(f"\nnaughty usernames/emails: {stored} stored and found again, {refused} refused")
+    assert stored + refused == 2 * len(NAUGHTY)
+    assert stored > 0
+
+
 def test_injection_attempts_change_no_table(
     postgres_uow: PostgresUnitOfWorkFactory, clean_database: str
 ) -> None:

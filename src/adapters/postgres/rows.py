@@ -18,8 +18,9 @@ _set = object.__setattr__
 def trusted(model: type[M], values: dict[str, Any]) -> M:
     """`model` holding `values` (every field, already valid) without validating them again."""
     entity = model.__new__(model)
-    _set(entity, "__dict__", values)
-    _set(entity, "__pydantic_fields_set__", set(values))
+    # In the model's field order, as validation would store them (repr and dumps follow it).
+    _set(entity, "__dict__", {name: values[name] for name in model.model_fields})
+    _set(entity, "__pydantic_fields_set__", set(model.model_fields))
     _set(entity, "__pydantic_extra__", None)
     _set(entity, "__pydantic_private__", None)
     return entity
