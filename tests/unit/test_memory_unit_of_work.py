@@ -98,3 +98,15 @@ def test_concurrent_reservations_never_oversell(uow: MemoryUnitOfWorkFactory) ->
     with uow(read_only=True) as work:
         assert work.products.get(product.id).inventory_count == 0
     assert len(sold) == 100
+
+
+def test_reset_empties_the_tables_and_restarts_ids(uow: MemoryUnitOfWorkFactory) -> None:
+    with uow() as work:
+        first = work.products.add(_lamp())
+        work.products.add(_lamp())
+        work.commit()
+    uow.database.reset()
+    with uow() as work:
+        assert work.products.get_many([1, 2]) == {}
+        again = work.products.add(_lamp())
+    assert again.id == first.id == 1
