@@ -25,14 +25,21 @@ from bench.database import add_products, add_users_and_carts, recreate, refill_c
 ITEMS_PER_CART = 5
 
 
-def pin(client_cpu: int, server_cpu: int) -> None:
-    """Client on one core, every PostgreSQL process on the other: on a 2-core machine,
-    cross-core wake-ups otherwise make single-connection numbers bimodal."""
-    os.sched_setaffinity(0, {client_cpu})
+def pin(mode: str | None) -> None:
+    """Place the client and every PostgreSQL process on cores.
+
+    `same`: both on core 0. A round trip then costs a context switch (~27 us here) instead of a
+    cross-core wake-up (~100 us on this kind of VM, and bimodal), so the table shows what each
+    contestant costs in CPU. `split`: client on core 0, server on core 1. `None`: no pinning.
+    Backends started later inherit the postmaster's placement."""
+    every = list(range(os.cpu_count() or 1))
+    client = every if mode is None else [0]
+    server = every if mode is None else [1] if mode == "split" else [0]
+    os.sched_setaffinity(0, set(client))
     for process in psutil.process_iter(["name"]):
         if process.info["name"] in {"postgres", "postmaster"}:
             with contextlib.suppress(psutil.Error, OSError):
-                process.cpu_affinity([server_cpu])
+                process.cpu_affinity(server)
 
 
 class Run:
@@ -82,6 +89,7 @@ class Run:
             return
         results: dict[str, list[float]] = {c.name: [] for c in contestants}
         products, users = self.args.products, self.args.users
+        pin(None)  # threads are meant to use every core
         for _ in range(self.args.repeats):
             for contestant in contestants:
 
@@ -105,6 +113,7 @@ class Run:
                 results[contestant.name].append(
                     (ops // threads * threads) / (time.perf_counter() - started)
                 )
+        pin(self.args.pin)
         for name, rates in results.items():
             self.rows.append((workload, name, rates))
         self.report_workload(workload)
@@ -129,7 +138,14 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=2000, help="operations per repeat")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=20261122)
-    parser.add_argument("--pin", action="store_true", help="pin client and server to cores")
+    parser.add_argument(
+        "--pin",
+        nargs="?",
+        const="same",
+        choices=["same", "split"],
+        help="pin client and server to core 0 (same, the default) or to cores 0 and 1 (split);"
+        " concurrent workloads always get every core",
+    )
     parser.add_argument("--only", nargs="*", help="run workloads whose name contains a word")
     parser.add_argument(
         "--growth",
@@ -148,8 +164,7 @@ def main() -> None:
     started = time.perf_counter()
     add_products(url, args.products, rng)
     add_users_and_carts(url, args.users, ITEMS_PER_CART, rng)
-    if args.pin:
-        pin(0, 1)
+    pin(args.pin)
     print(
         f"seeded {args.products:,} products, {args.users:,} users and carts "
         f"x {ITEMS_PER_CART} items in {time.perf_counter() - started:.1f} s",

@@ -55,15 +55,22 @@ def clean_database(database_url: str) -> str:
     return database_url
 
 
-class CountingConnection(psycopg.Connection[Any]):
-    """Counts the statements sent, each a round trip: how the query budget is measured."""
-
-    statements = 0
-
+class CountingCursor(psycopg.Cursor[Any]):
     def execute(self, *args: Any, **kwargs: Any) -> Any:
         if args and args[0] != "":  # the empty query is the pool's liveness check
             CountingConnection.statements += 1
         return super().execute(*args, **kwargs)
+
+
+class CountingConnection(psycopg.Connection[Any]):
+    """Counts the statements sent, each a round trip: how the query budget is measured. Every
+    statement goes through a cursor, whether made by `cursor()` or by `execute()`."""
+
+    statements = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cursor_factory = CountingCursor
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from adapters.postgres.rows import trusted
+from adapters.postgres import carts, products, users
+from adapters.postgres.rows import columns, trusted
 from domain.model import Cart, CartItem, Product, User
 from domain.search import Page
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+LATER = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 ITEM = {
     "id": 1,
     "cart_id": 2,
@@ -22,54 +24,97 @@ ITEM = {
     "product_name": "Lamp",
     "unit_price": Decimal("1.50"),
 }
-CASES: list[tuple[type[BaseModel], dict[str, Any]]] = [
-    (
-        User,
-        {
-            "id": 1,
-            "username": "alice",
-            "email": "alice@example.com",
-            "password_hash": "CANARY-hash",
-            "created_at": NOW,
-            "updated_at": NOW,
-        },
-    ),
-    (
-        Product,
-        {
-            "id": 1,
-            "name": "Lamp",
-            "description": None,
-            "price": Decimal("19.99"),
-            "inventory_count": 3,
-            "version": 2,
-            "created_at": NOW,
-            "updated_at": NOW,
-        },
-    ),
-    (CartItem, ITEM),
-    (Page, {"items": (CartItem(**ITEM),), "next_cursor": "abc"}),
-    (
-        Cart,
-        {
-            "id": 2,
-            "user_id": 1,
-            "items": (CartItem(**ITEM),),
-            "created_at": NOW,
-            "updated_at": NOW,
-        },
-    ),
-]
+USER = {
+    "id": 1,
+    "username": "alice",
+    "email": "alice@example.com",
+    "password_hash": "CANARY-hash",
+    "created_at": NOW,
+    "updated_at": LATER,
+}
+PRODUCT = {
+    "id": 1,
+    "name": "Lamp",
+    "description": None,
+    "price": Decimal("19.99"),
+    "inventory_count": 3,
+    "version": 2,
+    "created_at": NOW,
+    "updated_at": LATER,
+}
 
 
-@pytest.mark.parametrize(("model", "values"), CASES)
-def test_trusted_equals_validated(model: type[BaseModel], values: dict[str, Any]) -> None:
-    fast, checked = trusted(model, dict(values)), model(**values)
+def row(select_list: str, values: dict[str, Any]) -> tuple[Any, ...]:
+    """The row a SELECT list returns: each value in the position its column has there."""
+    names = [item.split(" AS ")[-1].split(".")[-1].strip() for item in select_list.split(",")]
+    return tuple(values[name] for name in names)
+
+
+def cart_rows(items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The rows of the cart load query: the cart's columns, then one item's (or NULLs)."""
+    head = (2, 1, NOW, LATER)
+    item_rows = [row(carts.ITEM, item) for item in items] or [(None,) * 6]
+    return [head + item for item in item_rows]
+
+
+def assert_same(fast: BaseModel, checked: BaseModel) -> None:
     assert fast == checked
+    assert list(vars(fast)) == list(vars(checked))  # field order: repr and dumps follow it
     assert repr(fast) == repr(checked)
     assert fast.model_dump() == checked.model_dump()
     assert fast.model_dump_json() == checked.model_dump_json()
     assert fast.model_fields_set == checked.model_fields_set
+    first = next(iter(type(fast).model_fields))  # copying with an update edits the fields set
+    assert fast.model_copy(update={first: getattr(fast, first)}) == checked
     with pytest.raises(ValueError, match="frozen"):
         fast.next_cursor = "x"  # type: ignore[attr-defined]
     assert "CANARY" not in repr(fast) + fast.model_dump_json()
+
+
+def test_users_map_from_their_select_list() -> None:
+    assert_same(users.to_user(row(users.COLUMNS, USER)), User(**USER))
+
+
+def test_products_map_from_their_select_list() -> None:
+    assert_same(products.to_product(row(products.COLUMNS, PRODUCT)), Product(**PRODUCT))
+
+
+def test_cart_items_map_from_their_select_list() -> None:
+    assert_same(carts.to_item(row(carts.ITEM, ITEM)), CartItem(**ITEM))
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_carts_map_from_the_load_query_rows(count: int) -> None:
+    items = [{**ITEM, "id": n, "product_id": 10 + n, "quantity": n} for n in range(1, count + 1)]
+    expected = Cart(
+        id=2,
+        user_id=1,
+        items=tuple(CartItem(**item) for item in items),
+        created_at=NOW,
+        updated_at=LATER,
+    )
+    mapped = carts.to_cart(cart_rows(items))
+    assert mapped is not None
+    assert_same(mapped, expected)
+    assert mapped.total == expected.total
+    assert carts.to_cart([]) is None
+
+
+def test_pages_built_in_field_order_equal_validated_ones() -> None:
+    values = {"items": (CartItem(**ITEM),), "next_cursor": "abc"}
+    assert_same(trusted(Page, dict(values)), Page(**values))
+
+
+@pytest.mark.parametrize(
+    ("model", "select_list"),
+    [
+        (User, "id, username, email, created_at, password_hash, updated_at"),  # out of order
+        (User, "id, username, email, password_hash, created_at"),  # one missing
+        (CartItem, "i.product_id, p.name, p.price AS unit_price, i.quantity, i.id, i.cart_id"),
+    ],
+)
+def test_a_select_list_that_is_not_the_fields_in_order_is_refused(
+    model: type[BaseModel], select_list: str
+) -> None:
+    with pytest.raises(ValueError, match="not the fields"):
+        columns(model, select_list)

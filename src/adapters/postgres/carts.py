@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.postgres.rows import trusted
+from adapters.postgres.rows import columns, mapper, trusted
 from adapters.postgres.session import Session, returned
 from domain.errors import CartItemNotFound, CartNotFound, UserNotFound
 from domain.model import Cart, CartItem
@@ -12,13 +12,16 @@ from domain.validation import quantity as valid_quantity
 
 CART_COLUMNS = "id, user_id, created_at, updated_at"
 ITEM_COLUMNS = "id, cart_id, product_id, quantity"
+# A cart item joined with its product, in CartItem's field order: rows map by position.
+ITEM = columns(
+    CartItem,
+    " i.product_id, p.name AS product_name, p.price AS unit_price, i.quantity, i.id, i.cart_id",
+)
 
 # The cart, its items and their products' names and prices, in one round trip: one row per
 # item, or a single row of NULL items for an empty cart.
 _LOAD = (
-    "SELECT c.id, c.user_id, c.created_at, c.updated_at,"
-    " i.id, i.product_id, i.quantity, p.name, p.price"
-    " FROM carts c"
+    "SELECT c.id, c.user_id, c.created_at, c.updated_at," + ITEM + " FROM carts c"
     " LEFT JOIN (cart_items i JOIN products p ON p.id = i.product_id) ON i.cart_id = c.id"
     " WHERE c.id = {cart} ORDER BY i.id"
 )
@@ -32,15 +35,12 @@ LOAD_FOR_USER_LOCKED = (
     " i AS (SELECT " + ITEM_COLUMNS + " FROM cart_items"
     " WHERE cart_id = (SELECT id FROM c) FOR UPDATE)"
     " SELECT c.id, c.user_id, c.created_at, c.updated_at,"
-    " i.id, i.product_id, i.quantity, p.name, p.price"
-    " FROM c LEFT JOIN (i JOIN products p ON p.id = i.product_id) ON TRUE ORDER BY i.id"
+    + ITEM
+    + " FROM c LEFT JOIN (i JOIN products p ON p.id = i.product_id) ON TRUE ORDER BY i.id"
 )
 LOCK_USER = "SELECT 1 FROM users WHERE id = %s FOR NO KEY UPDATE"
 INSERT_CART = "INSERT INTO carts (user_id) VALUES (%s) RETURNING " + CART_COLUMNS
-_WITH_PRODUCT = (
-    " SELECT x.id, x.cart_id, x.product_id, x.quantity, p.name, p.price"
-    " FROM x JOIN products p ON p.id = x.product_id"
-)
+_WITH_PRODUCT = " SELECT" + ITEM + " FROM x i JOIN products p ON p.id = i.product_id"
 ADD_ITEM = (
     "WITH x AS (INSERT INTO cart_items (cart_id, product_id, quantity)"
     " VALUES (%(cart_id)s, %(product_id)s, %(quantity)s)"
@@ -60,36 +60,29 @@ CLEAR = (
 )
 
 
-def to_item(row: tuple[Any, ...]) -> CartItem:
-    return trusted(
-        CartItem,
-        {
-            "id": row[0],
-            "cart_id": row[1],
-            "product_id": row[2],
-            "quantity": row[3],
-            "product_name": row[4],
-            "unit_price": row[5],
-        },
-    )
+to_item = mapper(CartItem)
 
 
 def to_cart(rows: list[tuple[Any, ...]]) -> Cart | None:
     """The aggregate from the rows of a load query; None when there were none."""
     if not rows:
         return None
-    cart_id, user_id, created_at, updated_at = rows[0][:4]
-    items = tuple(
-        to_item((row[4], cart_id, row[5], row[6], row[7], row[8]))
-        for row in rows
-        if row[4] is not None
-    )
-    return _cart_row((cart_id, user_id, created_at, updated_at), items)
+    # An empty cart is one row whose item columns (from the fifth on) are all NULL.
+    items = tuple([to_item(row[4:]) for row in rows if row[8] is not None])
+    return _cart_row(rows[0], items)
 
 
 def _cart_row(row: tuple[Any, ...], items: tuple[CartItem, ...]) -> Cart:
-    values = {"id": row[0], "user_id": row[1], "items": items}
-    return trusted(Cart, {**values, "created_at": row[2], "updated_at": row[3]})
+    return trusted(
+        Cart,
+        {
+            "id": row[0],
+            "user_id": row[1],
+            "items": items,
+            "created_at": row[2],
+            "updated_at": row[3],
+        },
+    )
 
 
 class PostgresCartRepository:
@@ -100,55 +93,55 @@ class PostgresCartRepository:
         existing = self.find_for_user(user_id)
         if existing is not None:
             return existing
-        with self._s.writing(user_id=user_id) as conn:
+        with self._s.writing(user_id=user_id) as cur:
             # Serialize creators for this user, then look again: someone may have won the race.
-            if conn.execute(LOCK_USER, (user_id,)).fetchone() is None:
+            if cur.execute(LOCK_USER, (user_id,)).fetchone() is None:
                 raise UserNotFound(user_id)
-            cart = to_cart(conn.execute(LOAD_FOR_USER, {"user_id": user_id}).fetchall())
+            cart = to_cart(cur.execute(LOAD_FOR_USER, {"user_id": user_id}).fetchall())
             if cart is None:
-                row = returned(conn.execute(INSERT_CART, (user_id,)).fetchone())
+                row = returned(cur.execute(INSERT_CART, (user_id,)).fetchone())
                 cart = _cart_row(row, ())
         return cart
 
     def get(self, cart_id: int) -> Cart:
-        with self._s.reading() as conn:
-            cart = to_cart(conn.execute(LOAD_BY_ID, {"cart_id": cart_id}).fetchall())
+        with self._s.reading() as cur:
+            cart = to_cart(cur.execute(LOAD_BY_ID, {"cart_id": cart_id}).fetchall())
         if cart is None:
             raise CartNotFound(cart_id)
         return cart
 
     def find_for_user(self, user_id: int, *, lock: bool = False) -> Cart | None:
         if lock:
-            with self._s.writing() as conn:
-                rows = conn.execute(LOAD_FOR_USER_LOCKED, {"user_id": user_id}).fetchall()
+            with self._s.writing() as cur:
+                rows = cur.execute(LOAD_FOR_USER_LOCKED, {"user_id": user_id}).fetchall()
         else:
-            with self._s.reading() as conn:
-                rows = conn.execute(LOAD_FOR_USER, {"user_id": user_id}).fetchall()
+            with self._s.reading() as cur:
+                rows = cur.execute(LOAD_FOR_USER, {"user_id": user_id}).fetchall()
         return to_cart(rows)
 
     def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
         valid_quantity(quantity)
         values = {"cart_id": cart_id, "product_id": product_id, "quantity": quantity}
-        with self._s.writing(one_statement=True, field="quantity", **values) as conn:
-            row = conn.execute(ADD_ITEM, values).fetchone()
+        with self._s.writing(one_statement=True, field="quantity", **values) as cur:
+            row = cur.execute(ADD_ITEM, values).fetchone()
         return to_item(returned(row))
 
     def set_quantity(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
         valid_quantity(quantity)
         values = {"cart_id": cart_id, "product_id": product_id, "quantity": quantity}
-        with self._s.writing(one_statement=True) as conn:
-            row = conn.execute(SET_QUANTITY, values).fetchone()
+        with self._s.writing(one_statement=True) as cur:
+            row = cur.execute(SET_QUANTITY, values).fetchone()
             if row is None:
                 raise CartItemNotFound(cart_id, product_id)
         return to_item(row)
 
     def remove_item(self, cart_id: int, product_id: int) -> None:
-        with self._s.writing(one_statement=True) as conn:
-            if conn.execute(REMOVE_ITEM, (cart_id, product_id)).rowcount == 0:
+        with self._s.writing(one_statement=True) as cur:
+            if cur.execute(REMOVE_ITEM, (cart_id, product_id)).rowcount == 0:
                 raise CartItemNotFound(cart_id, product_id)
 
     def clear(self, cart_id: int) -> None:
-        with self._s.writing(one_statement=True) as conn:
-            exists = returned(conn.execute(CLEAR, {"cart_id": cart_id}).fetchone())[0]
+        with self._s.writing(one_statement=True) as cur:
+            exists = returned(cur.execute(CLEAR, {"cart_id": cart_id}).fetchone())[0]
             if not exists:
                 raise CartNotFound(cart_id)

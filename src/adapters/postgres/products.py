@@ -8,14 +8,16 @@ from typing import Any
 
 from psycopg import sql
 
-from adapters.postgres.rows import trusted
+from adapters.postgres.rows import columns, mapper, trusted
 from adapters.postgres.session import Session, returned
 from domain.errors import ConcurrencyConflict, InsufficientInventory, ProductNotFound
 from domain.model import NewProduct, Product, ProductChanges
 from domain.search import Page, ProductQuery, ProductSort, encode_cursor, sort_key
 from domain.validation import quantity as valid_quantity
 
-COLUMNS = "id, name, description, price, inventory_count, version, created_at, updated_at"
+COLUMNS = columns(
+    Product, "id, name, description, price, inventory_count, version, created_at, updated_at"
+)
 
 INSERT = (
     "INSERT INTO products (name, description, price, inventory_count)"
@@ -62,20 +64,7 @@ AFTER = {
 }
 
 
-def to_product(row: tuple[Any, ...]) -> Product:
-    return trusted(
-        Product,
-        {
-            "id": row[0],
-            "name": row[1],
-            "description": row[2],
-            "price": row[3],
-            "inventory_count": row[4],
-            "version": row[5],
-            "created_at": row[6],
-            "updated_at": row[7],
-        },
-    )
+to_product = mapper(Product)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -117,19 +106,15 @@ class PostgresProductRepository:
         self._s = session
 
     def add(self, product: NewProduct) -> Product:
-        with self._s.writing(one_statement=True) as conn:
-            row = conn.execute(
+        with self._s.writing(one_statement=True) as cur:
+            row = cur.execute(
                 INSERT, (product.name, product.description, product.price, product.inventory_count)
             ).fetchone()
         return to_product(returned(row))
 
     def add_many(self, products: Iterable[NewProduct]) -> int:
         count = 0
-        with (
-            self._s.writing(one_statement=True) as conn,
-            conn.cursor() as cur,
-            cur.copy(COPY) as copy,
-        ):
+        with self._s.writing(one_statement=True) as cur, cur.copy(COPY) as copy:
             copy.set_types(COPY_TYPES)
             for p in products:
                 copy.write_row((p.name, p.description, p.price, p.inventory_count))
@@ -137,15 +122,15 @@ class PostgresProductRepository:
         return count
 
     def get(self, product_id: int) -> Product:
-        with self._s.reading() as conn:
-            row = conn.execute(BY_ID, (product_id,)).fetchone()
+        with self._s.reading() as cur:
+            row = cur.execute(BY_ID, (product_id,)).fetchone()
         if row is None:
             raise ProductNotFound(product_id)
         return to_product(row)
 
     def get_many(self, product_ids: Sequence[int]) -> dict[int, Product]:
-        with self._s.reading() as conn:
-            rows = conn.execute(BY_IDS, (list(product_ids),)).fetchall()
+        with self._s.reading() as cur:
+            rows = cur.execute(BY_IDS, (list(product_ids),)).fetchall()
         return {row[0]: to_product(row) for row in rows}
 
     def update(self, product_id: int, expected_version: int, changes: ProductChanges) -> Product:
@@ -156,33 +141,33 @@ class PostgresProductRepository:
         )
         query = UPDATE.format(changes=assignments) if changed else _bump_only()
         params = {**changed, "id": product_id, "expected": expected_version}
-        with self._s.writing(one_statement=True, field="version") as conn:
-            row = conn.execute(query, params).fetchone()
+        with self._s.writing(one_statement=True, field="version") as cur:
+            row = cur.execute(query, params).fetchone()
             if row is None:
-                if conn.execute(EXISTS, (product_id,)).fetchone() is None:
+                if cur.execute(EXISTS, (product_id,)).fetchone() is None:
                     raise ProductNotFound(product_id)
                 raise ConcurrencyConflict(product_id, expected_version)
         return to_product(row)
 
     def delete(self, product_id: int) -> None:
-        with self._s.writing(one_statement=True) as conn:
-            if conn.execute(DELETE, (product_id,)).rowcount == 0:
+        with self._s.writing(one_statement=True) as cur:
+            if cur.execute(DELETE, (product_id,)).rowcount == 0:
                 raise ProductNotFound(product_id)
 
     def restock(self, product_id: int, quantity: int) -> Product:
         valid_quantity(quantity)
-        with self._s.writing(one_statement=True, field="inventory_count") as conn:
-            row = conn.execute(RESTOCK, (quantity, product_id)).fetchone()
+        with self._s.writing(one_statement=True, field="inventory_count") as cur:
+            row = cur.execute(RESTOCK, (quantity, product_id)).fetchone()
             if row is None:
                 raise ProductNotFound(product_id)
         return to_product(row)
 
     def reserve(self, product_id: int, quantity: int) -> Product:
         valid_quantity(quantity)
-        with self._s.writing(one_statement=True) as conn:
-            row = conn.execute(RESERVE, {"q": quantity, "id": product_id}).fetchone()
+        with self._s.writing(one_statement=True) as cur:
+            row = cur.execute(RESERVE, {"q": quantity, "id": product_id}).fetchone()
             if row is None:
-                stock = conn.execute(INVENTORY, (product_id,)).fetchone()
+                stock = cur.execute(INVENTORY, (product_id,)).fetchone()
                 if stock is None:
                     raise ProductNotFound(product_id)
                 raise InsufficientInventory(product_id, quantity, stock[0])
@@ -208,8 +193,8 @@ class PostgresProductRepository:
             in_stock_only=query.in_stock_only,
             after=after is not None,
         )
-        with self._s.reading() as conn:
-            rows = conn.execute(statement, params).fetchall()
+        with self._s.reading() as cur:
+            rows = cur.execute(statement, params).fetchall()
         items = [to_product(row) for row in rows[: query.limit]]
         cursor = None
         if len(rows) > query.limit:

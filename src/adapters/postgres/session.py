@@ -4,44 +4,47 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from types import TracebackType
 from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
 
 from adapters.postgres.errors import translate
+from adapters.postgres.pool import tended
 from domain.errors import DomainError, ReadOnlyViolation
 
 
 class Session:
     """The connection is in autocommit mode: reads outside a transaction need no BEGIN/COMMIT,
-    and a transaction starts only when something is written."""
+    and a transaction starts only when something is written.
+
+    Statements go through the connection's own cursor, kept with it across units of work:
+    `conn.execute()` would build a new cursor (and its adaptation context) for every statement,
+    ~3 µs each. The repositories use it one statement at a time and fetch at once."""
 
     def __init__(
         self, conn: psycopg.Connection[Any], *, read_only: bool, autocommit: bool = False
     ) -> None:
         self.conn = conn
+        self.cur = tended(conn).cursor
         self.read_only = read_only
         self.autocommit = autocommit
+        self._reading = _Reading(self)
 
     @property
     def in_transaction(self) -> bool:
         # pgconn, not conn.info: this runs on every statement and info is built on each access.
         return self.conn.pgconn.transaction_status != TransactionStatus.IDLE
 
-    @contextmanager
-    def reading(self, **context: Any) -> Iterator[psycopg.Connection[Any]]:
-        try:
-            yield self.conn
-        except psycopg.Error as exc:
-            if self.in_transaction:
-                self.abort()
-            raise translate(exc, context) from exc
+    def reading(self) -> _Reading:
+        """The cursor, for reads; a failure of the database becomes a domain error."""
+        return self._reading
 
     @contextmanager
     def writing(
         self, *, one_statement: bool = False, **context: Any
-    ) -> Iterator[psycopg.Connection[Any]]:
+    ) -> Iterator[psycopg.Cursor[Any]]:
         """The connection, inside the unit of work's transaction. A failure rolls the
         transaction back, whether the database or the repository raised it.
 
@@ -52,10 +55,10 @@ class Session:
             raise ReadOnlyViolation()
         try:
             if not self.in_transaction and not (self.autocommit and one_statement):
-                self.conn.execute("BEGIN")
-            yield self.conn
+                self.cur.execute("BEGIN")
+            yield self.cur
             if self.autocommit and self.in_transaction:
-                self.conn.execute("COMMIT")
+                self.cur.execute("COMMIT")
         except psycopg.Error as exc:
             self.abort()
             raise translate(exc, context) from exc
@@ -66,7 +69,7 @@ class Session:
     def commit(self) -> None:
         if self.in_transaction:
             try:
-                self.conn.execute("COMMIT")
+                self.cur.execute("COMMIT")
             except psycopg.Error as exc:
                 self.abort()
                 raise translate(exc, {}) from exc
@@ -76,7 +79,31 @@ class Session:
         if self.in_transaction and not self.conn.closed:
             # On failure the connection is broken: the pool discards it when it comes back.
             with suppress(psycopg.Error):
-                self.conn.execute("ROLLBACK")
+                self.cur.execute("ROLLBACK")
+
+
+class _Reading:
+    """`Session.reading()`: a plain context manager, as it wraps every read (a generator-based
+    one costs ~1.5 µs more)."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def __enter__(self) -> psycopg.Cursor[Any]:
+        return self._session.cur
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, psycopg.Error):
+            if self._session.in_transaction:
+                self._session.abort()
+            raise translate(exc, {}) from exc
 
 
 def returned(row: Any) -> tuple[Any, ...]:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from adapters.postgres.rows import trusted
+from adapters.postgres.rows import columns, mapper
 from adapters.postgres.session import Session, returned
 from domain.errors import UserNotFound
 from domain.model import NewUser, User
 from domain.validation import check
 from domain.values import Email, searchable_key
 
-COLUMNS = "id, username, email, password_hash, created_at, updated_at"
+COLUMNS = columns(User, "id, username, email, password_hash, created_at, updated_at")
 
 INSERT = (
     "INSERT INTO users (username, email, password_hash) VALUES (%s, %s, %s) RETURNING " + COLUMNS
@@ -23,18 +21,7 @@ CHANGE_EMAIL = "UPDATE users SET email = %s WHERE id = %s RETURNING " + COLUMNS
 DELETE = "DELETE FROM users WHERE id = %s"
 
 
-def to_user(row: tuple[Any, ...]) -> User:
-    return trusted(
-        User,
-        {
-            "id": row[0],
-            "username": row[1],
-            "email": row[2],
-            "password_hash": row[3],
-            "created_at": row[4],
-            "updated_at": row[5],
-        },
-    )
+to_user = mapper(User)
 
 
 class PostgresUserRepository:
@@ -42,13 +29,13 @@ class PostgresUserRepository:
         self._s = session
 
     def add(self, user: NewUser) -> User:
-        with self._s.writing(one_statement=True, username=user.username, email=user.email) as conn:
-            row = conn.execute(INSERT, (user.username, user.email, user.password_hash)).fetchone()
+        with self._s.writing(one_statement=True, username=user.username, email=user.email) as cur:
+            row = cur.execute(INSERT, (user.username, user.email, user.password_hash)).fetchone()
         return to_user(returned(row))
 
     def _one(self, query: str, key: object) -> User:
-        with self._s.reading() as conn:
-            row = conn.execute(query, (key,)).fetchone()
+        with self._s.reading() as cur:
+            row = cur.execute(query, (key,)).fetchone()
         if row is None:
             raise UserNotFound(key)
         return to_user(row)
@@ -68,13 +55,13 @@ class PostgresUserRepository:
 
     def change_email(self, user_id: int, email: str) -> User:
         address = check(email, Email, "email")
-        with self._s.writing(one_statement=True, email=address) as conn:
-            row = conn.execute(CHANGE_EMAIL, (address, user_id)).fetchone()
+        with self._s.writing(one_statement=True, email=address) as cur:
+            row = cur.execute(CHANGE_EMAIL, (address, user_id)).fetchone()
             if row is None:
                 raise UserNotFound(user_id)
         return to_user(row)
 
     def delete(self, user_id: int) -> None:
-        with self._s.writing(one_statement=True) as conn:
-            if conn.execute(DELETE, (user_id,)).rowcount == 0:
+        with self._s.writing(one_statement=True) as cur:
+            if cur.execute(DELETE, (user_id,)).rowcount == 0:
                 raise UserNotFound(user_id)
