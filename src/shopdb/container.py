@@ -38,6 +38,7 @@ def pool_config(settings: Settings, url: str) -> PoolConfig:
         max_idle=settings.pool_max_idle,
         max_lifetime=settings.pool_max_lifetime,
         reconnect_timeout=settings.pool_reconnect_timeout,
+        lifo=settings.pool_lifo,
         application_name=settings.application_name,
         statement_timeout_ms=settings.statement_timeout_ms,
         idle_in_transaction_timeout_ms=settings.idle_in_transaction_timeout_ms,

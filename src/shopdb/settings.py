@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     pool_max_idle: PositiveSeconds = 600.0
     pool_max_lifetime: PositiveSeconds = 3600.0
     pool_reconnect_timeout: PositiveSeconds = 300.0
+    pool_lifo: bool = True
     application_name: str = "shopdb"
     statement_timeout_ms: Annotated[int, Field(ge=0)] = 30_000
     idle_in_transaction_timeout_ms: Annotated[int, Field(ge=0)] = 60_000

@@ -10,8 +10,9 @@ from dependency_injector import providers
 from adapters.hashing import Argon2PasswordHasher
 from adapters.memory import MemoryUnitOfWorkFactory
 from adapters.postgres import PostgresUnitOfWorkFactory
+from adapters.postgres.pool import LifoConnectionPool
 from shopdb.container import Container
-from shopdb.settings import Settings
+from shopdb.settings import Settings, load_settings
 
 UNREACHABLE = "postgresql://shop:pw@127.0.0.1:1/shop"
 
@@ -60,3 +61,18 @@ def test_backend_memory_selects_the_fake() -> None:
     container = Container(settings=Settings(backend="memory"))
     assert isinstance(container.unit_of_work(), MemoryUnitOfWorkFactory)
     assert container.unit_of_work() is container.unit_of_work()
+
+
+@pytest.mark.parametrize(("value", "lifo"), [(None, True), ("false", False), ("true", True)])
+def test_pool_order_follows_the_setting(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, lifo: bool
+) -> None:
+    if value is not None:
+        monkeypatch.setenv("SHOPDB_POOL_LIFO", value)
+    monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
+    container = Container(settings=load_settings())
+    assert container.pool_config().lifo is lifo
+    factory = container.unit_of_work()
+    assert isinstance(factory, PostgresUnitOfWorkFactory)
+    assert isinstance(factory.pool, LifoConnectionPool) is lifo
+    container.shutdown_resources()

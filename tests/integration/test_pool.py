@@ -1,0 +1,101 @@
+"""The pool hands out the connection given back last, and lets the others go idle and close."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from psycopg_pool import ConnectionPool
+
+from adapters.postgres import PoolConfig, create_pool
+from adapters.postgres.pool import give_back
+from tests.threads import run_all
+
+
+@pytest.fixture
+def pools(database_url: str) -> Iterator[list[ConnectionPool[Any]]]:
+    made: list[ConnectionPool[Any]] = []
+    yield made
+    for pool in made:
+        pool.close()
+
+
+def _pool(made: list[ConnectionPool[Any]], url: str, **options: Any) -> ConnectionPool[Any]:
+    pool = create_pool(PoolConfig(conninfo=url, timeout=5.0, **options))
+    pool.wait()
+    made.append(pool)
+    return pool
+
+
+@pytest.mark.parametrize(("lifo", "expected_order"), [(True, "ba"), (False, "ab")])
+def test_the_connection_given_back_last_is_handed_out_first(
+    database_url: str, pools: list[ConnectionPool[Any]], lifo: bool, expected_order: str
+) -> None:
+    pool = _pool(pools, database_url, min_size=2, max_size=2, lifo=lifo)
+    a, b = pool.getconn(), pool.getconn()
+    names = {id(a): "a", id(b): "b"}
+    give_back(pool, a)
+    give_back(pool, b)
+    first = pool.getconn()
+    second = pool.getconn()
+    assert names[id(first)] + names[id(second)] == expected_order
+    give_back(pool, first)
+    give_back(pool, second)
+
+
+def test_sequential_checkouts_keep_to_one_backend(
+    database_url: str, pools: list[ConnectionPool[Any]]
+) -> None:
+    pool = _pool(pools, database_url, min_size=4, max_size=4)
+    used: Counter[int] = Counter()
+    for _ in range(200):
+        conn = pool.getconn()
+        used[conn.info.backend_pid] += 1
+        give_back(pool, conn)
+    print(f"\n200 sequential checkouts went to {len(used)} of 4 backends")
+    assert len(used) == 1
+
+
+def test_connections_the_load_does_not_need_are_closed_first(
+    database_url: str, pools: list[ConnectionPool[Any]]
+) -> None:
+    """Three connections used once at the same time, then one at a time: the pool shrinks back
+    to its minimum by closing the connections idle the longest, and keeps the one in use."""
+    pool = _pool(pools, database_url, min_size=1, max_size=3, max_idle=0.5)
+    held = [pool.getconn() for _ in range(3)]
+    for conn in held:  # the last one given back is the one handed out from now on
+        give_back(pool, conn)
+    newest = held[-1].info.backend_pid
+    deadline = time.monotonic() + 10
+    while pool.get_stats()["pool_size"] > 1 and time.monotonic() < deadline:
+        conn = pool.getconn()
+        assert conn.info.backend_pid == newest
+        give_back(pool, conn)
+        time.sleep(0.01)
+    stats = pool.get_stats()
+    print(f"\npool shrank to {stats['pool_size']} in {time.monotonic() - deadline + 10:.1f} s")
+    assert stats["pool_size"] == 1
+    conn = pool.getconn()
+    assert conn.info.backend_pid == newest
+    give_back(pool, conn)
+
+
+def test_under_load_every_connection_is_used(
+    database_url: str, pools: list[ConnectionPool[Any]]
+) -> None:
+    pool = _pool(pools, database_url, min_size=4, max_size=4)
+    used: Counter[int] = Counter()
+
+    def worker() -> None:
+        for _ in range(50):
+            conn = pool.getconn()
+            used[conn.info.backend_pid] += 1
+            time.sleep(0.002)  # hold it, as a unit of work does
+            give_back(pool, conn)
+
+    run_all([worker] * 4)
+    print(f"\n4 threads used {len(used)} backends")
+    assert len(used) == 4
