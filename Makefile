@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/detect-secrets-hook --baseline .secrets.baseline $$(git ls-files)
 
 typecheck: $(STAMP)
-	$(BIN)/mypy src tests
+	$(BIN)/mypy src tests bench
 
 imports: $(STAMP)
 	$(BIN)/lint-imports

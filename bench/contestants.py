@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +15,7 @@ from adapters.hashing import Argon2PasswordHasher
 from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
 from bench.orm import CartRow, ItemRow, ProductRow, UserRow
 from domain.model import NewProduct, NewUser
-from domain.search import ProductQuery, ProductSort
+from domain.search import ProductQuery, ProductSort, encode_cursor
 from services import CartService
 from shopdb.migrations import sqlalchemy_url
 
@@ -98,12 +98,15 @@ class Shopdb:
     def checkout(self, user_id: int) -> Any:
         return self.carts.checkout(user_id)
 
-    def page(self, after: Page1000 | None) -> Any:
-        from domain.search import encode_cursor
-
+    def pager(self, after: Page1000 | None) -> Callable[[], Any]:
+        # A caller holds the opaque cursor of the page before; it builds the query per request.
         cursor = None if after is None else encode_cursor(ProductSort.NAME, *after)
-        with self.uow(read_only=True) as work:
-            return work.products.search(ProductQuery(limit=20, cursor=cursor))
+
+        def page() -> Any:
+            with self.uow(read_only=True) as work:
+                return work.products.search(ProductQuery(limit=20, cursor=cursor))
+
+        return page
 
     def offset_page(self, offset: int) -> Any:
         raise NotImplementedError  # shopdb paginates by keyset only
@@ -162,10 +165,10 @@ class RawPool:
         with self.pool.connection() as conn:
             return _raw_checkout(conn, user_id)
 
-    def page(self, after: Page1000 | None) -> Any:
+    def pager(self, after: Page1000 | None) -> Callable[[], Any]:
         if after is None:
-            return self._run(FIRST_PAGE, None)
-        return self._run(KEYSET, after)
+            return lambda: self._run(FIRST_PAGE, None)
+        return lambda: self._run(KEYSET, after)
 
     def offset_page(self, offset: int) -> Any:
         return self._run(OFFSET_PAGE, (offset,))
@@ -205,6 +208,8 @@ class RawConnection(RawPool):
 def _raw_checkout(conn: psycopg.Connection[Any], user_id: int) -> Any:
     with conn.transaction():
         cart = conn.execute(LOCK_CART, (user_id,)).fetchone()
+        if cart is None:
+            raise RuntimeError("no cart")
         items = conn.execute(LOCK_ITEMS, (cart[0],)).fetchall()
         total = Decimal(0)
         for product_id, quantity in items:
@@ -289,12 +294,15 @@ class Orm:
     def _order(self) -> Any:
         return (ProductRow.name.collate("C"), ProductRow.id)
 
-    def page(self, after: Page1000 | None) -> Any:
-        with Session(self.engine) as session:
-            query = select(ProductRow).order_by(*self._order()).limit(21)
-            if after is not None:
-                query = query.where(tuple_(*self._order()) > tuple_(*after))
-            return session.scalars(query).all()
+    def pager(self, after: Page1000 | None) -> Callable[[], Any]:
+        def page() -> Any:
+            with Session(self.engine) as session:
+                query = select(ProductRow).order_by(*self._order()).limit(21)
+                if after is not None:
+                    query = query.where(tuple_(*self._order()) > tuple_(*after))
+                return session.scalars(query).all()
+
+        return page
 
     def offset_page(self, offset: int) -> Any:
         with Session(self.engine) as session:
@@ -312,6 +320,3 @@ class Orm:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-CONTESTANTS = (Shopdb, RawPool, RawConnection, Orm)

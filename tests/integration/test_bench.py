@@ -1,0 +1,104 @@
+"""`python -m bench` at a tiny scale: every workload runs through every contestant, and the
+table and the targets come out complete. (What the numbers are is the benchmark's business.)"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parents[2]
+LINE = re.compile(
+    r"^(?P<workload>.{34}) (?P<name>.{26}) +(?P<median>[\d,]+) +(?P<low>[\d,]+) - "
+    r"(?P<high>[\d,]+) +(?P<ratio>\d+\.\d\dx|-)\s*$"
+)
+ALL = ["shopdb", "psycopg + pool", "psycopg, 1 conn", "SQLAlchemy ORM"]
+WORKLOADS = {
+    "get product by id": ALL,
+    "get user by email": ALL,
+    "insert user + commit": ALL,
+    "load cart with items and prices": ALL,
+    "add to cart": ALL,
+    "checkout of a 5-line cart": ALL,
+    "search page 1 (keyset)": ALL,
+    "search page 1000 (keyset)": ALL,
+    "search page 1000 (OFFSET)": ALL[1:],
+    "bulk import 300 (rows/s)": ALL,
+    "2 threads, mixed reads": ["shopdb", "psycopg + pool", "SQLAlchemy ORM"],
+    "8 threads, mixed reads": ["shopdb", "psycopg + pool", "SQLAlchemy ORM"],
+}
+
+
+@pytest.fixture
+def database(admin_url: str) -> Iterator[str]:
+    name = f"shopdb_bench_smoke_{uuid.uuid4().hex[:8]}"
+    yield name
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for each in (name, f"{name}_grown"):
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            conn.execute(drop.format(sql.Identifier(each)))
+
+
+def bench(admin_url: str, *args: str) -> str:
+    done = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, "-m", "bench", "--ops", "24", "--repeats", "2", *args],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": admin_url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def table(output: str) -> dict[tuple[str, str], re.Match[str]]:
+    rows = {}
+    for line in output.splitlines():
+        if match := LINE.match(line):
+            rows[(match["workload"].strip(), match["name"].strip())] = match
+    return rows
+
+
+def number(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def test_every_workload_through_every_contestant(admin_url: str, database: str) -> None:
+    output = bench(admin_url, "--products", "300", "--users", "40", "--database", database)
+    rows = table(output)
+    expected = {(workload, name) for workload, names in WORKLOADS.items() for name in names}
+    assert set(rows) == expected
+    for match in rows.values():
+        assert 0 < number(match["low"]) <= number(match["median"]) <= number(match["high"])
+    for workload in WORKLOADS:
+        assert rows[(workload, "psycopg + pool")]["ratio"] == "1.00x"
+    targets = output.split("\ntargets\n")[1].splitlines()
+    assert len(targets) == 8
+    assert all(line.rstrip().endswith(("met", "MISSED")) for line in targets)
+    assert "PostgreSQL " in output.splitlines()[1]
+
+
+def test_growth_compares_two_databases(admin_url: str, database: str) -> None:
+    output = bench(
+        admin_url, "--products", "200", "--users", "20", "--growth", "400", "--database", database
+    )
+    names = {name for _, name in table(output)}
+    assert names == {
+        "shopdb @ 200",
+        "shopdb @ 400",
+        "psycopg + pool @ 200",
+        "psycopg + pool @ 400",
+    }
+    verdicts = [line for line in output.splitlines() if "what it costs at 200" in line]
+    assert len(verdicts) == 4
+    assert f"seeded {database}_grown: 400 products" in output
