@@ -30,6 +30,16 @@ def _pool(made: list[ConnectionPool[Any]], url: str, **options: Any) -> Connecti
     return pool
 
 
+def _checkout(pool: ConnectionPool[Any], hold: float = 0.0) -> int:
+    """Take a connection and give it back (after `hold` seconds); returns its backend's pid."""
+    conn = pool.getconn()
+    try:
+        time.sleep(hold)
+        return int(conn.info.backend_pid)
+    finally:
+        give_back(pool, conn)
+
+
 @pytest.mark.parametrize(("lifo", "expected_order"), [(True, "ba"), (False, "ab")])
 def test_the_connection_given_back_last_is_handed_out_first(
     database_url: str, pools: list[ConnectionPool[Any]], lifo: bool, expected_order: str
@@ -50,11 +60,7 @@ def test_sequential_checkouts_keep_to_one_backend(
     database_url: str, pools: list[ConnectionPool[Any]]
 ) -> None:
     pool = _pool(pools, database_url, min_size=4, max_size=4)
-    used: Counter[int] = Counter()
-    for _ in range(200):
-        conn = pool.getconn()
-        used[conn.info.backend_pid] += 1
-        give_back(pool, conn)
+    used = Counter(_checkout(pool) for _ in range(200))
     print(f"\n200 sequential checkouts went to {len(used)} of 4 backends")
     assert len(used) == 1
 
@@ -71,16 +77,12 @@ def test_connections_the_load_does_not_need_are_closed_first(
     newest = held[-1].info.backend_pid
     deadline = time.monotonic() + 10
     while pool.get_stats()["pool_size"] > 1 and time.monotonic() < deadline:
-        conn = pool.getconn()
-        assert conn.info.backend_pid == newest
-        give_back(pool, conn)
+        assert _checkout(pool) == newest
         time.sleep(0.01)
     stats = pool.get_stats()
     print(f"\npool shrank to {stats['pool_size']} in {time.monotonic() - deadline + 10:.1f} s")
     assert stats["pool_size"] == 1
-    conn = pool.getconn()
-    assert conn.info.backend_pid == newest
-    give_back(pool, conn)
+    assert _checkout(pool) == newest
 
 
 def test_under_load_every_connection_is_used(
@@ -91,10 +93,7 @@ def test_under_load_every_connection_is_used(
 
     def worker() -> None:
         for _ in range(50):
-            conn = pool.getconn()
-            used[conn.info.backend_pid] += 1
-            time.sleep(0.002)  # hold it, as a unit of work does
-            give_back(pool, conn)
+            used[_checkout(pool, hold=0.002)] += 1  # held a while, as a unit of work does
 
     run_all([worker] * 4)
     print(f"\n4 threads used {len(used)} backends")
