@@ -74,22 +74,42 @@ class Run:
         rows_per_op: int = 1,
     ) -> None:
         """Warm up, then interleave the contestants repeat by repeat so drift hits all alike."""
-        if self.args.only and not any(word in workload for word in self.args.only):
-            return
-        runners = {c.name: make(c) for c in contestants}
+        self.side_by_side({workload: make}, contestants, ops, repeats, before_repeat, rows_per_op)
+
+    def side_by_side(
+        self,
+        workloads: dict[str, Callable[[Any], Callable[[int], Any]]],
+        contestants: list[Any],
+        ops: int,
+        repeats: int | None = None,
+        before_repeat: Callable[[], None] | None = None,
+        rows_per_op: int = 1,
+    ) -> None:
+        """`compare` for workloads whose ratio to each other matters: every contestant on every
+        one of them, interleaved in the same repeats."""
+        only = self.args.only
+        workloads = {
+            name: make
+            for name, make in workloads.items()
+            if not only or any(word in name for word in only)
+        }
+        runners = {
+            (workload, c.name): make(c) for workload, make in workloads.items() for c in contestants
+        }
         for runner in runners.values():
             if before_repeat:
                 before_repeat()
             self.timed(max(1, ops // 10), runner)
-        results: dict[str, list[float]] = {name: [] for name in runners}
+        results: dict[tuple[str, str], list[float]] = {key: [] for key in runners}
         for _ in range(repeats or self.args.repeats):
-            for name, runner in runners.items():
+            for key, runner in runners.items():
                 if before_repeat:
                     before_repeat()
-                results[name].append(self.timed(ops, runner) * rows_per_op)
-        for name, rates in results.items():
+                results[key].append(self.timed(ops, runner) * rows_per_op)
+        for (workload, name), rates in results.items():
             self.rows.append((workload, name, rates))
-        self.report_workload(workload)
+        for workload in workloads:
+            self.report_workload(workload)
 
     def concurrent(self, workload: str, contestants: list[Any], threads: int, ops: int) -> None:
         if self.args.only and not any(word in workload for word in self.args.only):
@@ -300,8 +320,14 @@ def everything(args: argparse.Namespace, url: str) -> None:
             (999 * 20 - 1,),
         ).fetchone()
     page_1000 = (row[0], row[1]) if row else None
-    run.compare("search page 1 (keyset)", all_, lambda c: _each(c.pager(None)), ops)
-    run.compare("search page 1000 (keyset)", all_, lambda c: _each(c.pager(page_1000)), ops)
+    run.side_by_side(
+        {
+            "search page 1 (keyset)": lambda c: _each(c.pager(None)),
+            "search page 1000 (keyset)": lambda c: _each(c.pager(page_1000)),
+        },
+        all_,
+        ops,
+    )
     run.compare(
         "search page 1000 (OFFSET)",
         [raw_pool, raw_conn, orm],
@@ -317,6 +343,14 @@ def everything(args: argparse.Namespace, url: str) -> None:
         f"bulk import {products:,} (rows/s)",
         all_,
         lambda c: lambda n: c.bulk_import(prepared[c.name]),
+        1,
+        repeats=3,
+        rows_per_op=products,
+    )
+    run.compare(
+        "COPY to a bare TEMP table (rows/s)",
+        [raw_conn],
+        lambda c: lambda n: c.copy_bare(rows),
         1,
         repeats=3,
         rows_per_op=products,

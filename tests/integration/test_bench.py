@@ -32,6 +32,7 @@ WORKLOADS = {
     "search page 1000 (keyset)": ALL,
     "search page 1000 (OFFSET)": ALL[1:],
     "bulk import 300 (rows/s)": ALL,
+    "COPY to a bare TEMP table (rows/s)": ["psycopg, 1 conn"],
     "2 threads, mixed reads": ["shopdb", "psycopg + pool", "SQLAlchemy ORM"],
     "8 threads, mixed reads": ["shopdb", "psycopg + pool", "SQLAlchemy ORM"],
 }
@@ -80,8 +81,9 @@ def test_every_workload_through_every_contestant(admin_url: str, database: str) 
     assert set(rows) == expected
     for match in rows.values():
         assert 0 < number(match["low"]) <= number(match["median"]) <= number(match["high"])
-    for workload in WORKLOADS:
-        assert rows[(workload, "psycopg + pool")]["ratio"] == "1.00x"
+    for workload, names in WORKLOADS.items():
+        if "psycopg + pool" in names:
+            assert rows[(workload, "psycopg + pool")]["ratio"] == "1.00x"
     targets = output.split("\ntargets\n")[1].splitlines()
     assert len(targets) == 8
     assert all(line.rstrip().endswith(("met", "MISSED")) for line in targets)
