@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from adapters.postgres import carts, products, users
-from adapters.postgres.rows import columns, trusted
+from adapters.postgres.rows import column_names, columns, trusted
 from domain.model import Cart, CartItem, Product, User
 from domain.search import Page
 
@@ -46,8 +46,7 @@ PRODUCT = {
 
 def row(select_list: str, values: dict[str, Any]) -> tuple[Any, ...]:
     """The row a SELECT list returns: each value in the position its column has there."""
-    names = [item.split(" AS ")[-1].split(".")[-1].strip() for item in select_list.split(",")]
-    return tuple(values[name] for name in names)
+    return tuple(values[name] for name in column_names(select_list))
 
 
 def cart_rows(items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:

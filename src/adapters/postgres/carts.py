@@ -68,7 +68,7 @@ def to_cart(rows: list[tuple[Any, ...]]) -> Cart | None:
     if not rows:
         return None
     # An empty cart is one row whose item columns (from the fifth on) are all NULL.
-    items = tuple([to_item(row[4:]) for row in rows if row[8] is not None])
+    items = tuple([to_item(row[4:]) for row in rows if row[4] is not None])
     return _cart_row(rows[0], items)
 
 

@@ -33,11 +33,15 @@ def trusted(model: type[M], values: dict[str, Any]) -> M:
     return entity
 
 
+def column_names(select_list: str) -> list[str]:
+    """The names of the columns a SELECT list yields: `x.name` and `expression AS name`."""
+    return [item.split(" AS ")[-1].split(".")[-1].strip() for item in select_list.split(",")]
+
+
 def columns(model: type[BaseModel], select_list: str) -> str:
-    """`select_list` after checking that the columns it names (`x.name`, `expression AS name`)
-    are `model`'s fields in field order: rows of such a list map to entities by position."""
-    names = [item.split(" AS ")[-1].split(".")[-1].strip() for item in select_list.split(",")]
-    if names != list(model.model_fields):
+    """`select_list` after checking that its columns are `model`'s fields in field order: rows
+    of such a list map to entities by position."""
+    if column_names(select_list) != list(model.model_fields):
         raise ValueError(f"{select_list!r} are not the fields of {model.__name__} in order")
     return select_list
 

@@ -32,7 +32,6 @@ class Session:
         self.cur = tended(conn).cursor
         self.read_only = read_only
         self.autocommit = autocommit
-        self._reading = _Reading(self)
 
     @property
     def in_transaction(self) -> bool:
@@ -41,7 +40,7 @@ class Session:
 
     def reading(self) -> _Reading:
         """The cursor, for reads; a failure of the database becomes a domain error."""
-        return self._reading
+        return _Reading(self)  # made per read: kept on the session, it would be a ref cycle
 
     @contextmanager
     def writing(
