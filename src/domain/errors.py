@@ -96,7 +96,30 @@ class TransientConflict(DomainError):
 
 
 class StorageUnavailable(DomainError):
-    """The database could not be reached or did not answer in time."""
+    """The database could not be reached or did not answer in time. Nothing of the unit of
+    work's transaction was committed (see CommitOutcomeUnknown for the one exception)."""
+
+
+class CommitOutcomeUnknown(StorageUnavailable):
+    """The connection was lost while a commit was in flight: the transaction may or may not
+    have been committed. Read the data again before deciding; repeat a non-idempotent write only
+    with an idempotency key."""
+
+
+class TransactionAborted(DomainError):
+    """The database had already aborted the transaction, so `commit()` stored nothing."""
+
+    def __init__(self) -> None:
+        super().__init__("the transaction was aborted by the database: nothing was committed")
+
+
+class UnitOfWorkNotActive(DomainError):
+    """A repository or the unit of work was used before `with` entered it or after it exited."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this unit of work is not active: use it and its repositories inside its `with` block"
+        )
 
 
 class ReadOnlyViolation(DomainError):

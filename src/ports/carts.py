@@ -20,16 +20,21 @@ class CartRepository(Protocol):
     def find_for_user(self, user_id: int, *, lock: bool = False) -> Cart | None:
         """The user's cart with its items, or None if the user has none. With `lock`, the cart
         and its items stay locked until the unit of work ends: nothing can add to, change or
-        empty the cart meanwhile (use it before checking out)."""
+        empty the cart meanwhile (use it before checking out). The items are read once the lock
+        is held, so they include every change committed while it waited."""
         ...
 
     def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
         """Put `quantity` (>= 1) of a product into the cart; if it is there already, its
-        quantity grows by `quantity`. Raises CartNotFound, ProductNotFound, or InvalidInput."""
+        quantity grows by `quantity`. A line never holds more than the product's stock on
+        hand: the check and the write are one atomic step, so concurrent adds cannot pass it
+        together. Raises CartNotFound, ProductNotFound, InsufficientInventory (`requested` is
+        the line's total) or InvalidInput."""
         ...
 
     def set_quantity(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
-        """Raises CartItemNotFound, or InvalidInput for a quantity below 1."""
+        """Set the line's quantity, within the stock on hand (atomically). Raises
+        CartItemNotFound, InsufficientInventory, or InvalidInput for a quantity below 1."""
         ...
 
     def remove_item(self, cart_id: int, product_id: int) -> None:

@@ -11,12 +11,19 @@ from ports.users import UserRepository
 
 
 class UnitOfWork(Protocol):
-    """Use as a context manager. What the repositories change is visible to others only after
-    `commit()`; leaving the block without it rolls everything back.
+    """Use as a context manager, once. What the repositories change is visible to others only
+    after `commit()`; leaving the block without it rolls everything back.
 
-    When a repository method that writes raises a domain error, the transaction has been
-    rolled back (as PostgreSQL aborts a transaction on a failed statement): the unit of work
-    can go on, but starts again from the last commit. Errors of reads roll nothing back."""
+    When a repository method that writes raises anything (a domain error, including InvalidInput
+    for a bad argument, or an exception from the caller's own iterable), the transaction has
+    been rolled back (as PostgreSQL aborts a transaction on a failed statement) and the error
+    propagates: the unit of work can go on, but starts again from the last commit. Errors of
+    reads roll nothing back.
+
+    Before `with` enters it and after it exits, the unit of work and every repository taken
+    from it raise UnitOfWorkNotActive, and touch no data; entering it twice raises too.
+    Every call that waits on the database ends within the deadlines of the configuration
+    (StorageUnavailable after them)."""
 
     @property
     def users(self) -> UserRepository: ...
@@ -38,7 +45,11 @@ class UnitOfWork(Protocol):
 
     def commit(self) -> None:
         """Make the changes durable and visible. Raises TransientConflict when the database
-        aborted the transaction (the whole unit of work may be run again)."""
+        aborted the transaction (the whole unit of work may be run again), TransactionAborted
+        when it had already been aborted (nothing was stored), StorageUnavailable when the
+        database could not be reached (nothing was stored), and CommitOutcomeUnknown (a
+        StorageUnavailable) when the connection was lost with the commit in flight: it may or
+        may not have been stored."""
         ...
 
     def rollback(self) -> None:
@@ -53,5 +64,6 @@ class UnitOfWorkFactory(Protocol):
         `read_only`: writes raise ReadOnlyViolation; reads need no transaction at all.
         `autocommit`: every repository call is a transaction of its own, committed when it
         returns (a call made of one statement needs no BEGIN or COMMIT); `commit()` has nothing
-        left to do and `rollback()` nothing to undo. For use cases that write once."""
+        left to do and `rollback()` nothing to undo. For use cases that write once. A write
+        there may raise CommitOutcomeUnknown, as it is its own commit."""
         ...

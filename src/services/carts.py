@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from domain.errors import EmptyCart, InsufficientInventory
+from domain.errors import EmptyCart
 from domain.model import Cart, Receipt, ReceiptLine
 from domain.validation import identifier
 from domain.validation import quantity as valid_quantity
-from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from ports.unit_of_work import UnitOfWorkFactory
 from services.retry import retrying
-
-
-def _ensure_available(uow: UnitOfWork, product_id: int, wanted: int) -> None:
-    product = uow.products.get(product_id)
-    if wanted > product.inventory_count:
-        raise InsufficientInventory(product_id, wanted, product.inventory_count)
 
 
 class CartService:
@@ -27,8 +21,7 @@ class CartService:
         identifier(product_id, "product_id")
         with self._uow() as uow:
             cart = uow.carts.get_or_create(user_id)
-            item = cart.item(product_id)
-            _ensure_available(uow, product_id, quantity + (item.quantity if item else 0))
+            # The repository checks the stock in the same step as it writes: no race.
             uow.carts.add_item(cart.id, product_id, quantity)
             cart = uow.carts.get(cart.id)
             uow.commit()
@@ -40,7 +33,6 @@ class CartService:
         valid_quantity(quantity)
         with self._uow() as uow:
             cart = uow.carts.get_or_create(user_id)
-            _ensure_available(uow, product_id, quantity)
             uow.carts.set_quantity(cart.id, product_id, quantity)
             cart = uow.carts.get(cart.id)
             uow.commit()

@@ -9,6 +9,7 @@ import pytest
 from domain.errors import (
     CartItemNotFound,
     CartNotFound,
+    InsufficientInventory,
     InvalidInput,
     ProductNotFound,
     UserNotFound,
@@ -73,14 +74,19 @@ def test_add_item_errors_and_consumed_ids(uow: UnitOfWorkFactory) -> None:
             work.carts.add_item(cart.id, 99, 1)
         with pytest.raises(InvalidInput):
             work.carts.add_item(cart.id, lamp.id, 0)
-        work.carts.add_item(cart.id, lamp.id, INT4_MAX)
-        with pytest.raises(InvalidInput, match="quantity"):
+        with pytest.raises(InsufficientInventory) as short:
+            work.carts.add_item(cart.id, lamp.id, INT4_MAX)
+        assert (short.value.requested, short.value.available) == (INT4_MAX, 10)
+        work.carts.add_item(cart.id, lamp.id, 10)
+        with pytest.raises(InsufficientInventory) as short:
             work.carts.add_item(cart.id, lamp.id, 1)
+        assert (short.value.requested, short.value.available) == (11, 10)
         item = work.carts.add_item(cart.id, lamp.id, 1)
         work.commit()
-    # Ids drawn by failed inserts are gone, like an identity column's; the overflow rolled the
-    # transaction back, so the last insert made a new row.
-    assert (item.id, item.quantity) == (6, 1)
+    # An id is drawn whenever the product has the quantity asked for, even if the line then
+    # fails (like an identity column's); the refused line rolled the transaction back, so the
+    # last insert made a new row.
+    assert (item.id, item.quantity) == (4, 1)
 
 
 def test_set_quantity_remove_and_clear(uow: UnitOfWorkFactory) -> None:

@@ -8,13 +8,12 @@ from adapters.memory.database import CartRow, ItemRow
 from domain.errors import (
     CartItemNotFound,
     CartNotFound,
-    InvalidInput,
+    InsufficientInventory,
     ProductNotFound,
     UserNotFound,
 )
 from domain.model import Cart, CartItem
 from domain.validation import quantity as valid_quantity
-from domain.values import INT4_MAX
 
 if TYPE_CHECKING:
     from adapters.memory.database import Tables
@@ -98,31 +97,36 @@ class MemoryCartRepository:
             return _load_for_user(tables, user_id)
 
     def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
-        valid_quantity(quantity)
         with self._tx.writing() as tables:
-            # Like the INSERT ... ON CONFLICT it stands for: an id is drawn whatever happens next,
-            # and the cart's foreign key is checked before the product's.
-            item_id = self._tx.database.next_id("cart_items")
+            valid_quantity(quantity)  # inside: a refused write rolls back like any other
+            product = tables.products.get(product_id)
+            # Like the INSERT ... SELECT ... ON CONFLICT it stands for: an id is drawn when the
+            # product has the quantity asked for, whatever happens next, and the cart's foreign
+            # key is checked before the product.
+            item_id = 0  # used only when drawn: otherwise the stock check below refuses
+            if product is not None and product.inventory_count >= quantity:
+                item_id = self._tx.database.next_id("cart_items")
             if cart_id not in tables.carts:
                 raise CartNotFound(cart_id)
-            if product_id not in tables.products:
+            if product is None:
                 raise ProductNotFound(product_id)
             existing = _find_item(tables, cart_id, product_id)
-            if existing is None:
-                row = ItemRow(item_id, cart_id, product_id, quantity)
-            else:
-                if existing.quantity + quantity > INT4_MAX:
-                    raise InvalidInput("quantity: out of range")
-                row = ItemRow(existing.id, cart_id, product_id, existing.quantity + quantity)
+            total = quantity + (existing.quantity if existing else 0)
+            if total > product.inventory_count:
+                raise InsufficientInventory(product_id, total, product.inventory_count)
+            row = ItemRow(existing.id if existing else item_id, cart_id, product_id, total)
             tables.items[row.id] = row
             return _item(tables, row)
 
     def set_quantity(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
-        valid_quantity(quantity)
         with self._tx.writing() as tables:
+            valid_quantity(quantity)
             existing = _find_item(tables, cart_id, product_id)
             if existing is None:
                 raise CartItemNotFound(cart_id, product_id)
+            stock = tables.products[product_id].inventory_count
+            if quantity > stock:
+                raise InsufficientInventory(product_id, quantity, stock)
             row = ItemRow(existing.id, cart_id, product_id, quantity)
             tables.items[row.id] = row
             return _item(tables, row)

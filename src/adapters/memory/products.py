@@ -86,16 +86,16 @@ class MemoryProductRepository:
                 del tables.items[item.id]
 
     def restock(self, product_id: int, quantity: int) -> Product:
-        valid_quantity(quantity)
         with self._tx.writing() as tables:
+            valid_quantity(quantity)  # inside: a refused write rolls back like any other
             product = self._existing(tables, product_id)
             if product.inventory_count + quantity > INT4_MAX:
                 raise InvalidInput("inventory_count: out of range")
             return self._store(tables, product, inventory_count=product.inventory_count + quantity)
 
     def reserve(self, product_id: int, quantity: int) -> Product:
-        valid_quantity(quantity)
         with self._tx.writing() as tables:
+            valid_quantity(quantity)
             product = self._existing(tables, product_id)
             if product.inventory_count < quantity:
                 raise InsufficientInventory(product_id, quantity, product.inventory_count)

@@ -12,7 +12,7 @@ from adapters.memory.carts import MemoryCartRepository
 from adapters.memory.database import MemoryDatabase, Tables
 from adapters.memory.products import MemoryProductRepository
 from adapters.memory.users import MemoryUserRepository
-from domain.errors import DomainError, ReadOnlyViolation
+from domain.errors import ReadOnlyViolation, UnitOfWorkNotActive
 
 
 class MemoryTransaction:
@@ -24,15 +24,21 @@ class MemoryTransaction:
         self.autocommit = autocommit
         self._working: Tables | None = None
         self._now: datetime | None = None
+        self.active = False
 
     def read(self) -> Tables:
         """Own uncommitted changes if any, else the latest committed state."""
+        if not self.active:
+            raise UnitOfWorkNotActive()
         return self._working if self._working is not None else self.database.committed()
 
     @contextmanager
     def writing(self) -> Iterator[Tables]:
         """The tables to change. Like a failed statement in PostgreSQL, a write that raises
-        aborts the transaction: everything since the last commit is rolled back."""
+        anything (a domain error, or a caller's iterable failing) aborts the transaction:
+        everything since the last commit is rolled back."""
+        if not self.active:
+            raise UnitOfWorkNotActive()
         if self.read_only:
             raise ReadOnlyViolation()
         if self._working is None:
@@ -40,7 +46,7 @@ class MemoryTransaction:
             self._now = datetime.now(UTC)
         try:
             yield self._working
-        except DomainError:
+        except BaseException:
             self.rollback()
             raise
         if self.autocommit:
@@ -75,6 +81,9 @@ class MemoryUnitOfWork:
         self.carts = MemoryCartRepository(self._transaction)
 
     def __enter__(self) -> Self:
+        if self._transaction.active:
+            raise UnitOfWorkNotActive()  # entered twice
+        self._transaction.active = True
         return self
 
     def __exit__(
@@ -83,12 +92,18 @@ class MemoryUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._transaction.rollback()
+        if self._transaction.active:
+            self._transaction.active = False
+            self._transaction.rollback()
 
     def commit(self) -> None:
+        if not self._transaction.active:
+            raise UnitOfWorkNotActive()
         self._transaction.commit()
 
     def rollback(self) -> None:
+        if not self._transaction.active:
+            raise UnitOfWorkNotActive()
         self._transaction.rollback()
 
 

@@ -68,8 +68,8 @@ class MemoryUserRepository:
         return self._find("email", email)
 
     def change_email(self, user_id: int, email: str) -> User:
-        address = check(email, Email, "email")
         with self._tx.writing() as tables:
+            address = check(email, Email, "email")  # inside: a refused write rolls back
             user = tables.users.get(user_id)
             if user is None:
                 raise UserNotFound(user_id)

@@ -6,7 +6,13 @@ from typing import Any
 
 from adapters.postgres.rows import columns, mapper, trusted
 from adapters.postgres.session import Session, returned
-from domain.errors import CartItemNotFound, CartNotFound, UserNotFound
+from domain.errors import (
+    CartItemNotFound,
+    CartNotFound,
+    InsufficientInventory,
+    ProductNotFound,
+    UserNotFound,
+)
 from domain.model import Cart, CartItem
 from domain.validation import quantity as valid_quantity
 
@@ -28,29 +34,47 @@ _LOAD = (
 LOAD_BY_ID = _LOAD.format(cart="%(cart_id)s")
 OLDEST_CART = "(SELECT id FROM carts WHERE user_id = %(user_id)s ORDER BY id LIMIT 1)"
 LOAD_FOR_USER = _LOAD.format(cart=OLDEST_CART)
-# The same, locking the cart and its items until the transaction ends: an insert into the cart
-# needs a key-share lock on the cart row, which FOR UPDATE blocks.
-LOAD_FOR_USER_LOCKED = (
-    "WITH c AS (SELECT " + CART_COLUMNS + " FROM carts WHERE id = " + OLDEST_CART + " FOR UPDATE),"
-    " i AS (SELECT " + ITEM_COLUMNS + " FROM cart_items"
-    " WHERE cart_id = (SELECT id FROM c) FOR UPDATE)"
+# Checkout's lock, in two statements: a statement reads the snapshot taken when it started,
+# so items read by the statement that waited for the cart's lock would miss a line committed
+# during the wait (and clearing the cart would then delete it unsold). The load runs after the
+# lock is held. Its items are locked too: changing a quantity takes no lock on the cart row.
+LOCK_FOR_USER = "SELECT id FROM carts WHERE id = " + OLDEST_CART + " FOR UPDATE"
+LOAD_LOCKED = (
+    "WITH i AS (SELECT " + ITEM_COLUMNS + " FROM cart_items"
+    " WHERE cart_id = %(cart_id)s FOR UPDATE)"
     " SELECT c.id, c.user_id, c.created_at, c.updated_at,"
     + ITEM
-    + " FROM c LEFT JOIN (i JOIN products p ON p.id = i.product_id) ON TRUE ORDER BY i.id"
+    + " FROM carts c LEFT JOIN (i JOIN products p ON p.id = i.product_id) ON TRUE"
+    " WHERE c.id = %(cart_id)s ORDER BY i.id"
 )
 LOCK_USER = "SELECT 1 FROM users WHERE id = %s FOR NO KEY UPDATE"
 INSERT_CART = "INSERT INTO carts (user_id) VALUES (%s) RETURNING " + CART_COLUMNS
 _WITH_PRODUCT = " SELECT" + ITEM + " FROM x i JOIN products p ON p.id = i.product_id"
+# The stock rule and the write in one statement, so that two concurrent adds cannot both
+# pass it: a second insert of the same line waits for the first at the unique index, then
+# re-checks the summed quantity against the stock in DO UPDATE's WHERE. The product's row
+# is not locked: carts do not reserve stock, they only never ask for more than there is.
 ADD_ITEM = (
     "WITH x AS (INSERT INTO cart_items (cart_id, product_id, quantity)"
-    " VALUES (%(cart_id)s, %(product_id)s, %(quantity)s)"
+    " SELECT %(cart_id)s, id, %(quantity)s FROM products"
+    " WHERE id = %(product_id)s AND inventory_count >= %(quantity)s"
     " ON CONFLICT ON CONSTRAINT cart_items_cart_id_product_id_key"
     " DO UPDATE SET quantity = cart_items.quantity + EXCLUDED.quantity"
+    " WHERE cart_items.quantity::int8 + EXCLUDED.quantity"
+    " <= (SELECT inventory_count FROM products WHERE id = EXCLUDED.product_id)"
     " RETURNING " + ITEM_COLUMNS + ")" + _WITH_PRODUCT
+)
+# Why a line was not written: the cart, the product's stock, the line's quantity.
+LINE_STATE = (
+    "SELECT EXISTS (SELECT 1 FROM carts WHERE id = %(cart_id)s),"
+    " (SELECT inventory_count FROM products WHERE id = %(product_id)s),"
+    " (SELECT quantity FROM cart_items"
+    " WHERE cart_id = %(cart_id)s AND product_id = %(product_id)s)"
 )
 SET_QUANTITY = (
     "WITH x AS (UPDATE cart_items SET quantity = %(quantity)s"
     " WHERE cart_id = %(cart_id)s AND product_id = %(product_id)s"
+    " AND %(quantity)s <= (SELECT inventory_count FROM products WHERE id = %(product_id)s)"
     " RETURNING " + ITEM_COLUMNS + ")" + _WITH_PRODUCT
 )
 REMOVE_ITEM = "DELETE FROM cart_items WHERE cart_id = %s AND product_id = %s"
@@ -113,26 +137,39 @@ class PostgresCartRepository:
     def find_for_user(self, user_id: int, *, lock: bool = False) -> Cart | None:
         if lock:
             with self._s.writing() as cur:
-                rows = cur.execute(LOAD_FOR_USER_LOCKED, {"user_id": user_id}).fetchall()
+                locked = cur.execute(LOCK_FOR_USER, {"user_id": user_id}).fetchone()
+                if locked is None:
+                    return None
+                rows = cur.execute(LOAD_LOCKED, {"cart_id": locked[0]}).fetchall()
         else:
             with self._s.reading() as cur:
                 rows = cur.execute(LOAD_FOR_USER, {"user_id": user_id}).fetchall()
         return to_cart(rows)
 
     def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
-        valid_quantity(quantity)
         values = {"cart_id": cart_id, "product_id": product_id, "quantity": quantity}
         with self._s.writing(one_statement=True, field="quantity", **values) as cur:
+            valid_quantity(quantity)  # inside: a refused write rolls back like any other
             row = cur.execute(ADD_ITEM, values).fetchone()
-        return to_item(returned(row))
+            if row is None:
+                cart, stock, line = returned(cur.execute(LINE_STATE, values).fetchone())
+                if not cart:
+                    raise CartNotFound(cart_id)
+                if stock is None:
+                    raise ProductNotFound(product_id)
+                raise InsufficientInventory(product_id, quantity + (line or 0), stock)
+        return to_item(row)
 
     def set_quantity(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
-        valid_quantity(quantity)
         values = {"cart_id": cart_id, "product_id": product_id, "quantity": quantity}
         with self._s.writing(one_statement=True) as cur:
+            valid_quantity(quantity)
             row = cur.execute(SET_QUANTITY, values).fetchone()
             if row is None:
-                raise CartItemNotFound(cart_id, product_id)
+                _, stock, line = returned(cur.execute(LINE_STATE, values).fetchone())
+                if line is None:
+                    raise CartItemNotFound(cart_id, product_id)
+                raise InsufficientInventory(product_id, quantity, stock)
         return to_item(row)
 
     def remove_item(self, cart_id: int, product_id: int) -> None:

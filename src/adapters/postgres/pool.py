@@ -1,5 +1,5 @@
-"""The connection pool: settings, session parameters, and a check that replaces stale
-connections all at once after a server restart."""
+"""The connection pool: settings, session parameters, deadlines, and a check that replaces
+stale connections all at once after a server restart."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
+
+from adapters.postgres.deadlines import Watchdog
 
 logger = logging.getLogger(__name__)
 
@@ -27,14 +29,52 @@ class PoolConfig:
     max_lifetime: float = 3600.0
     reconnect_timeout: float = 300.0
     application_name: str = "shopdb"
-    statement_timeout_ms: int = 30_000
-    idle_in_transaction_timeout_ms: int = 60_000
+    statement_timeout_ms: int = 10_000
+    idle_in_transaction_timeout_ms: int = 5_000
+    # New connections: libpq's connect_timeout (whole seconds, at least 2, as libpq demands).
+    connect_timeout: int = 5
+    # A statement gets statement_timeout plus this before the client gives up on the server.
+    deadline_margin: float = 2.0
     # A connection back in the pool for less than this is handed out unchecked: one in steady
     # use is alive, and checking it would add a round trip to every unit of work.
     check_after_idle: float = 0.25
     # Hand out the connection given back last (see LifoConnectionPool); False: round robin.
     lifo: bool = True
     connection_class: type[psycopg.Connection[Any]] = psycopg.Connection
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """How long a caller can wait on the database, derived from the settings (seconds)."""
+
+    statement: float | None  # None: statement_timeout is off, so is the client's deadline
+    check: float  # a liveness check of an idle connection
+    idle_in_transaction: float  # the server's idle_in_transaction_session_timeout; 0: off
+    watchdog: Watchdog = field(compare=False)
+
+    @staticmethod
+    def of(config: PoolConfig) -> Deadlines:
+        statement = None
+        if config.statement_timeout_ms > 0:
+            statement = config.statement_timeout_ms / 1000 + config.deadline_margin
+        idle = config.idle_in_transaction_timeout_ms / 1000
+        return Deadlines(statement, float(config.connect_timeout), idle, Watchdog())
+
+
+class ShopdbPool(ConnectionPool[Any]):
+    """psycopg_pool's pool, carrying the deadlines its units of work keep and the last reason a
+    new connection was refused (psycopg_pool only logs it)."""
+
+    deadlines: Deadlines
+    last_connect_error: str | None = None
+
+    def open(self, wait: bool = False, timeout: float = 30.0) -> None:
+        self.deadlines.watchdog.start()
+        super().open(wait=wait, timeout=timeout)
+
+    def close(self, timeout: float = 5.0) -> None:
+        self.deadlines.watchdog.stop()
+        super().close(timeout=timeout)
 
 
 class Tended:
@@ -85,7 +125,7 @@ def give_back(pool: ConnectionPool[Any], conn: psycopg.Connection[Any]) -> None:
     pool.putconn(conn)
 
 
-class LifoConnectionPool(ConnectionPool[Any]):
+class LifoConnectionPool(ShopdbPool):
     """Hands out the connection given back last, as PgBouncer does by default and SQLAlchemy's
     `pool_use_lifo` does. In steady use the same few server backends do the work and stay hot
     in the CPU's caches (a point read through a pool of 8: 73 µs against 85 µs round robin,
@@ -94,7 +134,11 @@ class LifoConnectionPool(ConnectionPool[Any]):
 
     psycopg_pool takes ready connections from the left of its deque and gives them back on the
     right; turning the newest to the front, under the pool's lock, keeps the rest in order, so
-    shrinking still closes the connection idle the longest. A test holds both behaviours."""
+    shrinking still closes the connection idle the longest. A test holds both behaviours.
+
+    psycopg_pool has no public hook for the order, so this overrides `_get_ready_connection`
+    and turns `_pool`: pyproject pins psycopg-pool below the next minor version, and
+    tests/integration/test_pool.py fails by name if either internal changes."""
 
     def _get_ready_connection(self, timeout: float | None) -> Any:
         ready = self._pool
@@ -110,9 +154,10 @@ class StaleConnectionGuard:
     in the background, instead of letting each caller find one more (the pool backs off
     exponentially per failed check)."""
 
-    def __init__(self, check_after_idle: float) -> None:
+    def __init__(self, check_after_idle: float, deadlines: Deadlines) -> None:
         self.pool: ConnectionPool[Any] | None = None
         self.check_after_idle = check_after_idle
+        self.deadlines = deadlines
         self._sweeping = threading.Lock()
 
     def __call__(self, conn: psycopg.Connection[Any]) -> None:
@@ -120,11 +165,16 @@ class StaleConnectionGuard:
         recent = time.monotonic() - state.returned_at < self.check_after_idle
         if recent and not state.input_waiting():
             return
+        # Bounded: a frozen server would otherwise hold the caller here with no limit.
+        watchdog = self.deadlines.watchdog
+        watchdog.watch(conn, self.deadlines.check)
         try:
             ConnectionPool.check_connection(conn)
         except Exception:
             self._sweep()
             raise
+        finally:
+            watchdog.done(conn)
 
     def _sweep(self) -> None:
         pool = self.pool
@@ -142,23 +192,60 @@ class StaleConnectionGuard:
         threading.Thread(target=run, name="shopdb-pool-sweep", daemon=True).start()
 
 
-def create_pool(config: PoolConfig, *, open_now: bool = True) -> ConnectionPool[Any]:
-    """A pool of autocommit connections (units of work issue BEGIN themselves, only when they
-    write) with the configured timeouts set on every session."""
-    guard = StaleConnectionGuard(config.check_after_idle)
+def _recording(
+    connection_class: type[psycopg.Connection[Any]], pool: list[ShopdbPool]
+) -> type[psycopg.Connection[Any]]:
+    """`connection_class`, noting on the pool why a new connection failed, so that running out
+    of connections can say why ("too many clients", a password, a name that does not resolve)."""
+
+    class Recording(connection_class):  # type: ignore[valid-type,misc]
+        @classmethod
+        def connect(cls, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return super().connect(*args, **kwargs)
+            except psycopg.Error as exc:
+                if pool:
+                    pool[0].last_connect_error = " ".join(str(exc).split()) or type(exc).__name__
+                raise
+
+    Recording.__name__ = Recording.__qualname__ = connection_class.__name__
+    return Recording
+
+
+def connect_kwargs(config: PoolConfig) -> dict[str, Any]:
+    """libpq parameters of every connection. Keepalives and `tcp_user_timeout` find a peer that
+    vanished (host down, network cut) within ~20 s where TCP alone takes minutes;
+    `client_connection_check_interval` lets the server end a backend whose client has gone
+    (PostgreSQL 14 and later)."""
     options = (
         f"-c statement_timeout={int(config.statement_timeout_ms)}"
         f" -c idle_in_transaction_session_timeout={int(config.idle_in_transaction_timeout_ms)}"
+        " -c client_connection_check_interval=1000"
     )
-    kind = LifoConnectionPool if config.lifo else ConnectionPool
-    pool: ConnectionPool[Any] = kind(
+    return {
+        "autocommit": True,
+        "application_name": config.application_name,
+        "options": options,
+        "connect_timeout": max(2, int(config.connect_timeout)),
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 3,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 20_000,
+    }
+
+
+def create_pool(config: PoolConfig, *, open_now: bool = True) -> ShopdbPool:
+    """A pool of autocommit connections (units of work issue BEGIN themselves, only when they
+    write) with the configured timeouts set on every session."""
+    deadlines = Deadlines.of(config)
+    guard = StaleConnectionGuard(config.check_after_idle, deadlines)
+    kind = LifoConnectionPool if config.lifo else ShopdbPool
+    made: list[ShopdbPool] = []
+    pool = kind(
         config.conninfo,
-        connection_class=config.connection_class,
-        kwargs={
-            "autocommit": True,
-            "application_name": config.application_name,
-            "options": options,
-        },
+        connection_class=_recording(config.connection_class, made),
+        kwargs=connect_kwargs(config),
         min_size=config.min_size,
         max_size=config.max_size,
         timeout=config.timeout,
@@ -170,6 +257,8 @@ def create_pool(config: PoolConfig, *, open_now: bool = True) -> ConnectionPool[
         name="shopdb",
         open=False,
     )
+    pool.deadlines = deadlines
+    made.append(pool)
     guard.pool = pool
     if open_now:
         pool.open(wait=False)

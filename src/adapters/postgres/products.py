@@ -155,16 +155,16 @@ class PostgresProductRepository:
                 raise ProductNotFound(product_id)
 
     def restock(self, product_id: int, quantity: int) -> Product:
-        valid_quantity(quantity)
         with self._s.writing(one_statement=True, field="inventory_count") as cur:
+            valid_quantity(quantity)  # inside: a refused write rolls back like any other
             row = cur.execute(RESTOCK, (quantity, product_id)).fetchone()
             if row is None:
                 raise ProductNotFound(product_id)
         return to_product(row)
 
     def reserve(self, product_id: int, quantity: int) -> Product:
-        valid_quantity(quantity)
         with self._s.writing(one_statement=True) as cur:
+            valid_quantity(quantity)
             row = cur.execute(RESERVE, {"q": quantity, "id": product_id}).fetchone()
             if row is None:
                 stock = cur.execute(INVENTORY, (product_id,)).fetchone()

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from time import monotonic
 from types import TracebackType
 from typing import Any
 
 import psycopg
-from psycopg.pq import TransactionStatus
+from psycopg.errors import IdleInTransactionSessionTimeout
+from psycopg.pq import ConnStatus, TransactionStatus
 
 from adapters.postgres.errors import translate
-from adapters.postgres.pool import tended
-from domain.errors import DomainError, ReadOnlyViolation
+from adapters.postgres.pool import Deadlines, tended
+from domain.errors import (
+    CommitOutcomeUnknown,
+    DomainError,
+    ReadOnlyViolation,
+    StorageUnavailable,
+    TransactionAborted,
+    UnitOfWorkNotActive,
+)
+
+_IDLE = TransactionStatus.IDLE
+_INERROR = TransactionStatus.INERROR
 
 
 class Session:
@@ -23,64 +35,156 @@ class Session:
     `conn.execute()` builds a new cursor for every statement, and with it a new adaptation
     context that looks up every column's loader again: a point read took 64 µs that way and
     45 µs on a kept cursor (same connection, client and server on one core). The repositories
-    use the cursor one statement at a time and fetch at once."""
+    use the cursor one statement at a time and fetch at once.
+
+    Every block that talks to the server runs under the pool's deadline (see deadlines.py).
+    Once the unit of work has exited, `active` is False and every block refuses to start: the
+    connection belongs to someone else by then."""
 
     def __init__(
-        self, conn: psycopg.Connection[Any], *, read_only: bool, autocommit: bool = False
+        self,
+        conn: psycopg.Connection[Any],
+        deadlines: Deadlines,
+        *,
+        read_only: bool,
+        autocommit: bool = False,
     ) -> None:
         self.conn = conn
         self.cur = tended(conn).cursor
         self.read_only = read_only
         self.autocommit = autocommit
+        self.active = True
+        self.limit = deadlines.statement
+        self.watchdog = deadlines.watchdog
+        self.idle_limit = deadlines.idle_in_transaction
+        self.last_answer = monotonic()
 
     @property
     def in_transaction(self) -> bool:
         # pgconn, not conn.info: this runs on every statement and info is built on each access.
-        return self.conn.pgconn.transaction_status != TransactionStatus.IDLE
+        return self.conn.pgconn.transaction_status != _IDLE
 
     def reading(self) -> _Reading:
         """The cursor, for reads; a failure of the database becomes a domain error."""
+        if not self.active:
+            raise UnitOfWorkNotActive()
         return _Reading(self)  # made per read: kept on the session, it would be a ref cycle
+
+    def watch(self) -> None:
+        """Start the deadline of the next statement; a long block (a bulk import) calls it again
+        before each of its statements."""
+        if self.limit is not None:
+            self.watchdog.watch(self.conn, self.limit)
+
+    def unwatch(self) -> None:
+        self.last_answer = monotonic()
+        if self.limit is not None:
+            self.watchdog.done(self.conn)
 
     @contextmanager
     def writing(
         self, *, one_statement: bool = False, **context: Any
     ) -> Iterator[psycopg.Cursor[Any]]:
-        """The connection, inside the unit of work's transaction. A failure rolls the
-        transaction back, whether the database or the repository raised it.
+        """The connection, inside the unit of work's transaction. Whatever raises inside the
+        block (the database, the repository, a caller's iterable) rolls the transaction back and
+        propagates; a database error becomes a domain error.
 
         In autocommit mode the block is a transaction of its own, committed at its end; a block
         that writes with `one_statement` (any further statement only diagnoses a failure) runs
-        without BEGIN/COMMIT, as the statement is atomic by itself."""
-        if self.read_only:
-            raise ReadOnlyViolation()
+        without BEGIN/COMMIT, as the statement is atomic by itself: if the connection is lost
+        while it runs, whether it took effect is unknown."""
+        self.writable()
+        implicit = self.autocommit and one_statement and not self.in_transaction
+        self.watch()
         try:
-            if not self.in_transaction and not (self.autocommit and one_statement):
+            if not self.in_transaction and not implicit:
                 self.cur.execute("BEGIN")
             yield self.cur
-            if self.autocommit and self.in_transaction:
-                self.cur.execute("COMMIT")
         except psycopg.Error as exc:
-            self.abort()
-            raise translate(exc, context) from exc
-        except DomainError:
+            raise self.failure(exc, context, committing=implicit) from exc
+        except BaseException:
             self.abort()
             raise
+        else:
+            if self.autocommit and self.in_transaction:
+                try:
+                    self._commit()
+                except psycopg.Error as exc:
+                    raise self.failure(exc, {}, committing=True) from exc
+        finally:
+            self.unwatch()
+
+    def writable(self) -> None:
+        """Raise unless this session may write now."""
+        if not self.active:
+            raise UnitOfWorkNotActive()
+        if self.read_only:
+            raise ReadOnlyViolation()
 
     def commit(self) -> None:
+        if not self.active:
+            raise UnitOfWorkNotActive()
         if self.in_transaction:
+            self.watch()
             try:
-                self.cur.execute("COMMIT")
+                self._commit()
             except psycopg.Error as exc:
-                self.abort()
-                raise translate(exc, {}) from exc
+                raise self.failure(exc, {}, committing=True) from exc
+            finally:
+                self.unwatch()
+
+    def _commit(self) -> None:
+        if self.conn.pgconn.transaction_status == _INERROR:
+            self.abort()
+            raise TransactionAborted()
+        self.cur.execute("COMMIT")
+        # The server answers COMMIT of an aborted transaction with ROLLBACK, and no error.
+        if self.cur.statusmessage != "COMMIT":
+            raise TransactionAborted()
+
+    def failure(self, exc: psycopg.Error, context: Any, *, committing: bool = False) -> DomainError:
+        """The domain error for `exc`, after rolling back what can be rolled back."""
+        limit = self.watchdog.exceeded(self.conn)
+        broken = self.conn.closed or self.conn.pgconn.status != ConnStatus.OK
+        self.abort()
+        if committing and broken:
+            what = f"no answer within {limit:g} s" if limit else _first_line(exc)
+            return CommitOutcomeUnknown(
+                f"connection lost while committing ({what}): the transaction may or may not"
+                " have been committed; read the data again before repeating the change"
+            )
+        if isinstance(exc, IdleInTransactionSessionTimeout) and self.idle_limit:
+            idle = monotonic() - self.last_answer
+            if idle < self.idle_limit:
+                return StorageUnavailable(
+                    "the server ended the transaction as idle for longer than"
+                    f" idle_in_transaction_session_timeout ({self.idle_limit:g} s), but this"
+                    f" client had sent its last statement {idle:.1f} s before: the server was"
+                    " stalled (frozen, paused or overloaded); nothing was committed"
+                )
+        if limit is not None:
+            return StorageUnavailable(
+                f"no answer from the database within {limit:g} s (statement_timeout plus a"
+                " margin): the server is frozen, overloaded or unreachable; the connection was"
+                " discarded and nothing was committed"
+            )
+        return translate(exc, context)
 
     def abort(self) -> None:
         """Roll back; on a broken connection there is nothing left to roll back."""
         if self.in_transaction and not self.conn.closed:
             # On failure the connection is broken: the pool discards it when it comes back.
-            with suppress(psycopg.Error):
-                self.cur.execute("ROLLBACK")
+            self.watch()
+            try:
+                with suppress(psycopg.Error):
+                    self.cur.execute("ROLLBACK")
+            finally:
+                self.unwatch()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class _Reading:
@@ -93,7 +197,10 @@ class _Reading:
         self._session = session
 
     def __enter__(self) -> psycopg.Cursor[Any]:
-        return self._session.cur
+        session = self._session
+        if session.limit is not None:
+            session.watchdog.watch(session.conn, session.limit)
+        return session.cur
 
     def __exit__(
         self,
@@ -101,10 +208,12 @@ class _Reading:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        session = self._session
+        session.last_answer = monotonic()
+        if session.limit is not None:
+            session.watchdog.done(session.conn)
         if isinstance(exc, psycopg.Error):
-            if self._session.in_transaction:
-                self._session.abort()
-            raise translate(exc, {}) from exc
+            raise session.failure(exc, {}) from exc
 
 
 def returned(row: Any) -> tuple[Any, ...]:

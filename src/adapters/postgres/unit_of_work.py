@@ -3,40 +3,57 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 
 from adapters.postgres.carts import PostgresCartRepository
 from adapters.postgres.errors import translate
-from adapters.postgres.pool import give_back
+from adapters.postgres.pool import ShopdbPool, give_back
 from adapters.postgres.products import PostgresProductRepository
 from adapters.postgres.session import Session
 from adapters.postgres.users import PostgresUserRepository
+from domain.errors import DomainError, StorageUnavailable, UnitOfWorkNotActive
 
 
 class PostgresUnitOfWork:
     """Takes a connection from the pool on entry and gives it back on exit, never inside a
-    transaction: whatever was not committed is rolled back first."""
+    transaction: whatever was not committed is rolled back first. Its repositories refuse
+    every call before entry and after exit (UnitOfWorkNotActive)."""
 
     def __init__(
-        self, pool: ConnectionPool[Any], *, read_only: bool = False, autocommit: bool = False
+        self, pool: ShopdbPool, *, read_only: bool = False, autocommit: bool = False
     ) -> None:
         self._pool = pool
         self._read_only = read_only
         self._autocommit = autocommit
-        self._session: Session | None = None
+        self._session = _INACTIVE
+        self._repositories = _REFUSING
+
+    @property
+    def users(self) -> PostgresUserRepository:
+        return self._repositories[0]
+
+    @property
+    def products(self) -> PostgresProductRepository:
+        return self._repositories[1]
+
+    @property
+    def carts(self) -> PostgresCartRepository:
+        return self._repositories[2]
 
     def __enter__(self) -> Self:
+        if self._session.active:
+            raise UnitOfWorkNotActive()  # entered twice: the first connection would leak
         try:
             conn = self._pool.getconn()
         except (PoolTimeout, psycopg.Error) as exc:
-            raise translate(exc, {}) from exc
-        self._session = Session(conn, read_only=self._read_only, autocommit=self._autocommit)
-        self.users = PostgresUserRepository(self._session)
-        self.products = PostgresProductRepository(self._session)
-        self.carts = PostgresCartRepository(self._session)
+            raise unavailable(self._pool, exc) from exc
+        self._session = Session(
+            conn, self._pool.deadlines, read_only=self._read_only, autocommit=self._autocommit
+        )
+        self._repositories = _repositories(self._session)
         return self
 
     def __exit__(
@@ -45,30 +62,62 @@ class PostgresUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        session, self._session = self._session, None
-        if session is None:
+        session = self._session
+        if not session.active:
             return
+        session.active = False  # first: the repositories refuse from here on
         try:
             session.abort()
         finally:
             give_back(self._pool, session.conn)
 
-    def _current(self) -> Session:
-        if self._session is None:
-            raise RuntimeError("use the unit of work inside a `with` block")
-        return self._session
-
     def commit(self) -> None:
-        self._current().commit()
+        self._session.commit()
 
     def rollback(self) -> None:
-        self._current().abort()
+        if not self._session.active:
+            raise UnitOfWorkNotActive()
+        self._session.abort()
+
+
+def _repositories(
+    session: Session,
+) -> tuple[PostgresUserRepository, PostgresProductRepository, PostgresCartRepository]:
+    return (
+        PostgresUserRepository(session),
+        PostgresProductRepository(session),
+        PostgresCartRepository(session),
+    )
+
+
+def unavailable(pool: ShopdbPool, exc: Exception) -> DomainError:
+    """No connection: say why, with the server's own reason when it refused new ones."""
+    error = translate(exc, {})
+    reason = pool.last_connect_error
+    if isinstance(exc, PoolTimeout) and reason:
+        return StorageUnavailable(f"{error}; the last attempt to connect failed: {reason}")
+    return error
+
+
+class _InactiveSession(Session):
+    """Stands for the session before entry and after exit: every call refuses."""
+
+    def __init__(self) -> None:  # no connection at all
+        self.active = False
+        self.read_only = True
+
+    def abort(self) -> None:
+        raise UnitOfWorkNotActive()
+
+
+_INACTIVE: Session = _InactiveSession()
+_REFUSING = _repositories(_INACTIVE)
 
 
 class PostgresUnitOfWorkFactory:
-    """Makes units of work over one connection pool."""
+    """Makes units of work over one connection pool (made by `create_pool`)."""
 
-    def __init__(self, pool: ConnectionPool[Any]) -> None:
+    def __init__(self, pool: ShopdbPool) -> None:
         self.pool = pool
 
     def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> PostgresUnitOfWork:

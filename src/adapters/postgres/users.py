@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from adapters.postgres.rows import columns, mapper
 from adapters.postgres.session import Session, returned
-from domain.errors import UserNotFound
+from domain.errors import DomainError, UserNotFound
 from domain.model import NewUser, User
 from domain.validation import check
 from domain.values import Email, searchable_key
@@ -54,7 +54,12 @@ class PostgresUserRepository:
         return self._one(BY_EMAIL, email)
 
     def change_email(self, user_id: int, email: str) -> User:
-        address = check(email, Email, "email")
+        self._s.writable()
+        try:
+            address = check(email, Email, "email")
+        except DomainError:
+            self._s.abort()  # a refused write rolls back like any other
+            raise
         with self._s.writing(one_statement=True, email=address) as cur:
             row = cur.execute(CHANGE_EMAIL, (address, user_id)).fetchone()
             if row is None:

@@ -1,0 +1,85 @@
+"""Client-side deadlines: a call waiting on the server past its bound gets its socket shut.
+
+`statement_timeout` is enforced by the server, so a frozen server (SIGSTOP, a stalled VM, a
+backend stuck on an internal lock during COMMIT) never enforces it; and TCP keepalives and
+`tcp_user_timeout` see nothing wrong either, since the server's kernel still acknowledges every
+packet. psycopg waits for the answer with no limit. So one thread per pool watches the calls in
+flight: each records its deadline when it starts (a dict assignment, ~0.1 µs) and removes it
+when it ends; past the deadline the watchdog shuts the connection's socket down. The waiting
+call then fails at once with a connection error, which the session turns into
+StorageUnavailable naming the deadline, and the pool discards the connection. The server side
+of it ends by itself: `client_connection_check_interval` makes the backend notice the client
+has gone, even while it waits for a lock.
+
+No timer or thread per statement: the watchdog wakes every `tick` seconds whatever the load."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import weakref
+from typing import Any
+
+import psycopg
+
+logger = logging.getLogger(__name__)
+
+
+class Watchdog:
+    def __init__(self, *, tick: float = 0.2) -> None:
+        self.tick = tick
+        # connection -> (deadline, limit); written by callers, scanned by the watchdog thread.
+        self._busy: dict[psycopg.Connection[Any], tuple[float, float]] = {}
+        # Connections whose socket this watchdog shut down, with the limit they exceeded.
+        self.expired: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                self._thread = threading.Thread(
+                    target=self._run, name="shopdb-deadlines", daemon=True
+                )
+                self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def watch(self, conn: psycopg.Connection[Any], limit: float) -> None:
+        """`conn` is about to wait on the server for at most `limit` seconds."""
+        self._busy[conn] = (time.monotonic() + limit, limit)
+
+    def done(self, conn: psycopg.Connection[Any]) -> None:
+        self._busy.pop(conn, None)
+
+    def exceeded(self, conn: psycopg.Connection[Any]) -> float | None:
+        """The limit `conn` exceeded, if the watchdog cut it."""
+        return self.expired.get(conn)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.tick):
+            now = time.monotonic()
+            for conn, (deadline, limit) in list(self._busy.items()):
+                if now > deadline and self._busy.get(conn, (0.0, 0.0))[0] == deadline:
+                    self._cut(conn, limit)
+
+    def _cut(self, conn: psycopg.Connection[Any], limit: float) -> None:
+        self._busy.pop(conn, None)
+        self.expired[conn] = limit
+        try:
+            fd = conn.pgconn.socket
+            # A duplicate of the descriptor: shutting it down ends the connection for both,
+            # and closing the duplicate leaves psycopg's own descriptor to psycopg.
+            with socket.socket(fileno=os.dup(fd)) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
+            logger.warning("no answer from the database within %.1f s: connection cut", limit)
+        except (OSError, psycopg.Error):
+            logger.debug("connection already gone when its deadline passed", exc_info=True)
