@@ -1,0 +1,229 @@
+"""Contract of the unit of work's lifecycle and of what a failed write undoes, on both adapters:
+nothing works before entry or after exit, and a write that raises, for whatever reason, rolls
+back everything since the last commit."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from domain.errors import DomainError, InvalidInput, UnitOfWorkNotActive
+from domain.model import NewProduct, NewUser, ProductChanges
+from domain.search import ProductQuery
+from ports.carts import CartRepository
+from ports.products import ProductRepository
+from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from ports.users import UserRepository
+from tests.contract.helpers import add_product, add_user
+
+NEW_USER = NewUser(username="mallory", email="m@example.com", password_hash="h")
+NEW_PRODUCT = NewProduct(name="Stray", price=Decimal("1.00"), inventory_count=1)
+
+# Every method of every repository port, with arguments that would work inside the block.
+CALLS: dict[str, dict[str, Callable[[Any], object]]] = {
+    "users": {
+        "add": lambda r: r.add(NEW_USER),
+        "get": lambda r: r.get(1),
+        "get_by_username": lambda r: r.get_by_username("alice"),
+        "get_by_email": lambda r: r.get_by_email("alice@example.com"),
+        "change_email": lambda r: r.change_email(1, "new@example.com"),
+        "delete": lambda r: r.delete(1),
+    },
+    "products": {
+        "add": lambda r: r.add(NEW_PRODUCT),
+        "add_many": lambda r: r.add_many([NEW_PRODUCT]),
+        "get": lambda r: r.get(1),
+        "get_many": lambda r: r.get_many([1]),
+        "update": lambda r: r.update(1, 1, ProductChanges(name="Renamed")),
+        "delete": lambda r: r.delete(1),
+        "restock": lambda r: r.restock(1, 1),
+        "reserve": lambda r: r.reserve(1, 1),
+        "search": lambda r: r.search(ProductQuery()),
+    },
+    "carts": {
+        "get_or_create": lambda r: r.get_or_create(1),
+        "get": lambda r: r.get(1),
+        "find_for_user": lambda r: r.find_for_user(1),
+        "find_for_user_locked": lambda r: r.find_for_user(1, lock=True),
+        "add_item": lambda r: r.add_item(1, 1, 1),
+        "set_quantity": lambda r: r.set_quantity(1, 1, 1),
+        "remove_item": lambda r: r.remove_item(1, 1),
+        "clear": lambda r: r.clear(1),
+    },
+}
+PORTS = {"users": UserRepository, "products": ProductRepository, "carts": CartRepository}
+EVERY_CALL = [(repo, name) for repo, calls in CALLS.items() for name in calls]
+
+
+def _public(port: type) -> set[str]:
+    return {name for name in vars(port) if not name.startswith("_")}
+
+
+def test_every_port_method_is_covered() -> None:
+    for repo, port in PORTS.items():
+        covered = {name.removesuffix("_locked") for name in CALLS[repo]}
+        assert covered == _public(port), f"{repo}: add the new methods to CALLS"
+
+
+def _fingerprint(uow: UnitOfWorkFactory) -> tuple[object, ...]:
+    with uow(read_only=True) as work:
+        users = [work.users.get(1)]
+        products = work.products.search(ProductQuery(limit=500)).items
+        cart = work.carts.find_for_user(1)
+    return (users, products, cart)
+
+
+def _shop(uow: UnitOfWorkFactory) -> None:
+    alice, lamp = add_user(uow, "alice"), add_product(uow, inventory=10)
+    with uow() as work:
+        cart = work.carts.get_or_create(alice.id)
+        work.carts.add_item(cart.id, lamp.id, 2)
+        work.commit()
+
+
+@pytest.mark.parametrize(("repo", "name"), EVERY_CALL)
+def test_repositories_refuse_before_entry_and_after_exit(
+    uow: UnitOfWorkFactory, repo: str, name: str
+) -> None:
+    _shop(uow)
+    before = _fingerprint(uow)
+    call = CALLS[repo][name]
+    work = uow()
+    with pytest.raises(UnitOfWorkNotActive):
+        call(getattr(work, repo))
+    with work:
+        kept = getattr(work, repo)  # a reference that outlives the block
+    with pytest.raises(UnitOfWorkNotActive):
+        call(kept)
+    with pytest.raises(UnitOfWorkNotActive):
+        call(getattr(work, repo))
+    # The next unit of work (on PostgreSQL, the same pooled connection) commits only its own.
+    with uow() as other:
+        other.products.restock(1, 1)
+        other.commit()
+    after = _fingerprint(uow)
+    assert after[0] == before[0] and after[2] == before[2]
+    assert [p.inventory_count for p in after[1]] == [p.inventory_count + 1 for p in before[1]]
+
+
+def test_commit_rollback_and_reentry_refuse_outside_the_block(uow: UnitOfWorkFactory) -> None:
+    work = uow()
+    for method in (work.commit, work.rollback):
+        with pytest.raises(UnitOfWorkNotActive):
+            method()
+    with work, pytest.raises(UnitOfWorkNotActive):
+        work.__enter__()
+    for method in (work.commit, work.rollback):
+        with pytest.raises(UnitOfWorkNotActive):
+            method()
+
+
+def test_a_stray_write_after_exit_holds_nothing_up(uow: UnitOfWorkFactory) -> None:
+    _shop(uow)
+    with uow() as work:
+        products = work.products
+    with pytest.raises(UnitOfWorkNotActive):
+        products.reserve(1, 1)
+    started = time.monotonic()
+    with uow() as other:  # a writer right after: no lock was left behind
+        other.products.reserve(1, 1)
+        other.commit()
+    print(f"\nnext writer after a refused stray write: {time.monotonic() - started:.4f} s")
+    with uow(read_only=True) as work:
+        assert work.products.get(1).inventory_count == 9
+
+
+# Writes whose arguments are refused before any statement runs: each must still roll back the
+# transaction, as every failed write does.
+REFUSED: dict[str, Callable[[UnitOfWork], object]] = {
+    "reserve 0": lambda w: w.products.reserve(1, 0),
+    "restock 0": lambda w: w.products.restock(1, 0),
+    "reserve -1": lambda w: w.products.reserve(1, -1),
+    "add_item 0": lambda w: w.carts.add_item(1, 1, 0),
+    "set_quantity 0": lambda w: w.carts.set_quantity(1, 1, 0),
+    "change_email bad": lambda w: w.users.change_email(1, "not an address"),
+}
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_a_refused_write_rolls_back_like_any_failed_write(
+    uow: UnitOfWorkFactory, name: str
+) -> None:
+    _shop(uow)
+    before = _fingerprint(uow)
+    with uow() as work:
+        work.products.restock(1, 5)  # uncommitted
+        with pytest.raises(InvalidInput):
+            REFUSED[name](work)
+        work.commit()  # nothing left to commit: the restock went with the refused write
+    assert _fingerprint(uow) == before
+
+
+class Boom(Exception):
+    """Not a domain error: raised by the caller's own code."""
+
+
+def _failing_feed() -> Any:
+    yield NEW_PRODUCT
+    yield NEW_PRODUCT
+    raise Boom("the caller's feed broke")
+
+
+def test_an_exception_from_the_callers_iterable_rolls_back_and_propagates(
+    uow: UnitOfWorkFactory,
+) -> None:
+    _shop(uow)
+    before = _fingerprint(uow)
+    with uow() as work:
+        work.products.restock(1, 5)
+        with pytest.raises(Boom):
+            work.products.add_many(_failing_feed())
+        work.commit()
+    assert _fingerprint(uow) == before
+    with uow() as work:  # the unit of work after it works as usual
+        work.products.add(NEW_PRODUCT)
+        work.commit()
+    with uow(read_only=True) as work:
+        assert len(work.products.search(ProductQuery()).items) == 2
+
+
+def test_concurrent_adds_never_put_more_than_the_stock_in_a_cart(
+    uow: UnitOfWorkFactory, short_switch_interval: None
+) -> None:
+    alice = add_user(uow, "alice")
+    trials, threads = 15, 4
+    over = 0
+    for trial in range(trials):
+        product = add_product(uow, f"Last one {trial}", inventory=1)
+        gate = threading.Barrier(threads)
+        outcomes: list[str] = []
+
+        def add(product_id: int = product.id, gate: threading.Barrier = gate) -> None:
+            gate.wait()
+            try:
+                with uow() as work:
+                    cart = work.carts.get_or_create(alice.id)
+                    work.carts.add_item(cart.id, product_id, 1)
+                    work.commit()
+                outcomes.append("added")
+            except DomainError as exc:
+                outcomes.append(type(exc).__name__)
+
+        workers = [threading.Thread(target=add) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        with uow(read_only=True) as work:
+            cart = work.carts.find_for_user(alice.id)
+        assert cart is not None
+        line = cart.item(product.id)
+        assert line is not None and outcomes.count("added") == 1
+        over += line.quantity > 1
+        assert line.quantity == 1, outcomes
+    print(f"\n{trials} trials of {threads} concurrent adds of the last unit: {over} over stock")

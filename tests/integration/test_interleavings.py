@@ -1,0 +1,82 @@
+"""Orders of events forced with a second connection, not hoped for: checkout waiting for a
+cart another unit of work is changing, and a transaction the server has aborted."""
+
+from __future__ import annotations
+
+import threading
+import time
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from adapters.postgres import PostgresUnitOfWorkFactory
+from domain.errors import TransactionAborted
+from domain.model import NewProduct, NewUser, Receipt
+from services import CartService
+
+
+def _wait_for_lock_wait(url: str, timeout: float = 10.0) -> float:
+    """Until some backend of this database waits for a lock; returns how long that took."""
+    started = time.monotonic()
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() - started < timeout:
+            waiting = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()
+            if waiting and waiting[0]:
+                return time.monotonic() - started
+            time.sleep(0.01)
+    raise AssertionError("nothing ever waited for the lock")
+
+
+def test_checkout_sells_a_line_committed_while_it_waited_for_the_cart(
+    postgres_uow: PostgresUnitOfWorkFactory, clean_database: str
+) -> None:
+    uow = postgres_uow
+    with uow() as work:
+        alice = work.users.add(NewUser(username="alice", email="a@example.com", password_hash="h"))
+        a = work.products.add(NewProduct(name="A", price=Decimal("1.00"), inventory_count=5))
+        b = work.products.add(NewProduct(name="B", price=Decimal("2.00"), inventory_count=5))
+        cart = work.carts.get_or_create(alice.id)
+        work.carts.add_item(cart.id, a.id, 1)
+        work.commit()
+
+    receipts: list[Receipt] = []
+    writer = uow()
+    with writer:
+        writer.carts.add_item(cart.id, b.id, 2)  # holds a key-share lock on the cart row
+        checkout = threading.Thread(
+            target=lambda: receipts.append(CartService(uow).checkout(alice.id))
+        )
+        checkout.start()
+        waited = _wait_for_lock_wait(clean_database)  # checkout now waits for the cart
+        writer.commit()
+    checkout.join(30)
+    print(f"\ncheckout waited for the cart lock (seen after {waited:.3f} s), then:", receipts)
+
+    assert [(line.product_id, line.quantity) for line in receipts[0].lines] == [
+        (a.id, 1),
+        (b.id, 2),
+    ]
+    with uow(read_only=True) as work:
+        assert work.products.get(b.id).inventory_count == 3
+        left = work.carts.find_for_user(alice.id)
+        assert left is not None and left.is_empty
+
+
+def test_commit_of_a_transaction_the_server_aborted_raises(
+    postgres_uow: PostgresUnitOfWorkFactory,
+) -> None:
+    with postgres_uow() as work:
+        work.products.add(NewProduct(name="Kept?", price=Decimal("1.00")))
+        # A statement that fails outside the repositories (as a bug or an extension might):
+        # the server aborts the transaction and would answer COMMIT with ROLLBACK.
+        session = work.products._s  # noqa: SLF001 - reaching past the port on purpose
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            session.cur.execute("SELECT 1 / 0")
+        with pytest.raises(TransactionAborted):
+            work.commit()
+    with postgres_uow(read_only=True) as work:
+        assert work.products.get_many([1]) == {}
