@@ -107,7 +107,8 @@ def test_repositories_refuse_before_entry_and_after_exit(
         other.products.restock(1, 1)
         other.commit()
     after = _fingerprint(uow)
-    assert after[0] == before[0] and after[2] == before[2]
+    assert after[0] == before[0]
+    assert after[2] == before[2]
     assert [p.inventory_count for p in after[1]] == [p.inventory_count + 1 for p in before[1]]
 
 
@@ -203,7 +204,11 @@ def test_concurrent_adds_never_put_more_than_the_stock_in_a_cart(
         gate = threading.Barrier(threads)
         outcomes: list[str] = []
 
-        def add(product_id: int = product.id, gate: threading.Barrier = gate) -> None:
+        def add(
+            product_id: int = product.id,
+            gate: threading.Barrier = gate,
+            outcomes: list[str] = outcomes,
+        ) -> None:
             gate.wait()
             try:
                 with uow() as work:
@@ -223,7 +228,8 @@ def test_concurrent_adds_never_put_more_than_the_stock_in_a_cart(
             cart = work.carts.find_for_user(alice.id)
         assert cart is not None
         line = cart.item(product.id)
-        assert line is not None and outcomes.count("added") == 1
+        assert line is not None
+        assert outcomes.count("added") == 1
         over += line.quantity > 1
         assert line.quantity == 1, outcomes
     print(f"\n{trials} trials of {threads} concurrent adds of the last unit: {over} over stock")

@@ -63,7 +63,8 @@ def test_checkout_sells_a_line_committed_while_it_waited_for_the_cart(
     with uow(read_only=True) as work:
         assert work.products.get(b.id).inventory_count == 3
         left = work.carts.find_for_user(alice.id)
-        assert left is not None and left.is_empty
+        assert left is not None
+        assert left.is_empty
 
 
 def test_commit_of_a_transaction_the_server_aborted_raises(
@@ -73,7 +74,7 @@ def test_commit_of_a_transaction_the_server_aborted_raises(
         work.products.add(NewProduct(name="Kept?", price=Decimal("1.00")))
         # A statement that fails outside the repositories (as a bug or an extension might):
         # the server aborts the transaction and would answer COMMIT with ROLLBACK.
-        session = work.products._s  # noqa: SLF001 - reaching past the port on purpose
+        session = work.products._s
         with pytest.raises(psycopg.errors.DivisionByZero):
             session.cur.execute("SELECT 1 / 0")
         with pytest.raises(TransactionAborted):
