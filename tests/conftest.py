@@ -10,9 +10,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg_pool import ConnectionPool
 
-from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
+from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, ShopdbPool, create_pool
 from shopdb.migrations import upgrade
 from tests.harness import HarnessError, scratch_database, server, truncate_all
 
@@ -74,7 +73,7 @@ class CountingConnection(psycopg.Connection[Any]):
 
 
 @pytest.fixture(scope="session")
-def pg_pool(database_url: str) -> Iterator[ConnectionPool[Any]]:
+def pg_pool(database_url: str) -> Iterator[ShopdbPool]:
     pool = create_pool(
         PoolConfig(
             conninfo=database_url,
@@ -90,5 +89,5 @@ def pg_pool(database_url: str) -> Iterator[ConnectionPool[Any]]:
 
 
 @pytest.fixture
-def postgres_uow(clean_database: str, pg_pool: ConnectionPool[Any]) -> PostgresUnitOfWorkFactory:
+def postgres_uow(clean_database: str, pg_pool: ShopdbPool) -> PostgresUnitOfWorkFactory:
     return PostgresUnitOfWorkFactory(pg_pool)

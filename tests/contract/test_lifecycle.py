@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from domain.errors import DomainError, InvalidInput, UnitOfWorkNotActive
-from domain.model import NewProduct, NewUser, ProductChanges
+from domain.model import Cart, NewProduct, NewUser, Product, ProductChanges, User
 from domain.search import ProductQuery
 from ports.carts import CartRepository
 from ports.products import ProductRepository
@@ -70,7 +70,7 @@ def test_every_port_method_is_covered() -> None:
         assert covered == _public(port), f"{repo}: add the new methods to CALLS"
 
 
-def _fingerprint(uow: UnitOfWorkFactory) -> tuple[object, ...]:
+def _fingerprint(uow: UnitOfWorkFactory) -> tuple[list[User], tuple[Product, ...], Cart | None]:
     with uow(read_only=True) as work:
         users = [work.users.get(1)]
         products = work.products.search(ProductQuery(limit=500)).items

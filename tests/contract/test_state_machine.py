@@ -21,12 +21,11 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from psycopg_pool import ConnectionPool
 from pydantic import BaseModel
 
 from adapters.hashing import Argon2PasswordHasher
 from adapters.memory import MemoryUnitOfWorkFactory
-from adapters.postgres import PostgresUnitOfWorkFactory
+from adapters.postgres import PostgresUnitOfWorkFactory, ShopdbPool
 from domain.errors import DomainError
 from domain.search import Page, ProductSort
 from ports.unit_of_work import UnitOfWorkFactory
@@ -73,7 +72,7 @@ class Shop:
 
 
 class SideBySide(RuleBasedStateMachine):
-    pool: ConnectionPool[Any]
+    pool: ShopdbPool
     database_url: str
     hasher = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
@@ -199,7 +198,7 @@ class SideBySide(RuleBasedStateMachine):
 
 
 def test_adapters_agree_on_random_operation_sequences(
-    pg_pool: ConnectionPool[Any], database_url: str
+    pg_pool: ShopdbPool, database_url: str
 ) -> None:
     SideBySide.pool = pg_pool
     SideBySide.database_url = database_url

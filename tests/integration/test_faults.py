@@ -10,9 +10,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg_pool import ConnectionPool
 
-from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
+from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, ShopdbPool, create_pool
 from domain.errors import StorageUnavailable
 from domain.model import NewProduct
 from shopdb.migrations import upgrade
@@ -29,7 +28,7 @@ def url(admin_url: str) -> Iterator[str]:
         yield scratch
 
 
-def _pool(url: str, **options: Any) -> ConnectionPool[Any]:
+def _pool(url: str, **options: Any) -> ShopdbPool:
     config = {"min_size": 2, "max_size": 2, "timeout": 5.0, "application_name": APP, **options}
     pool = create_pool(PoolConfig(conninfo=url, **config))
     pool.wait()
@@ -113,11 +112,18 @@ def test_an_exhausted_pool_times_out_clearly_and_stays_whole(url: str) -> None:
             failed += 1
     stats = pool.get_stats()
     idle = _backends(url, "idle")
+    in_transaction = _backends(url, "idle in transaction")
+    with uow(read_only=True) as work:
+        stock = work.products.get(product).inventory_count
     pool.close()
     print(f"1000 units of work, {failed} failing mid-transaction: pool {stats}, idle {len(idle)}")
-    assert failed == 100
+    # The 100 failed units of work rolled back; the 900 others committed, on connections that
+    # all came back to the pool, none left inside a transaction.
+    assert stock == 10 + 900
     assert stats["pool_available"] == stats["pool_size"] == 2
-    assert len(idle) == 2  # none left idle in transaction
+    assert stats.get("connections_lost", 0) == 0
+    assert in_transaction == []
+    assert len(idle) == 2
 
 
 def test_statement_timeout_is_a_clear_error_and_the_pool_recovers(url: str) -> None:

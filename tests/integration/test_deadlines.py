@@ -1,0 +1,211 @@
+"""Deadlines and honest outcomes, on a throwaway embedded PostgreSQL this module owns: a frozen
+server (SIGSTOP of every server process) never holds a caller past the configured deadlines,
+a lost COMMIT answer is reported as an unknown outcome, and errors name their real cause.
+Each test prints the worst call it saw."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, ShopdbPool, create_pool
+from domain.errors import CommitOutcomeUnknown, DomainError, StorageUnavailable
+from domain.model import NewProduct, NewUser
+from services import CartService
+from shopdb.embedded import ensure_database, server_url, start_server
+from shopdb.migrations import upgrade
+from tests.faults import DroppingProxy, frozen, server_processes
+from tests.threads import run_all
+
+FAST = {
+    "statement_timeout_ms": 1000,
+    "deadline_margin": 0.5,
+    "connect_timeout": 2,
+    "timeout": 3.0,
+    "idle_in_transaction_timeout_ms": 5000,
+}
+
+
+@pytest.fixture(scope="module")
+def owned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    pgdata = tmp_path_factory.mktemp("owned") / "pgdata"
+    handle = start_server(pgdata, delete_on_exit=True)
+    ensure_database(server_url(handle), "shop")
+    url = server_url(handle, "shop")
+    upgrade(url)
+    yield pgdata, url
+    handle.cleanup()
+
+
+def _pool(url: str, **options: Any) -> ShopdbPool:
+    pool = create_pool(PoolConfig(conninfo=url, **{"min_size": 4, "max_size": 4, **options}))
+    pool.wait()
+    return pool
+
+
+def _shop(uow: PostgresUnitOfWorkFactory, users: int) -> list[int]:
+    tag = uuid.uuid4().hex[:8]
+    with uow() as work:
+        product = work.products.add(
+            NewProduct(name=f"Lamp {tag}", price=Decimal("1.00"), inventory_count=1_000_000)
+        )
+        ids = []
+        for n in range(users):
+            name = f"u{tag}{n}"
+            user = work.users.add(NewUser(username=name, email=f"{name}@ex.com", password_hash="h"))
+            ids.append(user.id)
+        work.commit()
+    return [product.id, *ids]
+
+
+def test_a_frozen_server_never_holds_a_caller_past_the_deadlines(owned: tuple[Path, str]) -> None:
+    pgdata, url = owned
+    pool = _pool(url, **FAST)
+    uow = PostgresUnitOfWorkFactory(pool)
+    product, *users = _shop(uow, 4)
+    carts = CartService(uow)
+    stop = threading.Event()
+    calls: list[tuple[float, float, str]] = []  # started, ended, outcome
+    in_flight: list[int] = []  # one entry per call under way
+    left_waiting: list[int] = []
+    frozen_at: list[float] = []
+
+    def shopper(user: int) -> None:
+        while not stop.is_set():
+            started = time.monotonic()
+            in_flight.append(user)
+            try:
+                carts.add_to_cart(user, product, 1)
+                carts.checkout(user)
+                outcome = "ok"
+            except DomainError as exc:
+                outcome = f"{type(exc).__name__}: {exc}"
+            finally:
+                in_flight.remove(user)
+            calls.append((started, time.monotonic(), outcome))
+            time.sleep(0.01)
+
+    def freezer() -> None:
+        time.sleep(0.5)
+        with frozen(server_processes(pgdata)):
+            frozen_at.append(time.monotonic())
+            time.sleep(10)
+            stop.set()  # no new calls; those under way must end while the server stays frozen
+            time.sleep(6)  # more than the longest deadline (pool 3 s + check 2 s)
+            left_waiting.extend(in_flight)
+
+    run_all([*(lambda u=u: shopper(u) for u in users), freezer])
+    # A call whose answers were all in before the freeze may end just after it.
+    during = [(s, e, o) for s, e, o in calls if e > frozen_at[0] + 0.2]
+    worst = max(e - max(s, frozen_at[0]) for s, e, _ in during)
+    kinds = sorted({o.split(":")[0] for _, _, o in during})
+    print(f"\nserver frozen 16 s under 4 shoppers: {len(during)} calls met the frozen server;")
+    print(f"  longest wait on it {worst:.2f} s; outcomes {kinds}")
+    for _, _, outcome in during[:2]:
+        print("  e.g.", outcome)
+    assert during
+    assert left_waiting == []  # nobody still waited when the server came back
+    assert all(o.startswith(("StorageUnavailable", "CommitOutcomeUnknown")) for _, _, o in during)
+    with uow(read_only=True) as work:  # after the thaw the pool recovers
+        assert work.products.get(product).id == product
+    pool.close()
+
+
+def test_an_idle_pool_on_a_frozen_server_fails_within_the_deadlines(
+    owned: tuple[Path, str],
+) -> None:
+    pgdata, url = owned
+    pool = _pool(url, **FAST, check_after_idle=0.0)
+    uow = PostgresUnitOfWorkFactory(pool)
+    product = _shop(uow, 0)[0]
+    outcome: list[BaseException] = []
+    with frozen(server_processes(pgdata)):
+        started = time.monotonic()
+        try:
+            with uow(read_only=True) as work:
+                work.products.get(product)
+        except DomainError as exc:
+            outcome.append(exc)
+        took = time.monotonic() - started
+    print(
+        f"\nidle pool, frozen server: {type(outcome[0]).__name__} after {took:.2f} s: {outcome[0]}"
+    )
+    assert isinstance(outcome[0], StorageUnavailable)
+    with uow(read_only=True) as work:  # recovers once the server does
+        assert work.products.get(product).id == product
+    pool.close()
+
+
+def test_a_lost_commit_answer_is_an_unknown_outcome_not_a_failure(
+    owned: tuple[Path, str],
+) -> None:
+    _, url = owned
+    proxy = DroppingProxy(url, "COMMIT")
+    pool = _pool(proxy.client_url(), **FAST, min_size=1, max_size=1)
+    uow = PostgresUnitOfWorkFactory(pool)
+    tag = uuid.uuid4().hex[:8]
+    unknown: list[CommitOutcomeUnknown] = []
+    for attempt in range(6):  # past psycopg's prepare threshold: COMMIT is then bound by name
+        if attempt == 5:
+            proxy.arm()
+        try:
+            with uow() as work:
+                work.products.add(NewProduct(name=f"Sold {tag} {attempt}", price=Decimal("1")))
+                work.commit()
+        except CommitOutcomeUnknown as exc:
+            unknown.append(exc)
+    assert proxy.fired.is_set()
+    print(f"\nCOMMIT answer dropped: {unknown}")
+    assert len(unknown) == 1
+    with psycopg.connect(url) as conn:  # it did happen
+        stored = conn.execute(
+            "SELECT count(*) FROM products WHERE name LIKE %s", (f"Sold {tag} %",)
+        ).fetchone()
+    assert stored == (6,)
+    pool.close()
+    proxy.close()
+
+
+def test_a_lost_answer_before_commit_is_plainly_unavailable(owned: tuple[Path, str]) -> None:
+    _, url = owned
+    proxy = DroppingProxy(url, "BEGIN")
+    pool = _pool(proxy.client_url(), **FAST, min_size=1, max_size=1)
+    uow = PostgresUnitOfWorkFactory(pool)
+    proxy.arm()
+    with uow() as work, pytest.raises(StorageUnavailable) as info:
+        work.products.add(NewProduct(name="Never", price=Decimal("1")))
+    print(f"\nBEGIN answer dropped: {type(info.value).__name__}: {info.value}")
+    assert not isinstance(info.value, CommitOutcomeUnknown)
+    pool.close()
+    proxy.close()
+
+
+def test_running_out_of_connections_names_the_servers_reason(owned: tuple[Path, str]) -> None:
+    _, url = owned
+    role = f"limited_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("CREATE ROLE {} LOGIN CONNECTION LIMIT 1").format(sql.Identifier(role))
+        )
+        admin.execute(
+            sql.SQL("GRANT ALL ON ALL TABLES IN SCHEMA public TO {}").format(sql.Identifier(role))
+        )
+    limited = psycopg.conninfo.make_conninfo(url, user=role)
+    pool = create_pool(PoolConfig(conninfo=limited, min_size=0, max_size=2, timeout=2.0))
+    uow = PostgresUnitOfWorkFactory(pool)
+    with uow(read_only=True) as first:
+        first.products.get_many([1])
+        with pytest.raises(StorageUnavailable) as info, uow(read_only=True):
+            pass
+    print(f"\nno connection: {info.value}")
+    assert "too many connections" in str(info.value)
+    pool.close()
