@@ -178,6 +178,9 @@ def _interruptible() -> Iterator[_Interruption]:
             raise KeyboardInterrupt
         interrupted.set()
 
+    if threading.current_thread() is not threading.main_thread():  # only it may set handlers
+        yield interrupted
+        return
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:
         yield interrupted
