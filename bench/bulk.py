@@ -1,6 +1,6 @@
 """Bulk import at scale: CatalogService.import_products against one raw COPY, rows/s and peak RSS.
 
-    python -m bench.bulk --rows 10000000
+    python -m bench.bulk --rows 10000000       (or: make bench BENCH_ARGS="bulk --rows 10000000")
 
 Both load the same generated rows into an emptied products table (indexes and all) of a fresh
 database on DATABASE_URL's server (or the embedded one). shopdb runs with the default settings
@@ -75,7 +75,11 @@ def empty(url: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.bulk", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.bulk",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--database", default=BULK_DATABASE, help="database to (re)create")
     parser.add_argument("--only", choices=["shopdb", "copy"], help="run one side only")

@@ -114,7 +114,7 @@ BULK_LINE = re.compile(
 
 def bulk(admin_url: str, database: str, *args: str) -> dict[str, re.Match[str]]:
     done = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-        [sys.executable, "-m", "bench.bulk", "--database", database, *args],
+        [sys.executable, "-m", "bench", "bulk", "--database", database, *args],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": admin_url},
         capture_output=True,
