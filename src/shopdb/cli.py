@@ -128,16 +128,30 @@ def seed(
                 kept[kind] += count
                 progress.advance(tasks[kind], count)
 
-            load(
-                container.unit_of_work(),
-                container.password_hasher(),
-                product_count=products,
-                user_count=users,
-                cart_count=carts,
-                seed_value=seed_value,
-                advance=advance,
-                stop=interrupted.is_set,
-            )
+            try:
+                load(
+                    container.unit_of_work(),
+                    container.password_hasher(),
+                    product_count=products,
+                    user_count=users,
+                    cart_count=carts,
+                    seed_value=seed_value,
+                    advance=advance,
+                    stop=interrupted.is_set,
+                )
+            except Exception as exc:
+                if not any(kept.values()):
+                    raise
+                problem = _one_line(exc)
+                if not isinstance(exc, EXPECTED):
+                    problem = f"{type(exc).__name__}: {problem}"
+                stored = ", ".join(f"{count:,} {kind}" for kind, count in kept.items())
+                errors.print(
+                    f"error: {problem}; kept {stored} (each batch was committed on its own)",
+                    markup=False,
+                    highlight=False,
+                )
+                raise typer.Exit(1) from None
     if interrupted.is_set():
         outcome = _seed_outcome(kept, wanted, forced=interrupted.forced)
         errors.print(f"interrupted: {outcome}", markup=False, highlight=False)

@@ -69,6 +69,8 @@ def migration_lock(connection: Connection, wait_timeout_ms: int) -> Iterator[Non
                 f"another migration held the migration lock for {wait_timeout_ms / 1000:g} s;"
                 " gave up waiting (SHOPDB_MIGRATION_WAIT_TIMEOUT_MS)"
             )
+        if not external:
+            connection.rollback()  # not idle in a transaction while waiting
         time.sleep(POLL_SECONDS)
     if not external:
         connection.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -174,3 +175,29 @@ def test_a_second_ctrl_c_interrupts_at_once(migrated_url: str) -> None:
     else:
         assert stored["products"] == _number(match, "products")
     assert stored["products"] % seeding.PRODUCT_BATCH == 0  # never part of a batch
+
+
+def test_a_failure_midway_says_what_was_kept(
+    migrated_url: str, monkeypatch: pytest.MonkeyPatch, small_batches: None
+) -> None:
+    """The second run makes the same user names (same token, same --seed): its products are
+    committed, then the first batch of users fails on a taken username."""
+    from typer.testing import CliRunner
+
+    from shopdb.cli import app
+
+    monkeypatch.setenv("DATABASE_URL", migrated_url)
+    monkeypatch.delenv("SHOPDB_BACKEND", raising=False)
+    monkeypatch.setattr(secrets, "token_hex", lambda _: "fixed")
+    args = ["seed", "--products", "50", "--users", "3", "--carts", "0", "--seed", "7"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    print(lines[0])
+    assert lines[0].startswith("error: username")
+    assert lines[0].endswith(
+        "; kept 50 products, 0 users, 0 carts (each batch was committed on its own)"
+    )
+    assert _counts(migrated_url) == {"products": 100, "users": 3, "carts": 0}
