@@ -75,8 +75,8 @@ def migration_lock(connection: Connection, wait_timeout_ms: int) -> Iterator[Non
     if not external:
         connection.commit()
     yield
-    # Only on success: after a failure the transaction may be aborted, and closing the
-    # connection (which a failed migration leads to) releases the lock anyway.
+    # Only on success: after a failure the transaction may be aborted. Our own connection is
+    # closed right after, which releases the lock; a caller's keeps it until closed.
     connection.execute(UNLOCK, {"key": MIGRATION_LOCK_KEY})
     if not external:
         connection.commit()
