@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
@@ -170,3 +171,17 @@ def test_migration_under_a_live_pool(admin_url: str) -> None:
         assert failures == []
         assert current_revision(url) == head_revision()
         assert min(done) > 0
+
+
+def test_a_failed_migration_releases_the_lock(admin_url: str) -> None:
+    """0003 cannot lock products while another session holds it, and fails on lock_timeout;
+    the next migration must not then find the migration lock still taken."""
+    with scratch_database(admin_url, prefix="shopdb_migrate_fail") as url:
+        upgrade(url, "0002")
+        with psycopg.connect(url) as blocker:
+            blocker.execute("LOCK TABLE products IN ACCESS EXCLUSIVE MODE")
+            with pytest.raises(OperationalError, match="lock timeout"):
+                upgrade(url, lock_timeout_ms=200, wait_timeout_ms=300)
+        assert current_revision(url) == "0002"
+        upgrade(url, wait_timeout_ms=300)
+        assert current_revision(url) == head_revision()
