@@ -6,7 +6,7 @@ from alembic import context
 from psycopg import sql
 from sqlalchemy import create_engine, pool
 
-from shopdb.migrations import sqlalchemy_url, target_url
+from shopdb.migrations import migration_lock, sqlalchemy_url, target_url, wait_timeout_ms
 
 config = context.config
 
@@ -29,7 +29,9 @@ def run_online() -> None:
     connectable = config.attributes.get("connection") or create_engine(
         sqlalchemy_url(target_url(config)), poolclass=pool.NullPool
     )
-    with connectable.connect() as connection:
+    # The lock comes first: two migrations that both read an empty version table would both
+    # create it (and everything after it), and one would fail on a duplicate.
+    with connectable.connect() as connection, migration_lock(connection, wait_timeout_ms(config)):
         context.configure(connection=connection, transactional_ddl=True)
         with context.begin_transaction():
             set_timeouts()

@@ -1,7 +1,8 @@
 """`make bench`: every workload through every contestant, in one process, on one database.
 
 Prints ops/s (median and min-max over repeats) and the ratio of each contestant to raw psycopg
-through a pool. Run `python -m bench --help` for the options."""
+through a pool. Run `python -m bench --help` for the options; `python -m bench bulk ...` (or
+`make bench BENCH_ARGS="bulk --rows N"`) runs the bulk import at scale instead (bench/bulk.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import itertools
 import os
 import random
 import statistics
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -167,6 +169,12 @@ class Run:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["bulk"]:
+        from bench import bulk
+
+        sys.argv[1:2] = []
+        bulk.main()
+        return
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--users", type=int, default=10_000, help="users, each with a cart")

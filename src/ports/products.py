@@ -15,7 +15,13 @@ class ProductRepository(Protocol):
         ...
 
     def add_many(self, products: Iterable[NewProduct]) -> int:
-        """Store many products at once (the bulk path) and return how many were stored."""
+        """Store many products (the bulk path) and return how many were stored.
+
+        `products` is consumed as a stream, so memory does not grow with its length. All or
+        nothing, within the unit of work's transaction: if anything raises while it is consumed
+        or stored (a bad row, an error in the storage, any exception from the caller's iterable,
+        KeyboardInterrupt), the unit of work is rolled back to its last commit, as after any
+        failed write, and the exception propagates; a later commit() stores none of it."""
         ...
 
     def get(self, product_id: int) -> Product:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 
 from domain.errors import InvalidInput
@@ -36,19 +36,12 @@ class CatalogService:
             return uow.products.add(new)
 
     def import_products(self, rows: Iterable[NewProduct | Mapping[str, object]]) -> int:
-        """All or nothing: every row is validated before any is stored. Raises InvalidInput
+        """All or nothing, in one transaction: rows are validated as they stream into storage
+        (memory stays bounded whatever their number), and a bad row, or any exception raised
+        by `rows` itself, rolls back every row before it and propagates. Raises InvalidInput
         naming the first bad row."""
-        products = []
-        for number, row in enumerate(rows, start=1):
-            if isinstance(row, NewProduct):
-                products.append(row)
-                continue
-            try:
-                products.append(build(NewProduct, **dict(row)))
-            except InvalidInput as exc:
-                raise InvalidInput(*(f"row {number}: {p}" for p in exc.problems)) from None
         with self._uow(autocommit=True) as uow:
-            return uow.products.add_many(products)
+            return uow.products.add_many(_validated(rows))
 
     def get_product(self, product_id: int) -> Product:
         """Raises ProductNotFound."""
@@ -98,3 +91,14 @@ class CatalogService:
         )
         with self._uow(read_only=True) as uow:
             return uow.products.search(query)
+
+
+def _validated(rows: Iterable[NewProduct | Mapping[str, object]]) -> Iterator[NewProduct]:
+    for number, row in enumerate(rows, start=1):
+        if isinstance(row, NewProduct):
+            yield row
+            continue
+        try:
+            yield build(NewProduct, **dict(row))
+        except InvalidInput as exc:
+            raise InvalidInput(*(f"row {number}: {p}" for p in exc.problems)) from None

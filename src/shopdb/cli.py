@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -108,24 +111,98 @@ def seed(
     carts: Annotated[int, typer.Option(min=0, help="Carts of 5 items, one per user.")] = 50,
     seed_value: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
 ) -> None:
-    """Load realistic sample data; running it again adds more."""
+    """Load realistic sample data; running it again adds more. Ctrl-C stops after the batch
+    being written; what was committed before stays."""
     from shopdb.seed import seed as load
 
-    settings = _settings()
-    url = _reachable_url(settings)
-    _require_schema(url)
-    with _container(settings) as container, Progress(console=console) as progress:
-        task = progress.add_task("seeding", total=products + users + min(carts, users))
-        report = load(
-            container.unit_of_work(),
-            container.password_hasher(),
-            product_count=products,
-            user_count=users,
-            cart_count=carts,
-            seed_value=seed_value,
-            advance=lambda n: progress.advance(task, n),
+    wanted = {"products": products, "users": users, "carts": min(carts, users)}
+    kept = dict.fromkeys(wanted, 0)
+    with _interruptible() as interrupted:
+        settings = _settings()
+        url = _reachable_url(settings)
+        _require_schema(url)
+        with _container(settings) as container, Progress(console=console) as progress:
+            tasks = {kind: progress.add_task(kind, total=total) for kind, total in wanted.items()}
+
+            def advance(kind: str, count: int) -> None:
+                kept[kind] += count
+                progress.advance(tasks[kind], count)
+
+            try:
+                load(
+                    container.unit_of_work(),
+                    container.password_hasher(),
+                    product_count=products,
+                    user_count=users,
+                    cart_count=carts,
+                    seed_value=seed_value,
+                    advance=advance,
+                    stop=interrupted.is_set,
+                )
+            except Exception as exc:
+                if not any(kept.values()):
+                    raise
+                problem = _one_line(exc)
+                if not isinstance(exc, EXPECTED):
+                    problem = f"{type(exc).__name__}: {problem}"
+                stored = ", ".join(f"{count:,} {kind}" for kind, count in kept.items())
+                errors.print(
+                    f"error: {problem}; kept {stored} (each batch was committed on its own)",
+                    markup=False,
+                    highlight=False,
+                )
+                raise typer.Exit(1) from None
+    if interrupted.is_set():
+        outcome = _seed_outcome(kept, wanted, forced=interrupted.forced)
+        errors.print(f"interrupted: {outcome}", markup=False, highlight=False)
+        raise typer.Exit(130)
+    console.print(
+        f"seeded {kept['products']} products, {kept['users']} users, {kept['carts']} carts"
+    )
+
+
+def _seed_outcome(kept: dict[str, int], wanted: dict[str, int], *, forced: bool) -> str:
+    stored = ", ".join(f"{count:,} {kind}" for kind, count in kept.items())
+    missing = ", ".join(f"{wanted[kind] - count:,} {kind}" for kind, count in kept.items())
+    if forced:  # the batch in flight may have been inside its COMMIT
+        return (
+            f"kept at least {stored} (each batch was committed on its own);"
+            f" the batch being written was rolled back unless it was already committing;"
+            f" not stored: up to {missing}"
         )
-    console.print(f"seeded {report.products} products, {report.users} users, {report.carts} carts")
+    return (
+        f"kept {stored} (each batch was committed on its own);"
+        f" not stored: {missing} (stopped before the next batch)"
+    )
+
+
+class _Interruption(threading.Event):
+    forced = False  # a second Ctrl-C, or one before the handler was in place
+
+
+@contextmanager
+def _interruptible() -> Iterator[_Interruption]:
+    """Ctrl-C sets the event, for the work to stop at its next safe point; a second Ctrl-C
+    interrupts at once. Stopping between batches keeps the report of what was committed exact:
+    interrupted inside COMMIT, a batch could be stored without being counted."""
+    interrupted = _Interruption()
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        interrupted.set()
+
+    if threading.current_thread() is not threading.main_thread():  # only it may set handlers
+        yield interrupted
+        return
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield interrupted
+    except KeyboardInterrupt:
+        interrupted.forced = True
+        interrupted.set()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _require_schema(url: str) -> None:

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     statement_timeout_ms: Annotated[int, Field(ge=0)] = 30_000
     idle_in_transaction_timeout_ms: Annotated[int, Field(ge=0)] = 60_000
     migration_lock_timeout_ms: Annotated[int, Field(ge=0)] = 5_000
+    migration_wait_timeout_ms: Annotated[int, Field(ge=0)] = 60_000
     embedded_data_dir: str | None = None
 
     @field_validator("database_url")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 
+from adapters.postgres import products as postgres_products
 from domain.errors import (
     ConcurrencyConflict,
     InsufficientInventory,
@@ -16,6 +18,7 @@ from domain.model import NewProduct, ProductChanges
 from domain.search import Page, ProductQuery, ProductSort
 from domain.values import INT4_MAX
 from ports.unit_of_work import UnitOfWorkFactory
+from services import CatalogService
 from tests.contract.helpers import add_product
 
 
@@ -209,3 +212,75 @@ def test_search_pages_cover_everything_once(uow: UnitOfWorkFactory, sort: Produc
 def test_search_with_a_bad_cursor(uow: UnitOfWorkFactory) -> None:
     with uow(read_only=True) as work, pytest.raises(InvalidInput, match="cursor"):
         work.products.search(ProductQuery(cursor="bm90IGEgY3Vyc29y"))
+
+
+def _products(
+    count: int, fail_after: int | None = None, exc: BaseException | None = None
+) -> Iterator[NewProduct]:
+    """`count` products; with `fail_after`, raise `exc` once that many were handed out."""
+    for i in range(count):
+        if i == fail_after:
+            raise exc if exc is not None else RuntimeError("the source went away")
+        yield NewProduct(name=f"Bulk {i}", price=Decimal("1.50"), inventory_count=i)
+
+
+def _all_names(uow: UnitOfWorkFactory) -> list[str]:
+    with uow(read_only=True) as work:
+        return [p.name for p in work.products.search(ProductQuery(limit=100)).items]
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Three rows a COPY statement on PostgreSQL, so that a few rows span several batches."""
+    monkeypatch.setattr(postgres_products, "COPY_BATCH_ROWS", 3)
+    return 3
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("the source went away"), KeyboardInterrupt()])
+def test_add_many_rolls_back_whatever_the_iterable_raises(
+    uow: UnitOfWorkFactory, exc: BaseException
+) -> None:
+    kept = add_product(uow, "Kept")
+    with uow() as work:
+        work.products.add(NewProduct(name="Uncommitted", price=Decimal("2.00")))
+        with pytest.raises(type(exc)):
+            work.products.add_many(_products(5, fail_after=2, exc=exc))
+        work.commit()  # nothing of the failed import (nor what came before it) is stored
+    assert _all_names(uow) == ["Kept"]
+    with uow() as work:  # the next unit of work works normally
+        assert work.products.add_many(_products(3)) == 3
+        work.commit()
+    assert _all_names(uow) == ["Bulk 0", "Bulk 1", "Bulk 2", "Kept"]
+    with uow(read_only=True) as work:
+        assert work.products.get(kept.id) == kept
+
+
+def test_add_many_spanning_batches_is_all_or_nothing(
+    uow: UnitOfWorkFactory, small_batches: int
+) -> None:
+    with uow() as work:
+        with pytest.raises(RuntimeError):
+            work.products.add_many(_products(20, fail_after=3 * small_batches + 1))
+        work.commit()
+    assert _all_names(uow) == []
+    with uow() as work:
+        assert work.products.add_many(_products(4 * small_batches)) == 4 * small_batches
+        assert work.products.add_many(_products(0)) == 0
+        work.commit()
+    assert len(_all_names(uow)) == 4 * small_batches
+
+
+def test_import_rolls_back_a_bad_row_after_several_batches(
+    uow: UnitOfWorkFactory, small_batches: int
+) -> None:
+    catalog = CatalogService(uow)
+    good: list[dict[str, object]] = [
+        {"name": f"Row {i}", "price": "1.00"} for i in range(3 * small_batches)
+    ]
+    with pytest.raises(InvalidInput, match=f"row {len(good) + 1}: price"):
+        catalog.import_products([*good, {"name": "Bad", "price": "-1"}, *good])
+    with pytest.raises(RuntimeError):
+        catalog.import_products(_products(20, fail_after=2 * small_batches))
+    assert _all_names(uow) == []
+    assert catalog.import_products(good) == len(good)
+    assert len(_all_names(uow)) == len(good)

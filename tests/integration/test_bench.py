@@ -104,3 +104,31 @@ def test_growth_compares_two_databases(admin_url: str, database: str) -> None:
     verdicts = [line for line in output.splitlines() if "what it costs at 200" in line]
     assert len(verdicts) == 4
     assert f"seeded {database}_grown: 400 products" in output
+
+
+BULK_LINE = re.compile(
+    r"^(?P<name>shopdb import_products|raw COPY) +(?P<rate>[\d,]+) rows/s +[\d.]+ s"
+    r" +peak RSS +(?P<rss>\d+) MB$"
+)
+
+
+def bulk(admin_url: str, database: str, *args: str) -> dict[str, re.Match[str]]:
+    done = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, "-m", "bench", "bulk", "--database", database, *args],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": admin_url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    print(done.stdout)
+    lines = [BULK_LINE.match(line) for line in done.stdout.splitlines()]
+    return {match["name"]: match for match in lines if match}
+
+
+def test_bulk_import_bench_runs_both_sides(admin_url: str, database: str) -> None:
+    rows = bulk(admin_url, database, "--rows", "3000")
+    assert set(rows) == {"shopdb import_products", "raw COPY"}
+    assert all(number(match["rate"]) > 0 for match in rows.values())

@@ -41,12 +41,17 @@ class MemoryProductRepository:
             return self._new(tables, product)
 
     def add_many(self, products: Iterable[NewProduct]) -> int:
-        with self._tx.writing() as tables:
-            count = 0
-            for product in products:
-                self._new(tables, product)
-                count += 1
-            return count
+        count = 0
+        try:
+            with self._tx.writing() as tables:
+                for product in products:
+                    self._new(tables, product)
+                    count += 1
+        except BaseException:
+            # As on PostgreSQL: whatever the caller's iterable raised, nothing stays.
+            self._tx.rollback()
+            raise
+        return count
 
     def get(self, product_id: int) -> Product:
         product = self._tx.read().products.get(product_id)

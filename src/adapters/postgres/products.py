@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -25,6 +26,13 @@ INSERT = (
 )
 COPY = "COPY products (name, description, price, inventory_count) FROM STDIN (FORMAT BINARY)"
 COPY_TYPES = ["varchar", "text", "numeric", "int4"]
+# Rows per COPY statement. The rows stream through (memory does not grow with the batch); the
+# batch bounds how long one statement runs, so statement_timeout never ends a large import.
+# Measured (400,000 rows through import_products, PostgreSQL 15, 2 busy cores, 2 rounds):
+# 2,000 rows a batch 30-32k rows/s, 10,000 37-44k, 50,000 40-41k, 200,000 41-47k, one COPY
+# 42-52k. From 10,000 rows on, a batch costs less than the noise; 50,000 rows take ~1.2 s,
+# a 25th of the default statement_timeout, so even a machine several times slower is safe.
+COPY_BATCH_ROWS = 50_000
 BY_ID = "SELECT " + COLUMNS + " FROM products WHERE id = %s"
 BY_IDS = "SELECT " + COLUMNS + " FROM products WHERE id = ANY(%s::bigint[]) ORDER BY id"
 INVENTORY = "SELECT inventory_count FROM products WHERE id = %s"
@@ -113,12 +121,22 @@ class PostgresProductRepository:
         return to_product(returned(row))
 
     def add_many(self, products: Iterable[NewProduct]) -> int:
+        rows = iter(products)
         count = 0
-        with self._s.writing(one_statement=True) as cur, cur.copy(COPY) as copy:
-            copy.set_types(COPY_TYPES)
-            for p in products:
-                copy.write_row((p.name, p.description, p.price, p.inventory_count))
-                count += 1
+        try:
+            with self._s.writing() as cur:  # one transaction around every batch
+                for first in rows:
+                    batch = itertools.chain((first,), itertools.islice(rows, COPY_BATCH_ROWS - 1))
+                    with cur.copy(COPY) as copy:
+                        copy.set_types(COPY_TYPES)
+                        for p in batch:
+                            copy.write_row((p.name, p.description, p.price, p.inventory_count))
+                            count += 1
+        except BaseException:
+            # Whatever the caller's iterable raised (not only our errors), and even Ctrl-C:
+            # nothing of the import may stay in the transaction for a later commit().
+            self._s.abort()
+            raise
         return count
 
     def get(self, product_id: int) -> Product:
