@@ -42,15 +42,11 @@ class MemoryProductRepository:
 
     def add_many(self, products: Iterable[NewProduct]) -> int:
         count = 0
-        try:
-            with self._tx.writing() as tables:
-                for product in products:
-                    self._new(tables, product)
-                    count += 1
-        except BaseException:
-            # As on PostgreSQL: whatever the caller's iterable raised, nothing stays.
-            self._tx.rollback()
-            raise
+        # As on PostgreSQL: whatever the caller's iterable raises, writing() rolls it all back.
+        with self._tx.writing() as tables:
+            for product in products:
+                self._new(tables, product)
+                count += 1
         return count
 
     def get(self, product_id: int) -> Product:

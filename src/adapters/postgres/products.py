@@ -123,20 +123,17 @@ class PostgresProductRepository:
     def add_many(self, products: Iterable[NewProduct]) -> int:
         rows = iter(products)
         count = 0
-        try:
-            with self._s.writing() as cur:  # one transaction around every batch
-                for first in rows:
-                    batch = itertools.chain((first,), itertools.islice(rows, COPY_BATCH_ROWS - 1))
-                    with cur.copy(COPY) as copy:
-                        copy.set_types(COPY_TYPES)
-                        for p in batch:
-                            copy.write_row((p.name, p.description, p.price, p.inventory_count))
-                            count += 1
-        except BaseException:
-            # Whatever the caller's iterable raised (not only our errors), and even Ctrl-C:
-            # nothing of the import may stay in the transaction for a later commit().
-            self._s.abort()
-            raise
+        # One transaction around every batch; whatever raises inside (the caller's iterable,
+        # even Ctrl-C) rolls it all back: nothing of the import stays for a later commit().
+        with self._s.writing() as cur:
+            for first in rows:
+                self._s.watch()  # each batch gets its own deadline, as its own statement
+                batch = itertools.chain((first,), itertools.islice(rows, COPY_BATCH_ROWS - 1))
+                with cur.copy(COPY) as copy:
+                    copy.set_types(COPY_TYPES)
+                    for p in batch:
+                        copy.write_row((p.name, p.description, p.price, p.inventory_count))
+                        count += 1
         return count
 
     def get(self, product_id: int) -> Product:
