@@ -13,6 +13,7 @@ from domain.errors import (
     UserNotFound,
 )
 from domain.model import Cart, CartItem
+from domain.validation import identifier
 from domain.validation import quantity as valid_quantity
 from domain.values import INT4_MAX
 
@@ -64,11 +65,17 @@ def _load_for_user(tables: Tables, user_id: int) -> Cart | None:
     return None if row is None else _cart(tables, row)
 
 
+def _ids(cart_id: int, product_id: int) -> None:
+    identifier(cart_id, "cart_id")
+    identifier(product_id, "product_id")
+
+
 class MemoryCartRepository:
     def __init__(self, transaction: MemoryTransaction) -> None:
         self._tx = transaction
 
     def get_or_create(self, user_id: int) -> Cart:
+        identifier(user_id, "user_id")
         existing = self.find_for_user(user_id)
         if existing is not None:
             return existing
@@ -84,6 +91,7 @@ class MemoryCartRepository:
             return _cart(tables, row)
 
     def get(self, cart_id: int) -> Cart:
+        identifier(cart_id, "cart_id")
         tables = self._tx.read()
         row = tables.carts.get(cart_id)
         if row is None:
@@ -91,6 +99,7 @@ class MemoryCartRepository:
         return _cart(tables, row)
 
     def find_for_user(self, user_id: int, *, lock: bool = False) -> Cart | None:
+        identifier(user_id, "user_id")
         if not lock:
             return _load_for_user(self._tx.read(), user_id)
         # Writers are serialized, so becoming one is what locking the cart means here.
@@ -98,6 +107,7 @@ class MemoryCartRepository:
             return _load_for_user(tables, user_id)
 
     def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
+        _ids(cart_id, product_id)
         valid_quantity(quantity)
         with self._tx.writing() as tables:
             # Like the INSERT ... ON CONFLICT it stands for: an id is drawn whatever happens next,
@@ -118,6 +128,7 @@ class MemoryCartRepository:
             return _item(tables, row)
 
     def set_quantity(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
+        _ids(cart_id, product_id)
         valid_quantity(quantity)
         with self._tx.writing() as tables:
             existing = _find_item(tables, cart_id, product_id)
@@ -128,6 +139,7 @@ class MemoryCartRepository:
             return _item(tables, row)
 
     def remove_item(self, cart_id: int, product_id: int) -> None:
+        _ids(cart_id, product_id)
         with self._tx.writing() as tables:
             existing = _find_item(tables, cart_id, product_id)
             if existing is None:
@@ -135,6 +147,7 @@ class MemoryCartRepository:
             del tables.items[existing.id]
 
     def clear(self, cart_id: int) -> None:
+        identifier(cart_id, "cart_id")
         with self._tx.writing() as tables:
             if cart_id not in tables.carts:
                 raise CartNotFound(cart_id)

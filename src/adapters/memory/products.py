@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from domain.errors import ConcurrencyConflict, InsufficientInventory, InvalidInput, ProductNotFound
 from domain.model import NewProduct, Product, ProductChanges
 from domain.search import Page, ProductQuery, ProductSort, encode_cursor, sort_key
+from domain.validation import identifier, identifiers, version
 from domain.validation import quantity as valid_quantity
 from domain.values import INT4_MAX
 
@@ -49,14 +50,16 @@ class MemoryProductRepository:
             return count
 
     def get(self, product_id: int) -> Product:
+        identifier(product_id, "product_id")
         product = self._tx.read().products.get(product_id)
         if product is None:
             raise ProductNotFound(product_id)
         return product
 
     def get_many(self, product_ids: Sequence[int]) -> dict[int, Product]:
+        wanted = sorted(set(identifiers(product_ids, "product_ids")))
         products = self._tx.read().products
-        return {pid: products[pid] for pid in sorted(set(product_ids)) if pid in products}
+        return {pid: products[pid] for pid in wanted if pid in products}
 
     def _existing(self, tables: Tables, product_id: int) -> Product:
         product = tables.products.get(product_id)
@@ -70,6 +73,8 @@ class MemoryProductRepository:
         return changed
 
     def update(self, product_id: int, expected_version: int, changes: ProductChanges) -> Product:
+        identifier(product_id, "product_id")
+        version(expected_version)
         with self._tx.writing() as tables:
             product = self._existing(tables, product_id)
             if product.version != expected_version:
@@ -79,6 +84,7 @@ class MemoryProductRepository:
             return self._store(tables, product, **changes.changed(), version=product.version + 1)
 
     def delete(self, product_id: int) -> None:
+        identifier(product_id, "product_id")
         with self._tx.writing() as tables:
             self._existing(tables, product_id)
             del tables.products[product_id]
@@ -86,6 +92,7 @@ class MemoryProductRepository:
                 del tables.items[item.id]
 
     def restock(self, product_id: int, quantity: int) -> Product:
+        identifier(product_id, "product_id")
         valid_quantity(quantity)
         with self._tx.writing() as tables:
             product = self._existing(tables, product_id)
@@ -94,6 +101,7 @@ class MemoryProductRepository:
             return self._store(tables, product, inventory_count=product.inventory_count + quantity)
 
     def reserve(self, product_id: int, quantity: int) -> Product:
+        identifier(product_id, "product_id")
         valid_quantity(quantity)
         with self._tx.writing() as tables:
             product = self._existing(tables, product_id)

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from domain.errors import EmailTaken, UsernameTaken, UserNotFound
 from domain.model import NewUser, User
-from domain.validation import check
-from domain.values import Email, searchable_key
+from domain.validation import check, identifier
+from domain.values import Email, email_key, searchable_key
 
 if TYPE_CHECKING:
     from adapters.memory.database import Tables
@@ -47,6 +47,7 @@ class MemoryUserRepository:
             return stored
 
     def get(self, user_id: int) -> User:
+        identifier(user_id, "user_id")
         user = self._tx.read().users.get(user_id)
         if user is None:
             raise UserNotFound(user_id)
@@ -65,9 +66,13 @@ class MemoryUserRepository:
         return self._find("username", username)
 
     def get_by_email(self, email: str) -> User:
-        return self._find("email", email)
+        key = email_key(email)
+        if key is None:
+            raise UserNotFound(email)
+        return self._find("email", key)
 
     def change_email(self, user_id: int, email: str) -> User:
+        identifier(user_id, "user_id")
         address = check(email, Email, "email")
         with self._tx.writing() as tables:
             user = tables.users.get(user_id)
@@ -80,6 +85,7 @@ class MemoryUserRepository:
             return changed
 
     def delete(self, user_id: int) -> None:
+        identifier(user_id, "user_id")
         with self._tx.writing() as tables:
             if tables.users.pop(user_id, None) is None:
                 raise UserNotFound(user_id)

@@ -8,6 +8,7 @@ from adapters.postgres.rows import columns, mapper, trusted
 from adapters.postgres.session import Session, returned
 from domain.errors import CartItemNotFound, CartNotFound, UserNotFound
 from domain.model import Cart, CartItem
+from domain.validation import identifier
 from domain.validation import quantity as valid_quantity
 
 CART_COLUMNS = "id, user_id, created_at, updated_at"
@@ -85,11 +86,17 @@ def _cart_row(row: tuple[Any, ...], items: tuple[CartItem, ...]) -> Cart:
     )
 
 
+def _ids(cart_id: int, product_id: int) -> None:
+    identifier(cart_id, "cart_id")
+    identifier(product_id, "product_id")
+
+
 class PostgresCartRepository:
     def __init__(self, session: Session) -> None:
         self._s = session
 
     def get_or_create(self, user_id: int) -> Cart:
+        identifier(user_id, "user_id")
         existing = self.find_for_user(user_id)
         if existing is not None:
             return existing
@@ -104,6 +111,7 @@ class PostgresCartRepository:
         return cart
 
     def get(self, cart_id: int) -> Cart:
+        identifier(cart_id, "cart_id")
         with self._s.reading() as cur:
             cart = to_cart(cur.execute(LOAD_BY_ID, {"cart_id": cart_id}).fetchall())
         if cart is None:
@@ -111,6 +119,7 @@ class PostgresCartRepository:
         return cart
 
     def find_for_user(self, user_id: int, *, lock: bool = False) -> Cart | None:
+        identifier(user_id, "user_id")
         if lock:
             with self._s.writing() as cur:
                 rows = cur.execute(LOAD_FOR_USER_LOCKED, {"user_id": user_id}).fetchall()
@@ -120,6 +129,7 @@ class PostgresCartRepository:
         return to_cart(rows)
 
     def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
+        _ids(cart_id, product_id)
         valid_quantity(quantity)
         values = {"cart_id": cart_id, "product_id": product_id, "quantity": quantity}
         with self._s.writing(one_statement=True, field="quantity", **values) as cur:
@@ -127,6 +137,7 @@ class PostgresCartRepository:
         return to_item(returned(row))
 
     def set_quantity(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
+        _ids(cart_id, product_id)
         valid_quantity(quantity)
         values = {"cart_id": cart_id, "product_id": product_id, "quantity": quantity}
         with self._s.writing(one_statement=True) as cur:
@@ -136,11 +147,13 @@ class PostgresCartRepository:
         return to_item(row)
 
     def remove_item(self, cart_id: int, product_id: int) -> None:
+        _ids(cart_id, product_id)
         with self._s.writing(one_statement=True) as cur:
             if cur.execute(REMOVE_ITEM, (cart_id, product_id)).rowcount == 0:
                 raise CartItemNotFound(cart_id, product_id)
 
     def clear(self, cart_id: int) -> None:
+        identifier(cart_id, "cart_id")
         with self._s.writing(one_statement=True) as cur:
             exists = returned(cur.execute(CLEAR, {"cart_id": cart_id}).fetchone())[0]
             if not exists:

@@ -6,8 +6,8 @@ from adapters.postgres.rows import columns, mapper
 from adapters.postgres.session import Session, returned
 from domain.errors import UserNotFound
 from domain.model import NewUser, User
-from domain.validation import check
-from domain.values import Email, searchable_key
+from domain.validation import check, identifier
+from domain.values import Email, email_key, searchable_key
 
 COLUMNS = columns(User, "id, username, email, password_hash, created_at, updated_at")
 
@@ -41,7 +41,7 @@ class PostgresUserRepository:
         return to_user(row)
 
     def get(self, user_id: int) -> User:
-        return self._one(BY_ID, user_id)
+        return self._one(BY_ID, identifier(user_id, "user_id"))
 
     def get_by_username(self, username: str) -> User:
         if not searchable_key(username):
@@ -49,11 +49,13 @@ class PostgresUserRepository:
         return self._one(BY_USERNAME, username)
 
     def get_by_email(self, email: str) -> User:
-        if not searchable_key(email):
+        key = email_key(email)
+        if key is None:
             raise UserNotFound(email)
-        return self._one(BY_EMAIL, email)
+        return self._one(BY_EMAIL, key)
 
     def change_email(self, user_id: int, email: str) -> User:
+        identifier(user_id, "user_id")
         address = check(email, Email, "email")
         with self._s.writing(one_statement=True, email=address) as cur:
             row = cur.execute(CHANGE_EMAIL, (address, user_id)).fetchone()
@@ -62,6 +64,7 @@ class PostgresUserRepository:
         return to_user(row)
 
     def delete(self, user_id: int) -> None:
+        identifier(user_id, "user_id")
         with self._s.writing(one_statement=True) as cur:
             if cur.execute(DELETE, (user_id,)).rowcount == 0:
                 raise UserNotFound(user_id)
