@@ -44,6 +44,17 @@ def test_authenticate_by_username_or_email(accounts: AccountService) -> None:
     assert accounts.authenticate("alice@EXAMPLE.com", PASSWORD).id == user.id
 
 
+@pytest.mark.parametrize("login", ["emil@bücher.de", "EMIL@Bücher.DE", "Emil@xn--bcher-kva.de"])
+def test_authenticate_with_an_internationalized_domain(
+    accounts: AccountService, login: str
+) -> None:
+    user = accounts.register("emil", "emil@bücher.de", PASSWORD)
+    assert user.email == "emil@xn--bcher-kva.de"
+    assert accounts.authenticate(login, PASSWORD).id == user.id
+    with pytest.raises(AuthenticationFailed):
+        accounts.authenticate(login, "wrong password")
+
+
 @pytest.mark.parametrize(("login", "password"), [("alice", "wrong password"), ("nobody", PASSWORD)])
 def test_authentication_failures_say_nothing_more(
     accounts: AccountService, login: str, password: str
