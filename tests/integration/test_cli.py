@@ -45,7 +45,7 @@ def _one_line_error(result: Result) -> str:
 def test_migrate_up_down_and_up(empty_url: str) -> None:
     result = shopdb("migrate")
     assert result.exit_code == 0, result.output
-    assert "schema at revision 0003" in result.stdout
+    assert "schema at revision 0004" in result.stdout
     assert shopdb("migrate", "--down", "0002").stdout.strip() == "schema at revision 0002"
     assert shopdb("migrate", "--down", "base").stdout.strip() == "schema at revision base"
     assert shopdb("migrate", "--revision", "0001").stdout.strip() == "schema at revision 0001"
