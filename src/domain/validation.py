@@ -45,6 +45,13 @@ def check(value: T, kind: Any, name: str) -> T:
     return result
 
 
+def instance(value: object, kind: type[T], name: str) -> T:
+    """`value` if it is a `kind` (an entity the caller built and validated), else InvalidInput."""
+    if not isinstance(value, kind):
+        raise InvalidInput(f"{name}: must be a {kind.__name__}")
+    return value
+
+
 def _whole(value: object, name: str, low: int, high: int) -> int:
     # type() and not isinstance(): a bool is an int to Python, never an id or a count to us.
     # A plain comparison, as it runs before every statement that takes an id: measured 0.09 µs

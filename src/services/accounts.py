@@ -43,6 +43,8 @@ class AccountService:
 
     def authenticate(self, login: str, password: str) -> User:
         """`login` is a username or an email. Raises AuthenticationFailed, saying no more."""
+        if not isinstance(login, str) or not isinstance(password, str):
+            login, password = "", ""  # matches no user: refused like an unknown login
         with self._uow(read_only=True) as uow:
             try:
                 user = (

@@ -38,13 +38,17 @@ class CatalogService:
     def import_products(self, rows: Iterable[NewProduct | Mapping[str, object]]) -> int:
         """All or nothing: every row is validated before any is stored. Raises InvalidInput
         naming the first bad row."""
+        if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
+            raise InvalidInput("rows: must be an iterable of products or mappings")
         products = []
         for number, row in enumerate(rows, start=1):
             if isinstance(row, NewProduct):
                 products.append(row)
                 continue
             try:
-                products.append(build(NewProduct, **dict(row)))
+                if not isinstance(row, Mapping) or not all(isinstance(k, str) for k in row):
+                    raise InvalidInput("must be a mapping of field names to values")
+                products.append(build(NewProduct, **row))
             except InvalidInput as exc:
                 raise InvalidInput(*(f"row {number}: {p}" for p in exc.problems)) from None
         with self._uow(autocommit=True) as uow:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from domain.errors import ConcurrencyConflict, InsufficientInventory, InvalidInput, ProductNotFound
 from domain.model import NewProduct, Product, ProductChanges
 from domain.search import Page, ProductQuery, ProductSort, encode_cursor, sort_key
-from domain.validation import identifier, identifiers, version
+from domain.validation import identifier, identifiers, instance, version
 from domain.validation import quantity as valid_quantity
 from domain.values import INT4_MAX
 
@@ -38,6 +38,7 @@ class MemoryProductRepository:
         return stored
 
     def add(self, product: NewProduct) -> Product:
+        instance(product, NewProduct, "product")
         with self._tx.writing() as tables:
             return self._new(tables, product)
 
@@ -75,6 +76,7 @@ class MemoryProductRepository:
     def update(self, product_id: int, expected_version: int, changes: ProductChanges) -> Product:
         identifier(product_id, "product_id")
         version(expected_version)
+        instance(changes, ProductChanges, "changes")
         with self._tx.writing() as tables:
             product = self._existing(tables, product_id)
             if product.version != expected_version:
@@ -110,7 +112,7 @@ class MemoryProductRepository:
             return self._store(tables, product, inventory_count=product.inventory_count - quantity)
 
     def search(self, query: ProductQuery) -> Page[Product]:
-        after = query.after()
+        after = instance(query, ProductQuery, "query").after()
         descending = query.sort is ProductSort.NEWEST
         matches = [p for p in self._tx.read().products.values() if query.matches(p)]
         matches.sort(key=lambda p: (sort_key(p, query.sort), p.id), reverse=descending)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from domain.errors import EmailTaken, UsernameTaken, UserNotFound
 from domain.model import NewUser, User
-from domain.validation import check, identifier
+from domain.validation import check, identifier, instance
 from domain.values import Email, email_key, searchable_key
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ class MemoryUserRepository:
         self._tx = transaction
 
     def add(self, user: NewUser) -> User:
+        instance(user, NewUser, "user")
         with self._tx.writing() as tables:
             user_id = self._tx.database.next_id("users")
             # The same order as PostgreSQL checks its unique indexes: username, then email.

@@ -13,7 +13,7 @@ from adapters.postgres.session import Session, returned
 from domain.errors import ConcurrencyConflict, InsufficientInventory, ProductNotFound
 from domain.model import NewProduct, Product, ProductChanges
 from domain.search import Page, ProductQuery, ProductSort, encode_cursor, fold, sort_key
-from domain.validation import identifier, identifiers, version
+from domain.validation import identifier, identifiers, instance, version
 from domain.validation import quantity as valid_quantity
 
 COLUMNS = columns(
@@ -111,6 +111,7 @@ class PostgresProductRepository:
         self._s = session
 
     def add(self, product: NewProduct) -> Product:
+        instance(product, NewProduct, "product")
         with self._s.writing(one_statement=True) as cur:
             row = cur.execute(
                 INSERT, (product.name, product.description, product.price, product.inventory_count)
@@ -142,7 +143,7 @@ class PostgresProductRepository:
     def update(self, product_id: int, expected_version: int, changes: ProductChanges) -> Product:
         identifier(product_id, "product_id")
         version(expected_version)
-        changed = changes.changed()
+        changed = instance(changes, ProductChanges, "changes").changed()
         assignments = sql.SQL(", ").join(
             sql.SQL("{} = {}").format(sql.Identifier(column), sql.Placeholder(column))
             for column in changed
@@ -185,7 +186,7 @@ class PostgresProductRepository:
         return to_product(row)
 
     def search(self, query: ProductQuery) -> Page[Product]:
-        after = query.after()
+        after = instance(query, ProductQuery, "query").after()
         params: dict[str, Any] = {}
         if query.text is not None:
             params["pattern"] = like_pattern(fold(query.text))

@@ -6,7 +6,7 @@ from adapters.postgres.rows import columns, mapper
 from adapters.postgres.session import Session, returned
 from domain.errors import UserNotFound
 from domain.model import NewUser, User
-from domain.validation import check, identifier
+from domain.validation import check, identifier, instance
 from domain.values import Email, email_key, searchable_key
 
 COLUMNS = columns(User, "id, username, email, password_hash, created_at, updated_at")
@@ -29,6 +29,7 @@ class PostgresUserRepository:
         self._s = session
 
     def add(self, user: NewUser) -> User:
+        instance(user, NewUser, "user")
         with self._s.writing(one_statement=True, username=user.username, email=user.email) as cur:
             row = cur.execute(INSERT, (user.username, user.email, user.password_hash)).fetchone()
         return to_user(returned(row))
