@@ -16,7 +16,9 @@ class UnitOfWork(Protocol):
 
     When a repository method that writes raises a domain error, the transaction has been
     rolled back (as PostgreSQL aborts a transaction on a failed statement): the unit of work
-    can go on, but starts again from the last commit. Errors of reads roll nothing back."""
+    can go on, but starts again from the last commit. Errors of reads roll nothing back, and
+    neither do arguments refused before any statement ran (an id that is not an id, a bad
+    quantity, an entity of the wrong kind)."""
 
     @property
     def users(self) -> UserRepository: ...
