@@ -85,7 +85,8 @@ def test_pool_sizes_are_checked_against_each_other(monkeypatch: pytest.MonkeyPat
         f"postgresql://shop:{CANARY}/x@db.example:5432/shop",  # an unencoded / in the password
         f"postgresql://shop:{CANARY}@db.example:54x2/shop",
         f"postgresql://shop:{CANARY}@db.example:99999/shop",
-        f"postgresql://shop:{CANARY}%zz@db.example/shop",  # bad %xx; pragma: allowlist secret
+        # bad percent-encoding:
+        f"postgresql://shop:{CANARY}%zz@db.example/shop",  # pragma: allowlist secret
         f"postgresql://shop:{CANARY}@[db.example/shop",
         "postgresql://shop:7231/canary-pw-7d2e@db.example/shop",  # reads as port 7231
     ],
