@@ -14,8 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from domain.errors import InvalidInput
 from domain.model import Entity, Product
-from domain.values import INT8_MAX, PRICE_MAX, Text, money, text_storable
-from domain.values import Price as PriceValue
+from domain.values import INT8_MAX, PRICE_MAX, Price, Text, money, text_storable
 
 T = TypeVar("T")
 
@@ -48,8 +47,8 @@ class ProductSort(StrEnum):
 
 class ProductQuery(Entity):
     text: Annotated[Text, StringConstraints(max_length=NAME_MAX)] | None = None
-    min_price: PriceValue | None = None
-    max_price: PriceValue | None = None
+    min_price: Price | None = None
+    max_price: Price | None = None
     in_stock_only: bool = False
     sort: ProductSort = ProductSort.NAME
     limit: Annotated[int, Field(ge=1, le=500)] = 20
