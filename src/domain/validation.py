@@ -54,8 +54,9 @@ def instance(value: object, kind: type[T], name: str) -> T:
 
 def _whole(value: object, name: str, low: int, high: int) -> int:
     # type() and not isinstance(): a bool is an int to Python, never an id or a count to us.
-    # A plain comparison, as it runs before every statement that takes an id: measured 0.09 µs
-    # a call, against 0.9 µs through a pydantic TypeAdapter (a point read costs ~70 µs).
+    # A plain comparison, as it runs before every statement that takes an id: 0.09-0.13 µs a
+    # call (python -m timeit "identifier(12345)"), against 0.9-1.2 µs through a pydantic
+    # TypeAdapter (`check(12345, Id, "id")`); a point read costs ~70 µs.
     if type(value) is int and low <= value <= high:
         return value
     if type(value) is int:
