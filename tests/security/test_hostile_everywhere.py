@@ -7,9 +7,11 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import os
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 import psycopg
 import pytest
@@ -321,3 +323,29 @@ def test_settings_only_raise_settings_error(overrides: dict[str, Any]) -> None:
     else:
         return
     assert "\n" not in message
+
+
+ENVIRONMENT = ["DATABASE_URL", *(f"SHOPDB_{name.upper()}" for name in SETTINGS_FIELDS)]
+# What an environment variable can hold: any text but NUL and lone surrogates.
+env_text = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"))
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(
+    environment=st.dictionaries(
+        st.sampled_from(ENVIRONMENT),
+        env_text | st.sampled_from(["5", "-1", "1e400", "nan", "inf", "true", "9" * 40, MEGABYTE]),
+        max_size=4,
+    )
+)
+def test_environment_values_only_raise_settings_error(environment: dict[str, str]) -> None:
+    with mock.patch.dict(os.environ, environment):
+        try:
+            load_settings()
+        except SettingsError as exc:
+            message = str(exc)
+        else:
+            return
+    assert "\n" not in message
+    secret = environment.get("DATABASE_URL", "")
+    assert len(secret) < 8 or secret not in message
