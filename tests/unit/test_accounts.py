@@ -100,3 +100,21 @@ def test_the_password_is_never_logged(
     logging.getLogger("test").info("registered %r", user)
     assert PASSWORD not in caplog.text
     assert user.password_hash not in caplog.text
+
+
+@pytest.mark.parametrize("password", ["long enough \ud800", "\udfff" * 8])
+def test_passwords_without_a_utf8_form_are_refused(accounts: AccountService, password: str) -> None:
+    with pytest.raises(InvalidInput, match="password: must be valid Unicode text"):
+        accounts.register("alice", "alice@example.com", password)
+    accounts.register("alice", "alice@example.com", PASSWORD)
+    with pytest.raises(AuthenticationFailed):
+        accounts.authenticate("alice", password)
+
+
+@pytest.mark.parametrize("login", [None, 1, b"alice", ["alice"]])
+def test_logins_that_are_not_text_fail_like_unknown_ones(
+    accounts: AccountService, login: object
+) -> None:
+    accounts.register("alice", "alice@example.com", PASSWORD)
+    with pytest.raises(AuthenticationFailed):
+        accounts.authenticate(login, PASSWORD)  # type: ignore[arg-type]
