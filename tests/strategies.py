@@ -25,6 +25,30 @@ storable_text = st.text(
     max_size=80,
 )
 product_names = storable_text.filter(lambda s: s.strip(" \t\n\r\f\v") != "").map(lambda s: s[:255])
+# Where case folding rules differ: Turkish dotted/dotless i, Greek final sigma, German sharp s
+# (which upper-cases to "SS"), precomposed against combining accents, the Kelvin sign (which
+# Unicode lowercases to an ASCII k) and titlecase digraphs. Search folds A-Z only.
+CASE_TRAPS = [
+    "İstanbul",
+    "ISTANBUL",
+    "\u0131i",  # dotless i
+    "\u039f\u0394\u039f\u03a3",
+    "\u03bf\u03b4\u03bf\u03c2",  # final sigma
+    "\u03bf\u03b4\u03bf\u03c3",
+    "Straße",
+    "STRASSE",
+    "Café",
+    "Cafe\u0301",
+    "\u212a",
+    "Kelvin",
+    "ǅ",
+    "Lamp",
+    "lamp",
+]
+CASE_ALPHABET = "".join(sorted(set("".join(CASE_TRAPS)) | {"%", "_", "\\"}))
+case_text = st.text(CASE_ALPHABET, min_size=1, max_size=4)
+search_texts = st.sampled_from([t.lower() for t in CASE_TRAPS] + CASE_TRAPS) | case_text
+case_names = st.sampled_from(CASE_TRAPS) | case_text.filter(lambda s: s.strip(" \t\n\r\f\v") != "")
 inventories = st.integers(min_value=0, max_value=1000)
 quantities = st.integers(min_value=1, max_value=20)
 

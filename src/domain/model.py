@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from domain.values import (
+    Description,
     Email,
     Id,
     Inventory,
@@ -16,7 +17,6 @@ from domain.values import (
     Price,
     ProductName,
     Quantity,
-    Text,
     Username,
     Version,
 )
@@ -52,7 +52,7 @@ class User(Entity):
 
 class NewProduct(Entity):
     name: ProductName
-    description: Text | None = None
+    description: Description | None = None
     price: Price
     inventory_count: Inventory = 0
 
@@ -60,7 +60,7 @@ class NewProduct(Entity):
 class Product(Entity):
     id: Id
     name: ProductName
-    description: Text | None
+    description: Description | None
     price: Price
     inventory_count: Inventory
     version: Version
@@ -72,7 +72,7 @@ class ProductChanges(Entity):
     """The fields to change; a field left out stays as it is. `description=None` clears it."""
 
     name: ProductName | None = None
-    description: Text | None = None
+    description: Description | None = None
     price: Price | None = None
 
     def changed(self) -> dict[str, object]:

@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
+import math
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Final, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from domain.errors import InvalidInput
 from domain.model import Entity, Product
-from domain.values import INT8_MAX, Price, Text
+from domain.values import INT8_MAX, PRICE_MAX, Price, Text, money, text_storable
 
 T = TypeVar("T")
 
 SortKey = str | Decimal | datetime
+
+NAME_MAX: Final = 255  # products.name is VARCHAR(255)
+# The longest cursor `encode_cursor` makes: a name of NAME_MAX characters outside the BMP,
+# each escaped by json.dumps as two \uXXXX escapes (12 characters), and the largest id.
+_PAYLOAD_MAX: Final = len('["newest","",]') + 12 * NAME_MAX + len(str(INT8_MAX))
+CURSOR_MAX: Final = 4 * math.ceil(_PAYLOAD_MAX / 3)
+
+# ASCII-only case folding: A-Z become a-z, every other character stays as it is. PostgreSQL's
+# lower() under COLLATE "C" does exactly this on every server locale and provider, so both
+# adapters find the same products; Unicode folding (İ, ß, final ς) differs between locales.
+_ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold(text: str) -> str:
+    """`text` with ASCII letters lowercased and nothing else changed: the search's case rule."""
+    return text.translate(_ASCII_LOWER)
 
 
 class ProductSort(StrEnum):
@@ -30,7 +46,7 @@ class ProductSort(StrEnum):
 
 
 class ProductQuery(Entity):
-    text: Annotated[Text, StringConstraints(max_length=255)] | None = None
+    text: Annotated[Text, StringConstraints(max_length=NAME_MAX)] | None = None
     min_price: Price | None = None
     max_price: Price | None = None
     in_stock_only: bool = False
@@ -54,7 +70,7 @@ class ProductQuery(Entity):
 
     def matches(self, product: Product) -> bool:
         """The filter, as Python; the adapters must agree with it."""
-        if self.text is not None and self.text.lower() not in product.name.lower():
+        if self.text is not None and fold(self.text) not in fold(product.name):
             return False
         if self.min_price is not None and product.price < self.min_price:
             return False
@@ -85,31 +101,59 @@ def encode_cursor(sort: ProductSort, key: SortKey, product_id: int) -> str:
 
 
 def decode_cursor(cursor: str, sort: ProductSort) -> tuple[SortKey, int]:
-    """Parse a cursor made by `encode_cursor` for the same sort order."""
+    """Parse a cursor made by `encode_cursor` for the same sort order. Anything else, however
+    long, deep or odd, raises InvalidInput."""
+    if not isinstance(cursor, str) or len(cursor) > CURSOR_MAX:
+        raise _not_a_cursor()
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        kind, raw, product_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        data = base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True)
+        payload = json.loads(data)
+        if type(payload) is not list or len(payload) != 3:
+            raise ValueError("not a cursor")
+        kind, raw, product_id = payload
+        if type(kind) is not str or type(raw) is not str:
+            raise ValueError("not a cursor")
         if kind != sort.value:
-            raise InvalidInput(f"cursor: made for sort {kind!r}, not {sort.value!r}")
-        if not isinstance(product_id, int) or not 1 <= product_id <= INT8_MAX:
-            raise ValueError(product_id)
-        if not isinstance(raw, str):
-            raise ValueError(raw)
-        key: SortKey
-        if sort is ProductSort.PRICE:
-            key = Decimal(raw)
-            if not key.is_finite():
-                raise ValueError(raw)
-        elif sort is ProductSort.NEWEST:
-            key = datetime.fromisoformat(raw)
-            if key.tzinfo is None:
-                raise ValueError(raw)
-        else:
-            key = raw
-            if "\x00" in key:
-                raise ValueError(raw)
-        return key, product_id
+            raise InvalidInput(f"cursor: made for another sort order, not {sort.value!r}")
+        # type(), not isinstance(): JSON `true` is a bool, which is an int to Python.
+        if type(product_id) is not int or not 1 <= product_id <= INT8_MAX:
+            raise ValueError("not a cursor")
+        return _key(raw, sort), product_id
     except InvalidInput:
         raise
-    except (ValueError, TypeError, UnicodeError, binascii.Error, InvalidOperation):
-        raise InvalidInput("cursor: not a cursor returned by a previous page") from None
+    except (
+        ValueError,  # also binascii.Error, UnicodeError and json's JSONDecodeError
+        TypeError,
+        InvalidOperation,
+        OverflowError,
+        RecursionError,  # "[[[[...": json recurses once per level
+    ):
+        raise _not_a_cursor() from None
+
+
+def _key(raw: str, sort: ProductSort) -> SortKey:
+    """The sort key, only in the exact form `encode_cursor` writes it."""
+    key: SortKey
+    if sort is ProductSort.PRICE:
+        key = money(Decimal(raw))
+        if not Decimal(0) <= key <= PRICE_MAX:
+            raise ValueError("price out of range")
+    elif sort is ProductSort.NEWEST:
+        key = datetime.fromisoformat(raw)
+        if key.tzinfo is None or key.utcoffset() is None:
+            raise ValueError("naive datetime")
+        if key.isoformat() != raw:
+            raise ValueError("not in canonical form")
+        return key
+    else:
+        if len(raw) > NAME_MAX:
+            raise ValueError("name too long")
+        return text_storable(raw)
+    if str(key) != raw:
+        raise ValueError("not in canonical form")
+    return key
+
+
+def _not_a_cursor() -> InvalidInput:
+    return InvalidInput("cursor: not a cursor returned by a previous page")

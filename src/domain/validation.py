@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from domain.errors import InvalidInput
-from domain.values import Id, Quantity
+from domain.values import INT4_MAX, INT8_MAX
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -44,9 +45,43 @@ def check(value: T, kind: Any, name: str) -> T:
     return result
 
 
+def instance(value: object, kind: type[T], name: str) -> T:
+    """`value` if it is a `kind` (an entity the caller built and validated), else InvalidInput."""
+    if not isinstance(value, kind):
+        raise InvalidInput(f"{name}: must be a {kind.__name__}")
+    return value
+
+
+def _whole(value: object, name: str, low: int, high: int) -> int:
+    # type() and not isinstance(): a bool is an int to Python, never an id or a count to us.
+    # A plain comparison, as it runs before every statement that takes an id: 0.09-0.13 µs a
+    # call (python -m timeit "identifier(12345)"), against 0.9-1.2 µs through a pydantic
+    # TypeAdapter (`check(12345, Id, "id")`); a point read costs ~70 µs.
+    if type(value) is int and low <= value <= high:
+        return value
+    if type(value) is int:
+        raise InvalidInput(f"{name}: must be from {low} to {high}")
+    raise InvalidInput(f"{name}: must be an integer")
+
+
 def quantity(value: int, name: str = "quantity") -> int:
-    return check(value, Quantity, name)
+    """A count of units (`Quantity`): an int from 1 to 2**31 - 1."""
+    return _whole(value, name, 1, INT4_MAX)
+
+
+def version(value: int, name: str = "expected_version") -> int:
+    """A product version (`Version`): an int from 1 to 2**31 - 1."""
+    return _whole(value, name, 1, INT4_MAX)
 
 
 def identifier(value: int, name: str = "id") -> int:
-    return check(value, Id, name)
+    """An id as the BIGINT identity columns hold it (`Id`): an int from 1 to 2**63 - 1, never
+    a bool, float or string. Raises InvalidInput."""
+    return _whole(value, name, 1, INT8_MAX)
+
+
+def identifiers(values: object, name: str = "ids") -> list[int]:
+    """A sequence of ids (not a string or a mapping), each checked by `identifier`."""
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
+        raise InvalidInput(f"{name}: must be a sequence of ids")
+    return [_whole(v, name, 1, INT8_MAX) for v in values]

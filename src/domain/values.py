@@ -12,6 +12,10 @@ INT4_MAX: Final = 2_147_483_647
 INT8_MAX: Final = 9_223_372_036_854_775_807
 CENT: Final = Decimal("0.01")
 PRICE_MAX: Final = Decimal("99999999.99")  # NUMERIC(10, 2)
+# Descriptions are a few paragraphs of shop copy; 10,000 characters (~1,500 words, at most
+# 40 KB of UTF-8) leaves room for the longest spec sheet while keeping a row, a page of search
+# results and an import batch bounded. The schema's products_description_length_check agrees.
+DESCRIPTION_MAX: Final = 10_000
 BLANK: Final = " \t\n\r\f\v"  # the schema's btrim() set
 
 
@@ -33,9 +37,16 @@ def not_blank(value: str) -> str:
 
 
 def money(value: Decimal) -> Decimal:
-    """An exact amount with at most two decimal places; never rounded."""
+    """An exact amount with at most two decimal places that a NUMERIC(10, 2) column holds;
+    never rounded."""
     if not value.is_finite():
         raise ValueError("must be a finite amount")
+    # Before quantizing: 1E+26 needs more digits than the context's precision, and quantize
+    # would raise decimal.InvalidOperation instead of saying what is wrong.
+    if value > PRICE_MAX:
+        raise ValueError(f"must be less than or equal to {PRICE_MAX}")
+    if value < -PRICE_MAX:
+        raise ValueError(f"must be greater than or equal to -{PRICE_MAX}")
     quantized = value.quantize(CENT)
     if quantized != value:
         raise ValueError("must have at most 2 decimal places")
@@ -56,6 +67,9 @@ def email_address(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(text_storable)]
+Description = Annotated[
+    str, StringConstraints(max_length=DESCRIPTION_MAX), AfterValidator(text_storable)
+]
 Id = Annotated[int, Strict(), Field(ge=1, le=INT8_MAX)]
 Version = Annotated[int, Strict(), Field(ge=1, le=INT4_MAX)]
 Quantity = Annotated[int, Strict(), Field(ge=1, le=INT4_MAX)]
@@ -82,3 +96,14 @@ def searchable_key(value: str) -> bool:
     """Whether a username or email lookup can match anything: stored ones are ASCII without NUL,
     and ASCII case folding is the same in Python and in every database locale."""
     return isinstance(value, str) and value.isascii() and "\x00" not in value
+
+
+def email_key(value: object) -> str | None:
+    """The form `Email` stores `value` in (internationalized domains as punycode), or None when
+    no stored email can be it: a lookup then matches nothing."""
+    if not isinstance(value, str) or len(value) > 320:
+        return None
+    try:
+        return email_address(text_storable(value))
+    except ValueError:
+        return None

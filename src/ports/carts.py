@@ -8,6 +8,9 @@ from domain.model import Cart, CartItem
 
 
 class CartRepository(Protocol):
+    """Every method that takes an id raises InvalidInput for one that is not an int from 1 to
+    2**63 - 1 (a bool, float or string is not an id), before any statement runs."""
+
     def get_or_create(self, user_id: int) -> Cart:
         """The user's cart (the oldest, if several), created empty if there is none.
         Raises UserNotFound."""

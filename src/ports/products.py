@@ -10,6 +10,9 @@ from domain.search import Page, ProductQuery
 
 
 class ProductRepository(Protocol):
+    """Every method that takes an id raises InvalidInput for one that is not an int from 1 to
+    2**63 - 1 (a bool, float or string is not an id), before any statement runs."""
+
     def add(self, product: NewProduct) -> Product:
         """Store a new product at version 1 and return it."""
         ...
@@ -29,7 +32,8 @@ class ProductRepository(Protocol):
         ...
 
     def get_many(self, product_ids: Sequence[int]) -> dict[int, Product]:
-        """The products that exist among `product_ids`, by id; missing ids are left out."""
+        """The products that exist among `product_ids`, by id; missing ids are left out.
+        Raises InvalidInput for anything but a sequence of ids."""
         ...
 
     def update(self, product_id: int, expected_version: int, changes: ProductChanges) -> Product:
@@ -55,5 +59,12 @@ class ProductRepository(Protocol):
 
     def search(self, query: ProductQuery) -> Page[Product]:
         """One page of the products matching `query`, in its sort order; `next_cursor` fetches
-        the following page and is None on the last one. Raises InvalidInput for a bad cursor."""
+        the following page and is None on the last one. Raises InvalidInput for a cursor that
+        no page returned (for this sort order).
+
+        `query.text` matches anywhere in the name, folding ASCII letters only: A-Z match a-z,
+        and every other character matches only itself, exactly as stored (code point by code
+        point, no normalization). So "istanbul" does not find "İstanbul", "οδος" does not
+        find "ΟΔΟΣ", "é" does not find "É" and "ss" does not find "ß". The same on both
+        adapters and on every database locale. `%`, `_` and `\\` match literally."""
         ...

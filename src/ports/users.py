@@ -8,6 +8,9 @@ from domain.model import NewUser, User
 
 
 class UserRepository(Protocol):
+    """Every method that takes an id raises InvalidInput for one that is not an int from 1 to
+    2**63 - 1 (a bool, float or string is not an id), before any statement runs."""
+
     def add(self, user: NewUser) -> User:
         """Store a new user and return it with its id and timestamps.
 
@@ -24,7 +27,9 @@ class UserRepository(Protocol):
         ...
 
     def get_by_email(self, email: str) -> User:
-        """Case-insensitive exact match. Raises UserNotFound."""
+        """Case-insensitive exact match, after normalizing `email` as registration stores it
+        (an internationalized domain becomes punycode). Raises UserNotFound, also for an
+        address that cannot be normalized."""
         ...
 
     def change_email(self, user_id: int, email: str) -> User:

@@ -21,6 +21,17 @@ def _check_password(password: str) -> None:
         raise InvalidInput(f"password: must be {MIN_PASSWORD} to {MAX_PASSWORD} characters")
     if "\x00" in password:
         raise InvalidInput("password: must not contain NUL characters")
+    if not _encodable(password):
+        raise InvalidInput("password: must be valid Unicode text")
+
+
+def _encodable(text: str) -> bool:
+    """Whether `text` has a UTF-8 form (no lone surrogates): the hasher hashes those bytes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class AccountService:
@@ -43,6 +54,8 @@ class AccountService:
 
     def authenticate(self, login: str, password: str) -> User:
         """`login` is a username or an email. Raises AuthenticationFailed, saying no more."""
+        if not (isinstance(login, str) and isinstance(password, str) and _encodable(password)):
+            login, password = "", ""  # matches no user: refused like an unknown login
         with self._uow(read_only=True) as uow:
             try:
                 user = (

@@ -40,6 +40,8 @@ class CatalogService:
         (memory stays bounded whatever their number), and a bad row, or any exception raised
         by `rows` itself, rolls back every row before it and propagates. Raises InvalidInput
         naming the first bad row."""
+        if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
+            raise InvalidInput("rows: must be an iterable of products or mappings")
         with self._uow(autocommit=True) as uow:
             return uow.products.add_many(_validated(rows))
 
@@ -99,6 +101,9 @@ def _validated(rows: Iterable[NewProduct | Mapping[str, object]]) -> Iterator[Ne
             yield row
             continue
         try:
-            yield build(NewProduct, **dict(row))
+            if not isinstance(row, Mapping) or not all(isinstance(k, str) for k in row):
+                raise InvalidInput("must be a mapping of field names to values")
+            product = build(NewProduct, **row)
         except InvalidInput as exc:
             raise InvalidInput(*(f"row {number}: {p}" for p in exc.problems)) from None
+        yield product

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
-from urllib.parse import urlsplit, urlunsplit
+from typing import Annotated, Self
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+import psycopg
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,18 +20,30 @@ class SettingsError(Exception):
     """Settings could not be read; the message is one line and names the variable."""
 
 
+def _split(url: str) -> SplitResult:
+    """The URL's parts, or ValueError when a character that should have been percent-encoded
+    moved part of the password elsewhere: an unencoded / ends the netloc inside the password
+    ("user:pa/ss@host" reads as host "user" and port "pa", with "ss@host" in the path)."""
+    parts = urlsplit(url)
+    parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    if "@" in parts.path + parts.query + parts.fragment:
+        raise ValueError("@ after the host")
+    return parts
+
+
 def redact_url(url: str) -> str:
     """The URL with any password replaced by `***`, safe for logs and error messages."""
     try:
-        parts = urlsplit(url)
+        parts = _split(url)
+        port = parts.port
+        if not parts.password:
+            return url
+        user = parts.username or ""
+        host = parts.hostname or ""
+        if port is not None:
+            host = f"{host}:{port}"
     except ValueError:
         return "<unparseable URL>"
-    if not parts.password:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
@@ -78,7 +91,18 @@ class Settings(BaseSettings):
         scheme = raw.split("://", 1)[0] if "://" in raw else ""
         if scheme not in {"postgres", "postgresql", "postgresql+psycopg"}:
             raise ValueError("must be a postgresql://user:password@host:port/dbname URL")
-        return SecretStr(raw.replace("postgresql+psycopg://", "postgresql://", 1))
+        url = raw.replace("postgresql+psycopg://", "postgresql://", 1)
+        _parseable(url)
+        return SecretStr(url)
+
+    @model_validator(mode="after")
+    def _pool_sizes(self) -> Self:
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError(
+                f"SHOPDB_POOL_MIN_SIZE ({self.pool_min_size}) must not exceed"
+                f" SHOPDB_POOL_MAX_SIZE ({self.pool_max_size})"
+            )
+        return self
 
     @field_validator("log_level")
     @classmethod
@@ -94,6 +118,19 @@ class Settings(BaseSettings):
         return redact_url(self.database_url.get_secret_value())
 
 
+def _parseable(url: str) -> None:
+    """Refuse a URL that urllib or libpq cannot take apart, without repeating any of it: the
+    parsers' own messages quote the part they choke on, which may be the password."""
+    try:
+        _split(url)
+        psycopg.conninfo.conninfo_to_dict(url)
+    except (ValueError, psycopg.Error):
+        raise ValueError(
+            "cannot be parsed as a URL; percent-encode any of : / @ ? # % in the user name"
+            " or password (/ is %2F)"
+        ) from None
+
+
 def _variable_name(loc: tuple[int | str, ...]) -> str:
     field = str(loc[0]) if loc else "?"
     if field in {"database_url", "DATABASE_URL"}:
@@ -107,7 +144,9 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = "; ".join(
-            f"{_variable_name(error['loc'])}: {error['msg'].removeprefix('Value error, ')}"
+            # A rule between fields has no location: its message names the variables itself.
+            (f"{_variable_name(error['loc'])}: " if error["loc"] else "")
+            + error["msg"].removeprefix("Value error, ")
             for error in exc.errors(include_input=False)
         )
         raise SettingsError(f"invalid setting: {problems}") from None

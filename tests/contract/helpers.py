@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 
+from domain.errors import NotFound
 from domain.model import NewProduct, NewUser, Product, User
 from ports.unit_of_work import UnitOfWorkFactory
 
@@ -36,3 +38,16 @@ def add_product(
         )
         work.commit()
     return product
+
+
+def snapshot(uow: UnitOfWorkFactory, ids: int = 50) -> object:
+    """What the ports show of the first `ids` users, products and carts: equal snapshots mean
+    nothing visible changed."""
+    with uow(read_only=True) as work:
+        users = []
+        for user_id in range(1, ids + 1):
+            with contextlib.suppress(NotFound):
+                users.append(work.users.get(user_id))
+        products = work.products.get_many(range(1, ids + 1))
+        carts = [work.carts.find_for_user(user_id) for user_id in range(1, ids + 1)]
+    return users, products, carts

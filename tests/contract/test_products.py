@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -16,7 +18,7 @@ from domain.errors import (
 )
 from domain.model import NewProduct, ProductChanges
 from domain.search import Page, ProductQuery, ProductSort
-from domain.values import INT4_MAX
+from domain.values import DESCRIPTION_MAX, INT4_MAX
 from ports.unit_of_work import UnitOfWorkFactory
 from services import CatalogService
 from tests.contract.helpers import add_product
@@ -284,3 +286,70 @@ def test_import_rolls_back_a_bad_row_after_several_batches(
     assert _all_names(uow) == []
     assert catalog.import_products(good) == len(good)
     assert len(_all_names(uow)) == len(good)
+
+
+FOLDING_NAMES = ["İstanbul", "ΟΔΟΣ", "οδος", "École", "Straße", "STRASSE", "Cafe\u0301", "Café"]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("istanbul", []),  # İ is not I: only A-Z fold
+        ("İSTANBUL", ["İstanbul"]),
+        ("ΟΔΟΣ", ["ΟΔΟΣ"]),
+        ("οδος", ["οδος"]),  # final sigma, exactly as stored
+        ("οδοσ", []),
+        ("école", []),
+        ("ÉCOLE", ["École"]),
+        ("strasse", ["STRASSE"]),  # ß is not "ss"
+        ("STRAßE", ["Straße"]),
+        ("café", ["Café"]),  # precomposed é is not e + combining acute
+        ("CAFE", ["Cafe\u0301"]),  # code points: the e of the decomposed form matches
+        ("\u0301", ["Cafe\u0301"]),
+    ],
+)
+def test_search_folds_ascii_letters_only(
+    uow: UnitOfWorkFactory, text: str, found: list[str]
+) -> None:
+    with uow() as work:
+        for name in FOLDING_NAMES:
+            work.products.add(NewProduct(name=name, price=Decimal(1)))
+        work.commit()
+    with uow(read_only=True) as work:
+        page = work.products.search(ProductQuery(text=text, limit=50))
+    assert sorted(p.name for p in page.items) == sorted(found)
+
+
+def _cursor(payload: object) -> str:
+    data = json.dumps(payload).encode()
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        base64.urlsafe_b64encode(b"[" * 100_000).decode(),
+        _cursor(["name", "Lamp", True]),
+        _cursor(["name", "La\ud800mp", 1]),
+        _cursor(["name", "La\x00mp", 1]),
+        _cursor(["price", "1e26", 1]),
+        _cursor(["newest", "2026-11-23T12:30:15", 1]),
+    ],
+)
+def test_search_refuses_cursors_it_did_not_make(uow: UnitOfWorkFactory, cursor: str) -> None:
+    add_product(uow)
+    with uow(read_only=True) as work:
+        for sort in ProductSort:
+            with pytest.raises(InvalidInput, match="cursor"):
+                work.products.search(ProductQuery(sort=sort, cursor=cursor))
+
+
+def test_descriptions_up_to_the_limit_are_stored_whole(uow: UnitOfWorkFactory) -> None:
+    longest = "\U0001f600" * DESCRIPTION_MAX
+    lamp = add_product(uow, description=longest)
+    with uow(read_only=True) as work:
+        assert work.products.get(lamp.id).description == longest
+    with pytest.raises(InvalidInput, match="description"):
+        CatalogService(uow).update_product(lamp.id, 1, description=longest + "x")
+    with uow(read_only=True) as work:
+        assert work.products.get(lamp.id) == lamp

@@ -31,6 +31,7 @@ from domain.search import Page, ProductSort
 from ports.unit_of_work import UnitOfWorkFactory
 from services import AccountService, CartService, CatalogService
 from tests.harness import truncate_all
+from tests.strategies import case_names, search_texts
 
 PROFILES = {"ci": (200, 30), "long": (1000, 50)}
 EXAMPLES, STEPS = PROFILES[os.environ.get("SHOPDB_STATEFUL", "ci")]
@@ -40,7 +41,9 @@ user_ids = st.integers(1, 4)
 product_ids = st.integers(1, 6)
 names = st.sampled_from(["alice", "Alice", "bob", "BOB", "carol", "dave"])
 domains = st.sampled_from(["example.com", "EXAMPLE.com", "shop.example"])
-product_names = st.sampled_from(["Lamp", "lamp", "Desk", "Desk lamp", "100% rug", "a_b"])
+product_names = (
+    st.sampled_from(["Lamp", "lamp", "Desk", "Desk lamp", "100% rug", "a_b"]) | case_names
+)
 prices = st.decimals(min_value=0, max_value=200, places=2)
 quantities = st.integers(1, 5)
 
@@ -167,7 +170,7 @@ class SideBySide(RuleBasedStateMachine):
         self.both(lambda s: s.catalog.delete_product(product))
 
     @rule(
-        text=st.none() | st.sampled_from(["lamp", "%", "_", "DESK", "x"]),
+        text=st.none() | st.sampled_from(["lamp", "%", "_", "DESK", "x"]) | search_texts,
         sort=st.sampled_from(ProductSort),
         in_stock=st.booleans(),
         limit=st.integers(1, 4),

@@ -87,3 +87,34 @@ def test_delete(uow: UnitOfWorkFactory) -> None:
         with pytest.raises(UserNotFound):
             work.users.delete(alice.id)
     assert add_user(uow, "alice").id == 2  # the name is free again
+
+
+@pytest.mark.parametrize(
+    "login",
+    ["emil@bücher.de", "Emil@BÜCHER.de", "EMIL@xn--bcher-kva.de", "emil@Bücher.DE"],
+)
+def test_emails_are_found_in_the_form_they_are_stored_in(
+    uow: UnitOfWorkFactory, login: str
+) -> None:
+    """An internationalized domain is stored as punycode; a lookup normalizes the same way."""
+    emil = add_user(uow, "emil", "emil@bücher.de")
+    assert emil.email == "emil@xn--bcher-kva.de"
+    with uow(read_only=True) as work:
+        assert work.users.get_by_email(login) == emil
+
+
+@pytest.mark.parametrize(
+    "login",
+    [
+        "emil@",
+        "@bücher.de",
+        "émil@bücher.de",
+        "emil@bücher.de\x00",
+        "emil@b\udcfccher.de",
+        "x" * 400,
+    ],
+)
+def test_emails_that_cannot_be_normalized_match_nothing(uow: UnitOfWorkFactory, login: str) -> None:
+    add_user(uow, "emil", "emil@bücher.de")
+    with uow(read_only=True) as work, pytest.raises(UserNotFound):
+        work.users.get_by_email(login)

@@ -45,7 +45,7 @@ def _one_line_error(result: Result) -> str:
 def test_migrate_up_down_and_up(empty_url: str) -> None:
     result = shopdb("migrate")
     assert result.exit_code == 0, result.output
-    assert "schema at revision 0003" in result.stdout
+    assert "schema at revision 0004" in result.stdout
     assert shopdb("migrate", "--down", "0002").stdout.strip() == "schema at revision 0002"
     assert shopdb("migrate", "--down", "base").stdout.strip() == "schema at revision base"
     assert shopdb("migrate", "--revision", "0001").stdout.strip() == "schema at revision 0001"
@@ -133,3 +133,24 @@ def test_invalid_option_values_are_usage_errors() -> None:
     assert result.exit_code == 2
     assert "Invalid value for '--products'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_pool_sizes_that_contradict_each_other_are_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SHOPDB_POOL_MIN_SIZE", "5")
+    monkeypatch.setenv("SHOPDB_POOL_MAX_SIZE", "2")
+    error = _one_line_error(shopdb("check"))
+    assert error == (
+        "error: invalid setting: SHOPDB_POOL_MIN_SIZE (5) must not exceed SHOPDB_POOL_MAX_SIZE (2)"
+    )
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["check"], ["seed"]])
+def test_a_password_with_an_unencoded_slash_is_one_line_without_it(
+    monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://shop:{CANARY_PASSWORD}/x@127.0.0.1:1/shop")
+    error = _one_line_error(shopdb(*command))
+    assert error.startswith("error: invalid setting: DATABASE_URL: cannot be parsed as a URL")
+    assert CANARY_PASSWORD not in error

@@ -83,6 +83,16 @@ def test_blank_product_names_are_rejected(conn: Conn, name: str) -> None:
     assert _violation(conn, query, (name,)) == ("23514", "products_name_not_blank_check")
 
 
+def test_descriptions_are_limited_to_ten_thousand_characters(conn: Conn) -> None:
+    # Characters, not bytes: 10,000 four-byte characters fit, one more does not.
+    query = "INSERT INTO products (name, price, description) VALUES ('Lamp', 1, %s)"
+    conn.execute(query, ("\U0001f600" * 10_000,))
+    assert _violation(conn, query, ("x" * 10_001,)) == (
+        "23514",
+        "products_description_length_check",
+    )
+
+
 def test_quantity_zero_is_rejected(conn: Conn) -> None:
     cart = _cart(conn, _user(conn))
     product = _product(conn)

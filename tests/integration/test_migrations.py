@@ -13,7 +13,7 @@ from pytest_alembic.tests import (
     test_upgrade,
 )
 from pytest_alembic.tests.experimental import test_downgrade_leaves_no_trace
-from sqlalchemy import Engine, create_engine, pool
+from sqlalchemy import Engine, create_engine, exc, pool
 
 from shopdb.migrations import alembic_config as shopdb_alembic_config
 from shopdb.migrations import current_revision, downgrade, head_revision, sqlalchemy_url, upgrade
@@ -45,8 +45,8 @@ def alembic_engine(empty_database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def test_head_is_the_search_indexes_revision() -> None:
-    assert head_revision() == "0003"
+def test_head_is_the_description_length_revision() -> None:
+    assert head_revision() == "0004"
 
 
 def test_upgrade_records_head_and_downgrade_to_base_removes_everything(
@@ -110,3 +110,25 @@ def test_rows_survive_a_reversible_downgrade_and_upgrade(empty_database_url: str
     upgrade(empty_database_url)
 
     assert _checksum(empty_database_url) == before
+
+
+def test_a_description_over_the_limit_stops_0004_and_leaves_nothing_behind(
+    empty_database_url: str,
+) -> None:
+    upgrade(empty_database_url, "0003")
+    with psycopg.connect(empty_database_url) as conn:
+        conn.execute(
+            "INSERT INTO products (name, description, price) VALUES ('Lamp', %s, 1)",
+            ("x" * 10_001,),
+        )
+    with pytest.raises(exc.IntegrityError, match="products_description_length_check"):
+        upgrade(empty_database_url)
+    assert current_revision(empty_database_url) == "0003"
+    with psycopg.connect(empty_database_url) as conn:
+        left = conn.execute(
+            "SELECT count(*) FROM pg_constraint WHERE conname = 'products_description_length_check'"
+        ).fetchone()
+        conn.execute("UPDATE products SET description = left(description, 10000)")
+    assert left == (0,)
+    upgrade(empty_database_url)  # once the row is fixed, the same revision goes through
+    assert current_revision(empty_database_url) == "0004"

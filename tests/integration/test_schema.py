@@ -41,6 +41,7 @@ CONSTRAINTS = {
     ("products", "products_price_not_nan_check"): "c",
     ("products", "products_inventory_count_non_negative_check"): "c",
     ("products", "products_version_positive_check"): "c",
+    ("products", "products_description_length_check"): "c",
     ("carts", "carts_pkey"): "p",
     ("carts", "carts_user_id_fkey"): "f",
     ("cart_items", "cart_items_pkey"): "p",

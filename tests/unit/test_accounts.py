@@ -44,6 +44,17 @@ def test_authenticate_by_username_or_email(accounts: AccountService) -> None:
     assert accounts.authenticate("alice@EXAMPLE.com", PASSWORD).id == user.id
 
 
+@pytest.mark.parametrize("login", ["emil@bücher.de", "EMIL@Bücher.DE", "Emil@xn--bcher-kva.de"])
+def test_authenticate_with_an_internationalized_domain(
+    accounts: AccountService, login: str
+) -> None:
+    user = accounts.register("emil", "emil@bücher.de", PASSWORD)
+    assert user.email == "emil@xn--bcher-kva.de"
+    assert accounts.authenticate(login, PASSWORD).id == user.id
+    with pytest.raises(AuthenticationFailed):
+        accounts.authenticate(login, "wrong password")
+
+
 @pytest.mark.parametrize(("login", "password"), [("alice", "wrong password"), ("nobody", PASSWORD)])
 def test_authentication_failures_say_nothing_more(
     accounts: AccountService, login: str, password: str
@@ -89,3 +100,21 @@ def test_the_password_is_never_logged(
     logging.getLogger("test").info("registered %r", user)
     assert PASSWORD not in caplog.text
     assert user.password_hash not in caplog.text
+
+
+@pytest.mark.parametrize("password", ["long enough \ud800", "\udfff" * 8])
+def test_passwords_without_a_utf8_form_are_refused(accounts: AccountService, password: str) -> None:
+    with pytest.raises(InvalidInput, match="password: must be valid Unicode text"):
+        accounts.register("alice", "alice@example.com", password)
+    accounts.register("alice", "alice@example.com", PASSWORD)
+    with pytest.raises(AuthenticationFailed):
+        accounts.authenticate("alice", password)
+
+
+@pytest.mark.parametrize("login", [None, 1, b"alice", ["alice"]])
+def test_logins_that_are_not_text_fail_like_unknown_ones(
+    accounts: AccountService, login: object
+) -> None:
+    accounts.register("alice", "alice@example.com", PASSWORD)
+    with pytest.raises(AuthenticationFailed):
+        accounts.authenticate(login, PASSWORD)  # type: ignore[arg-type]

@@ -65,3 +65,46 @@ def test_errors_are_one_line_naming_the_variable(monkeypatch: pytest.MonkeyPatch
 )
 def test_redact_url(url: str, shown: str) -> None:
     assert redact_url(url) == shown
+
+
+def test_pool_sizes_are_checked_against_each_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOPDB_POOL_MIN_SIZE", "5")
+    monkeypatch.setenv("SHOPDB_POOL_MAX_SIZE", "2")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert str(info.value) == (
+        "invalid setting: SHOPDB_POOL_MIN_SIZE (5) must not exceed SHOPDB_POOL_MAX_SIZE (2)"
+    )
+    monkeypatch.setenv("SHOPDB_POOL_MAX_SIZE", "5")
+    assert load_settings().pool_min_size == 5
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql://shop:{CANARY}/x@db.example:5432/shop",  # an unencoded / in the password
+        f"postgresql://shop:{CANARY}@db.example:54x2/shop",
+        f"postgresql://shop:{CANARY}@db.example:99999/shop",
+        # bad percent-encoding:
+        f"postgresql://shop:{CANARY}%zz@db.example/shop",  # pragma: allowlist secret
+        f"postgresql://shop:{CANARY}@[db.example/shop",
+        "postgresql://shop:7231/canary-pw-7d2e@db.example/shop",  # reads as port 7231
+    ],
+)
+def test_an_unparseable_url_is_named_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    assert message.startswith("invalid setting: DATABASE_URL: cannot be parsed as a URL")
+    assert "\n" not in message
+    assert CANARY not in message
+    assert CANARY not in redact_url(url)
+
+
+def test_an_encoded_password_is_fine(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "postgresql://shop:a%2Fb%40c@db.example:5432/shop"  # pragma: allowlist secret
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert load_settings().redacted_database_url() == "postgresql://shop:***@db.example:5432/shop"

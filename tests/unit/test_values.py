@@ -8,7 +8,9 @@ import pytest
 
 from domain.errors import InvalidInput
 from domain.model import NewProduct, NewUser, ProductChanges
+from domain.search import ProductQuery
 from domain.validation import build, quantity
+from domain.values import DESCRIPTION_MAX
 
 CANARY = "CANARY-hash-5f1b0c"
 
@@ -94,11 +96,25 @@ def test_prices_keep_exactly_two_places(price: object, stored: str) -> None:
         ("-Infinity", "finite"),
         ("-0.01", "greater than or equal to 0"),
         ("100000000.00", "less than or equal to"),
+        # Past the decimal context's 28 digits: checked before quantizing, never a raw
+        # decimal.InvalidOperation.
+        ("1e26", "less than or equal to 99999999.99"),
+        (10**27, "less than or equal to 99999999.99"),
+        ("9" * 40, "less than or equal to 99999999.99"),
+        ("-1e26", "greater than or equal to"),
+        (Decimal("1E+999999999"), "less than or equal to"),
+        (1e308, "less than or equal to"),
     ],
 )
-def test_invalid_prices_are_refused_never_rounded(price: str, reason: str) -> None:
+def test_invalid_prices_are_refused_never_rounded(price: object, reason: str) -> None:
     with pytest.raises(InvalidInput, match=reason):
         _product(price=price)
+    with pytest.raises(InvalidInput, match=reason):
+        build(ProductChanges, price=price)
+    with pytest.raises(InvalidInput, match=reason):
+        build(ProductQuery, min_price=price)
+    with pytest.raises(InvalidInput, match=reason):
+        build(ProductQuery, max_price=price)
 
 
 @pytest.mark.parametrize("name", ["", " ", "\t\n", "\x0b\x0c", "x" * 256, "La\x00mp", "\ud800"])
@@ -116,6 +132,16 @@ def test_product_name_of_255_characters_and_unicode_are_fine() -> None:
 def test_description_may_not_hold_nul() -> None:
     with pytest.raises(InvalidInput, match="description"):
         _product(description="a\x00b")
+
+
+def test_descriptions_hold_at_most_ten_thousand_characters() -> None:
+    longest = "\U0001f600" * DESCRIPTION_MAX  # characters, not bytes
+    assert _product(description=longest).description == longest
+    for too_long in ("x" * (DESCRIPTION_MAX + 1), "x" * 200_000_000):
+        with pytest.raises(InvalidInput, match="description: String should have at most"):
+            _product(description=too_long)
+        with pytest.raises(InvalidInput, match="description"):
+            build(ProductChanges, description=too_long)
 
 
 @pytest.mark.parametrize("inventory", [-1, 2**31, 1.5, "3"])

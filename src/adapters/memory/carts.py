@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from adapters.memory.database import CartRow, ItemRow
+from adapters.memory.database import CartRow, ItemRow, write
 from domain.errors import (
     CartItemNotFound,
     CartNotFound,
@@ -13,6 +13,7 @@ from domain.errors import (
     UserNotFound,
 )
 from domain.model import Cart, CartItem
+from domain.validation import identifier
 from domain.validation import quantity as valid_quantity
 
 if TYPE_CHECKING:
@@ -63,11 +64,18 @@ def _load_for_user(tables: Tables, user_id: int) -> Cart | None:
     return None if row is None else _cart(tables, row)
 
 
+def _ids(cart_id: int, product_id: int) -> None:
+    identifier(cart_id, "cart_id")
+    identifier(product_id, "product_id")
+
+
 class MemoryCartRepository:
     def __init__(self, transaction: MemoryTransaction) -> None:
         self._tx = transaction
 
+    @write
     def get_or_create(self, user_id: int) -> Cart:
+        identifier(user_id, "user_id")
         existing = self.find_for_user(user_id)
         if existing is not None:
             return existing
@@ -83,6 +91,7 @@ class MemoryCartRepository:
             return _cart(tables, row)
 
     def get(self, cart_id: int) -> Cart:
+        identifier(cart_id, "cart_id")
         tables = self._tx.read()
         row = tables.carts.get(cart_id)
         if row is None:
@@ -90,15 +99,18 @@ class MemoryCartRepository:
         return _cart(tables, row)
 
     def find_for_user(self, user_id: int, *, lock: bool = False) -> Cart | None:
+        identifier(user_id, "user_id")
         if not lock:
             return _load_for_user(self._tx.read(), user_id)
         # Writers are serialized, so becoming one is what locking the cart means here.
         with self._tx.writing() as tables:
             return _load_for_user(tables, user_id)
 
+    @write
     def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
+        _ids(cart_id, product_id)
+        valid_quantity(quantity)
         with self._tx.writing() as tables:
-            valid_quantity(quantity)  # inside: a refused write rolls back like any other
             product = tables.products.get(product_id)
             # Like the INSERT ... SELECT ... ON CONFLICT it stands for: an id is drawn when the
             # product has the quantity asked for, whatever happens next, and the cart's foreign
@@ -118,9 +130,11 @@ class MemoryCartRepository:
             tables.items[row.id] = row
             return _item(tables, row)
 
+    @write
     def set_quantity(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
+        _ids(cart_id, product_id)
+        valid_quantity(quantity)
         with self._tx.writing() as tables:
-            valid_quantity(quantity)
             existing = _find_item(tables, cart_id, product_id)
             if existing is None:
                 raise CartItemNotFound(cart_id, product_id)
@@ -131,14 +145,18 @@ class MemoryCartRepository:
             tables.items[row.id] = row
             return _item(tables, row)
 
+    @write
     def remove_item(self, cart_id: int, product_id: int) -> None:
+        _ids(cart_id, product_id)
         with self._tx.writing() as tables:
             existing = _find_item(tables, cart_id, product_id)
             if existing is None:
                 raise CartItemNotFound(cart_id, product_id)
             del tables.items[existing.id]
 
+    @write
     def clear(self, cart_id: int) -> None:
+        identifier(cart_id, "cart_id")
         with self._tx.writing() as tables:
             if cart_id not in tables.carts:
                 raise CartNotFound(cart_id)

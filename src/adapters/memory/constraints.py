@@ -19,6 +19,7 @@ ENFORCED: Final[dict[str, str]] = {
     "products_price_not_nan_check": "domain.values.money: finite amounts only",
     "products_inventory_count_non_negative_check": "domain.values.Inventory, and reserve",
     "products_version_positive_check": "domain.values.Version; versions start at 1",
+    "products_description_length_check": "domain.values.Description: at most 10,000 characters",
     "carts_pkey": "MemoryDatabase.next_id",
     "carts_user_id_fkey": "get_or_create checks the user; users.delete cascades",
     "cart_items_pkey": "MemoryDatabase.next_id",

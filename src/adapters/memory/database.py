@@ -7,9 +7,12 @@ writers of the same rows), so no two commits can ever interleave."""
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any, TypeVar
 
 from domain.errors import StorageUnavailable
 from domain.model import Product, User
@@ -47,6 +50,24 @@ class Tables:
             carts=dict(self.carts),
             items=dict(self.items),
         )
+
+
+W = TypeVar("W", bound=Callable[..., Any])
+
+
+def write(method: W) -> W:
+    """Marks a repository method that writes: whatever it raises, including arguments refused
+    before anything was touched, rolls the unit of work back (as in the PostgreSQL adapter)."""
+
+    @functools.wraps(method)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self._tx.rollback()  # nothing to do when writing() has rolled back already
+            raise
+
+    return run  # type: ignore[return-value]
 
 
 class MemoryDatabase:

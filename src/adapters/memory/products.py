@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 from domain.errors import ConcurrencyConflict, InsufficientInventory, InvalidInput, ProductNotFound
 from domain.model import NewProduct, Product, ProductChanges
 from domain.search import Page, ProductQuery, ProductSort, encode_cursor, sort_key
+from domain.validation import identifier, identifiers, instance, version
 from domain.validation import quantity as valid_quantity
 from domain.values import INT4_MAX
 
 if TYPE_CHECKING:
-    from adapters.memory.database import Tables
+    from adapters.memory.database import Tables, write
     from adapters.memory.unit_of_work import MemoryTransaction
 
 
@@ -36,10 +37,13 @@ class MemoryProductRepository:
         tables.products[product_id] = stored
         return stored
 
+    @write
     def add(self, product: NewProduct) -> Product:
+        instance(product, NewProduct, "product")
         with self._tx.writing() as tables:
             return self._new(tables, product)
 
+    @write
     def add_many(self, products: Iterable[NewProduct]) -> int:
         count = 0
         # As on PostgreSQL: whatever the caller's iterable raises, writing() rolls it all back.
@@ -50,14 +54,16 @@ class MemoryProductRepository:
         return count
 
     def get(self, product_id: int) -> Product:
+        identifier(product_id, "product_id")
         product = self._tx.read().products.get(product_id)
         if product is None:
             raise ProductNotFound(product_id)
         return product
 
     def get_many(self, product_ids: Sequence[int]) -> dict[int, Product]:
+        wanted = sorted(set(identifiers(product_ids, "product_ids")))
         products = self._tx.read().products
-        return {pid: products[pid] for pid in sorted(set(product_ids)) if pid in products}
+        return {pid: products[pid] for pid in wanted if pid in products}
 
     def _existing(self, tables: Tables, product_id: int) -> Product:
         product = tables.products.get(product_id)
@@ -70,7 +76,11 @@ class MemoryProductRepository:
         tables.products[product.id] = changed
         return changed
 
+    @write
     def update(self, product_id: int, expected_version: int, changes: ProductChanges) -> Product:
+        identifier(product_id, "product_id")
+        version(expected_version)
+        instance(changes, ProductChanges, "changes")
         with self._tx.writing() as tables:
             product = self._existing(tables, product_id)
             if product.version != expected_version:
@@ -79,31 +89,37 @@ class MemoryProductRepository:
                 raise InvalidInput("version: out of range")
             return self._store(tables, product, **changes.changed(), version=product.version + 1)
 
+    @write
     def delete(self, product_id: int) -> None:
+        identifier(product_id, "product_id")
         with self._tx.writing() as tables:
             self._existing(tables, product_id)
             del tables.products[product_id]
             for item in [i for i in tables.items.values() if i.product_id == product_id]:
                 del tables.items[item.id]
 
+    @write
     def restock(self, product_id: int, quantity: int) -> Product:
+        identifier(product_id, "product_id")
+        valid_quantity(quantity)
         with self._tx.writing() as tables:
-            valid_quantity(quantity)  # inside: a refused write rolls back like any other
             product = self._existing(tables, product_id)
             if product.inventory_count + quantity > INT4_MAX:
                 raise InvalidInput("inventory_count: out of range")
             return self._store(tables, product, inventory_count=product.inventory_count + quantity)
 
+    @write
     def reserve(self, product_id: int, quantity: int) -> Product:
+        identifier(product_id, "product_id")
+        valid_quantity(quantity)
         with self._tx.writing() as tables:
-            valid_quantity(quantity)
             product = self._existing(tables, product_id)
             if product.inventory_count < quantity:
                 raise InsufficientInventory(product_id, quantity, product.inventory_count)
             return self._store(tables, product, inventory_count=product.inventory_count - quantity)
 
     def search(self, query: ProductQuery) -> Page[Product]:
-        after = query.after()
+        after = instance(query, ProductQuery, "query").after()
         descending = query.sort is ProductSort.NEWEST
         matches = [p for p in self._tx.read().products.values() if query.matches(p)]
         matches.sort(key=lambda p: (sort_key(p, query.sort), p.id), reverse=descending)

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 from domain.errors import EmailTaken, UsernameTaken, UserNotFound
 from domain.model import NewUser, User
-from domain.validation import check
-from domain.values import Email, searchable_key
+from domain.validation import check, identifier, instance
+from domain.values import Email, email_key, searchable_key
 
 if TYPE_CHECKING:
-    from adapters.memory.database import Tables
+    from adapters.memory.database import Tables, write
     from adapters.memory.unit_of_work import MemoryTransaction
 
 
@@ -26,7 +26,9 @@ class MemoryUserRepository:
     def __init__(self, transaction: MemoryTransaction) -> None:
         self._tx = transaction
 
+    @write
     def add(self, user: NewUser) -> User:
+        instance(user, NewUser, "user")
         with self._tx.writing() as tables:
             user_id = self._tx.database.next_id("users")
             # The same order as PostgreSQL checks its unique indexes: username, then email.
@@ -47,6 +49,7 @@ class MemoryUserRepository:
             return stored
 
     def get(self, user_id: int) -> User:
+        identifier(user_id, "user_id")
         user = self._tx.read().users.get(user_id)
         if user is None:
             raise UserNotFound(user_id)
@@ -65,11 +68,16 @@ class MemoryUserRepository:
         return self._find("username", username)
 
     def get_by_email(self, email: str) -> User:
-        return self._find("email", email)
+        key = email_key(email)
+        if key is None:
+            raise UserNotFound(email)
+        return self._find("email", key)
 
+    @write
     def change_email(self, user_id: int, email: str) -> User:
+        identifier(user_id, "user_id")
+        address = check(email, Email, "email")
         with self._tx.writing() as tables:
-            address = check(email, Email, "email")  # inside: a refused write rolls back
             user = tables.users.get(user_id)
             if user is None:
                 raise UserNotFound(user_id)
@@ -79,7 +87,9 @@ class MemoryUserRepository:
             tables.users[user_id] = changed
             return changed
 
+    @write
     def delete(self, user_id: int) -> None:
+        identifier(user_id, "user_id")
         with self._tx.writing() as tables:
             if tables.users.pop(user_id, None) is None:
                 raise UserNotFound(user_id)

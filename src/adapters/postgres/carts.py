@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.postgres.rows import columns, mapper, trusted
-from adapters.postgres.session import Session, returned
+from adapters.postgres.session import Session, returned, write
 from domain.errors import (
     CartItemNotFound,
     CartNotFound,
@@ -14,6 +14,7 @@ from domain.errors import (
     UserNotFound,
 )
 from domain.model import Cart, CartItem
+from domain.validation import identifier
 from domain.validation import quantity as valid_quantity
 
 CART_COLUMNS = "id, user_id, created_at, updated_at"
@@ -109,11 +110,18 @@ def _cart_row(row: tuple[Any, ...], items: tuple[CartItem, ...]) -> Cart:
     )
 
 
+def _ids(cart_id: int, product_id: int) -> None:
+    identifier(cart_id, "cart_id")
+    identifier(product_id, "product_id")
+
+
 class PostgresCartRepository:
     def __init__(self, session: Session) -> None:
         self._s = session
 
+    @write
     def get_or_create(self, user_id: int) -> Cart:
+        identifier(user_id, "user_id")
         existing = self.find_for_user(user_id)
         if existing is not None:
             return existing
@@ -128,6 +136,7 @@ class PostgresCartRepository:
         return cart
 
     def get(self, cart_id: int) -> Cart:
+        identifier(cart_id, "cart_id")
         with self._s.reading() as cur:
             cart = to_cart(cur.execute(LOAD_BY_ID, {"cart_id": cart_id}).fetchall())
         if cart is None:
@@ -135,6 +144,7 @@ class PostgresCartRepository:
         return cart
 
     def find_for_user(self, user_id: int, *, lock: bool = False) -> Cart | None:
+        identifier(user_id, "user_id")
         if lock:
             with self._s.writing() as cur:
                 locked = cur.execute(LOCK_FOR_USER, {"user_id": user_id}).fetchone()
@@ -146,10 +156,12 @@ class PostgresCartRepository:
                 rows = cur.execute(LOAD_FOR_USER, {"user_id": user_id}).fetchall()
         return to_cart(rows)
 
+    @write
     def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
+        _ids(cart_id, product_id)
+        valid_quantity(quantity)
         values = {"cart_id": cart_id, "product_id": product_id, "quantity": quantity}
         with self._s.writing(one_statement=True, field="quantity", **values) as cur:
-            valid_quantity(quantity)  # inside: a refused write rolls back like any other
             row = cur.execute(ADD_ITEM, values).fetchone()
             if row is None:
                 cart, stock, line = returned(cur.execute(LINE_STATE, values).fetchone())
@@ -160,10 +172,12 @@ class PostgresCartRepository:
                 raise InsufficientInventory(product_id, quantity + (line or 0), stock)
         return to_item(row)
 
+    @write
     def set_quantity(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
+        _ids(cart_id, product_id)
+        valid_quantity(quantity)
         values = {"cart_id": cart_id, "product_id": product_id, "quantity": quantity}
         with self._s.writing(one_statement=True) as cur:
-            valid_quantity(quantity)
             row = cur.execute(SET_QUANTITY, values).fetchone()
             if row is None:
                 _, stock, line = returned(cur.execute(LINE_STATE, values).fetchone())
@@ -172,12 +186,16 @@ class PostgresCartRepository:
                 raise InsufficientInventory(product_id, quantity, stock)
         return to_item(row)
 
+    @write
     def remove_item(self, cart_id: int, product_id: int) -> None:
+        _ids(cart_id, product_id)
         with self._s.writing(one_statement=True) as cur:
             if cur.execute(REMOVE_ITEM, (cart_id, product_id)).rowcount == 0:
                 raise CartItemNotFound(cart_id, product_id)
 
+    @write
     def clear(self, cart_id: int) -> None:
+        identifier(cart_id, "cart_id")
         with self._s.writing(one_statement=True) as cur:
             exists = returned(cur.execute(CLEAR, {"cart_id": cart_id}).fetchone())[0]
             if not exists:

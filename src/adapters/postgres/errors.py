@@ -30,7 +30,9 @@ BY_CONSTRAINT: Mapping[str, Callable[[Mapping[str, Any]], DomainError]] = {
     "cart_items_product_id_fkey": lambda c: ProductNotFound(c["product_id"]),
 }
 
-SCHEMA_MISSING = (errors.UndefinedTable, errors.UndefinedColumn, errors.UndefinedFunction)
+# Only these say that the schema is behind the code. An UndefinedFunction (42883) also means
+# an operator applied to a value of the wrong type, so it stays a generic database error.
+SCHEMA_MISSING = (errors.UndefinedTable, errors.UndefinedColumn)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from time import monotonic
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.errors import IdleInTransactionSessionTimeout
@@ -214,6 +215,24 @@ class _Reading:
             session.watchdog.done(session.conn)
         if isinstance(exc, psycopg.Error):
             raise session.failure(exc, {}) from exc
+
+
+W = TypeVar("W", bound=Callable[..., Any])
+
+
+def write(method: W) -> W:
+    """Marks a repository method that writes: whatever it raises, including arguments refused
+    before any statement ran, rolls the unit of work back, the one rule for every write."""
+
+    @functools.wraps(method)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self._s.abort()  # nothing to do when writing() has rolled back already
+            raise
+
+    return run  # type: ignore[return-value]
 
 
 def returned(row: Any) -> tuple[Any, ...]:

@@ -107,7 +107,7 @@ class _InactiveSession(Session):
         self.read_only = True
 
     def abort(self) -> None:
-        raise UnitOfWorkNotActive()
+        pass  # nothing began, so nothing to roll back; every use refuses already
 
 
 _INACTIVE: Session = _InactiveSession()

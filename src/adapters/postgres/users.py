@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from adapters.postgres.rows import columns, mapper
-from adapters.postgres.session import Session, returned
-from domain.errors import DomainError, UserNotFound
+from adapters.postgres.session import Session, returned, write
+from domain.errors import UserNotFound
 from domain.model import NewUser, User
-from domain.validation import check
-from domain.values import Email, searchable_key
+from domain.validation import check, identifier, instance
+from domain.values import Email, email_key, searchable_key
 
 COLUMNS = columns(User, "id, username, email, password_hash, created_at, updated_at")
 
@@ -28,7 +28,9 @@ class PostgresUserRepository:
     def __init__(self, session: Session) -> None:
         self._s = session
 
+    @write
     def add(self, user: NewUser) -> User:
+        instance(user, NewUser, "user")
         with self._s.writing(one_statement=True, username=user.username, email=user.email) as cur:
             row = cur.execute(INSERT, (user.username, user.email, user.password_hash)).fetchone()
         return to_user(returned(row))
@@ -41,7 +43,7 @@ class PostgresUserRepository:
         return to_user(row)
 
     def get(self, user_id: int) -> User:
-        return self._one(BY_ID, user_id)
+        return self._one(BY_ID, identifier(user_id, "user_id"))
 
     def get_by_username(self, username: str) -> User:
         if not searchable_key(username):
@@ -49,24 +51,24 @@ class PostgresUserRepository:
         return self._one(BY_USERNAME, username)
 
     def get_by_email(self, email: str) -> User:
-        if not searchable_key(email):
+        key = email_key(email)
+        if key is None:
             raise UserNotFound(email)
-        return self._one(BY_EMAIL, email)
+        return self._one(BY_EMAIL, key)
 
+    @write
     def change_email(self, user_id: int, email: str) -> User:
-        self._s.writable()
-        try:
-            address = check(email, Email, "email")
-        except DomainError:
-            self._s.abort()  # a refused write rolls back like any other
-            raise
+        identifier(user_id, "user_id")
+        address = check(email, Email, "email")
         with self._s.writing(one_statement=True, email=address) as cur:
             row = cur.execute(CHANGE_EMAIL, (address, user_id)).fetchone()
             if row is None:
                 raise UserNotFound(user_id)
         return to_user(row)
 
+    @write
     def delete(self, user_id: int) -> None:
+        identifier(user_id, "user_id")
         with self._s.writing(one_statement=True) as cur:
             if cur.execute(DELETE, (user_id,)).rowcount == 0:
                 raise UserNotFound(user_id)
