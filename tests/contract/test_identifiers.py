@@ -76,10 +76,18 @@ def test_get_many_refuses_a_string_or_a_mapping(uow: UnitOfWorkFactory) -> None:
                 work.products.get_many(value)  # type: ignore[arg-type]
 
 
-def test_a_refused_id_rolls_nothing_back(uow: UnitOfWorkFactory) -> None:
-    """Refused before anything ran, so the unit of work's earlier writes stand."""
+def test_a_refused_id_in_a_write_rolls_back_like_any_failed_write(
+    uow: UnitOfWorkFactory,
+) -> None:
+    """One rule for every write that raises, even before anything ran: the unit of work
+    starts again from its last commit. A refused id in a read rolls nothing back."""
     with uow() as work:
         lamp = work.products.add(NewProduct(name="Lamp", price=Decimal(1)))
+        work.commit()
+        work.products.restock(lamp.id, 5)
+        with pytest.raises(InvalidInput):
+            work.products.get(True)  # type: ignore[arg-type]
+        work.products.restock(lamp.id, 5)
         with pytest.raises(InvalidInput):
             work.products.restock(True, 1)
         work.commit()

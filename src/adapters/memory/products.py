@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from adapters.memory.database import write
 from domain.errors import ConcurrencyConflict, InsufficientInventory, InvalidInput, ProductNotFound
 from domain.model import NewProduct, Product, ProductChanges
 from domain.search import Page, ProductQuery, ProductSort, encode_cursor, sort_key
@@ -13,7 +14,7 @@ from domain.validation import quantity as valid_quantity
 from domain.values import INT4_MAX
 
 if TYPE_CHECKING:
-    from adapters.memory.database import Tables, write
+    from adapters.memory.database import Tables
     from adapters.memory.unit_of_work import MemoryTransaction
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from adapters.memory.database import write
 from domain.errors import EmailTaken, UsernameTaken, UserNotFound
 from domain.model import NewUser, User
 from domain.validation import check, identifier, instance
 from domain.values import Email, email_key, searchable_key
 
 if TYPE_CHECKING:
-    from adapters.memory.database import Tables, write
+    from adapters.memory.database import Tables
     from adapters.memory.unit_of_work import MemoryTransaction
 
 
