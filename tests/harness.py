@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +36,18 @@ def check_reachable(url: str) -> None:
         if "password" in reason.lower() or url in reason:
             reason = reason.replace(url, redact_url(url))
         raise HarnessError(f"cannot use test database {redact_url(url)}: {reason}") from None
+
+
+@contextmanager
+def throwaway_dir() -> Iterator[Path]:
+    """A directory for a throwaway embedded server, removed afterwards. Not under pytest's
+    basetemp: each pytest session of the same user resets it to 0700, which (as root) locks the
+    server's account out of it, and prunes old ones, server and all."""
+    root = Path(tempfile.mkdtemp(prefix="shopdb-test-postgres-"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @contextmanager
