@@ -21,6 +21,7 @@ from shopdb.pgprocess import EmbeddedServerError as EmbeddedServerError
 EMBEDDED_DATABASE = "shopdb"
 PG_MAJOR = "18"
 START_TIMEOUT_S = 60.0
+CONNECT_TIMEOUT_S = 10
 # Orphaned backends notice their postmaster's death within milliseconds; this is their grace.
 LEFTOVER_GRACE_S = 5.0
 
@@ -105,6 +106,9 @@ class EmbeddedServer:
         # data directory that looks initialized.
         if self.pgdata.exists() and any(self.pgdata.iterdir()):
             raise EmbeddedServerError(f"{self.pgdata} is not empty and not a PostgreSQL data dir")
+        for stale in self.pgdata.parent.glob(f".{self.pgdata.name}.*"):
+            if stale.is_dir():  # the staging directory of an initdb killed with its caller
+                shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{self.pgdata.name}.", dir=self.pgdata.parent))
         pgprocess.give_to(staging, user)
         args = ["-D", str(staging), "--username=postgres", "--auth=trust", "--encoding=UTF8"]
@@ -183,7 +187,8 @@ def ensure_database(admin_url: str, name: str) -> None:
     import psycopg
     from psycopg import sql
 
-    with psycopg.connect(admin_url, autocommit=True) as conn:
+    # A frozen server accepts the socket connection and never answers: bounded, too.
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if exists is None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -17,7 +17,7 @@ import psutil
 import psycopg
 import pytest
 
-from shopdb import pgprocess
+from shopdb import embedded, pgprocess
 from shopdb.embedded import (
     EmbeddedServer,
     EmbeddedServerError,
@@ -182,3 +182,20 @@ def test_a_start_that_cannot_proceed_ends_in_time_with_one_line(root: Path) -> N
     assert "\n" not in str(caught.value)
     assert str(pgdata) in str(caught.value)
     assert not stop_server(pgdata)
+
+
+def test_a_frozen_server_fails_the_start_in_bounded_time(
+    server: EmbeddedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embedded, "CONNECT_TIMEOUT_S", 2)
+    pid = _postmaster_pid(server)
+    os.kill(pid, signal.SIGSTOP)
+    started = time.monotonic()
+    try:
+        with pytest.raises(psycopg.OperationalError):
+            embedded.embedded_url(server.pgdata)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    took = time.monotonic() - started
+    print(f"\nembedded_url on a SIGSTOPped postmaster gave up after {took:.1f} s")
+    assert embedded.embedded_url(server.pgdata) == server.url(embedded.EMBEDDED_DATABASE)
