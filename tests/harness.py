@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +14,7 @@ from psycopg import sql
 
 from shopdb.embedded import server_url, start_server
 from shopdb.settings import redact_url
+from tests.throwaway import claim, reap_abandoned
 
 TABLES = ("cart_items", "carts", "products", "users")
 
@@ -39,18 +38,6 @@ def check_reachable(url: str) -> None:
 
 
 @contextmanager
-def throwaway_dir() -> Iterator[Path]:
-    """A directory for a throwaway embedded server, removed afterwards. Not under pytest's
-    basetemp: each pytest session of the same user resets it to 0700, which (as root) locks the
-    server's account out of it, and prunes old ones, server and all."""
-    root = Path(tempfile.mkdtemp(prefix="shopdb-test-postgres-"))
-    try:
-        yield root
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@contextmanager
 def server(tmp_root: Path) -> Iterator[str]:
     """URL of the maintenance database of the server the tests use."""
     url = configured_url()
@@ -58,6 +45,8 @@ def server(tmp_root: Path) -> Iterator[str]:
         check_reachable(url)
         yield url
         return
+    reap_abandoned()
+    claim(tmp_root)
     handle = start_server(tmp_root / "pgdata", delete_on_exit=True)
     try:
         yield server_url(handle)

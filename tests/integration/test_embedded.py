@@ -25,7 +25,8 @@ from shopdb.embedded import (
     start_server,
     stop_server,
 )
-from tests.harness import scratch_database, throwaway_dir
+from tests.harness import scratch_database
+from tests.throwaway import PREFIX, claim, reap_abandoned, throwaway_dir
 
 
 @pytest.fixture
@@ -199,3 +200,32 @@ def test_a_frozen_server_fails_the_start_in_bounded_time(
     took = time.monotonic() - started
     print(f"\nembedded_url on a SIGSTOPped postmaster gave up after {took:.1f} s")
     assert embedded.embedded_url(server.pgdata) == server.url(embedded.EMBEDDED_DATABASE)
+
+
+def test_a_throwaway_server_of_a_killed_test_process_is_reaped(root: Path) -> None:
+    code = (
+        "import os; from shopdb.embedded import start_server; from tests.throwaway import"
+        " throwaway_dir\nwith throwaway_dir() as root:\n"
+        "    start_server(root / 'pgdata', delete_on_exit=True); os.kill(os.getpid(), 9)"
+    )
+    killed = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code],
+        env={**os.environ, "TMPDIR": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    (left,) = root.glob(f"{PREFIX}*")
+    assert is_running(left / "pgdata")
+    mine = root / f"{PREFIX}live"  # a live owner's: never touched
+    mine.mkdir()
+    claim(mine)
+    unclaimed = root / f"{PREFIX}unclaimed"  # still being set up: never touched
+    unclaimed.mkdir()
+    assert reap_abandoned(root) == [left]
+    assert not left.exists()
+    assert mine.exists()
+    assert unclaimed.exists()
+    assert not pgprocess.leftovers(left / "pgdata")
