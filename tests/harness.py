@@ -14,6 +14,7 @@ from psycopg import sql
 
 from shopdb.embedded import server_url, start_server
 from shopdb.settings import redact_url
+from tests.throwaway import claim, reap_abandoned
 
 TABLES = ("cart_items", "carts", "products", "users")
 
@@ -44,6 +45,8 @@ def server(tmp_root: Path) -> Iterator[str]:
         check_reachable(url)
         yield url
         return
+    reap_abandoned()
+    claim(tmp_root)
     handle = start_server(tmp_root / "pgdata", delete_on_exit=True)
     try:
         yield server_url(handle)

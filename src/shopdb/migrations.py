@@ -100,7 +100,8 @@ def target_url(config: Config) -> str:
         if settings.database_url is None:
             from shopdb.embedded import embedded_url
 
-            return embedded_url()
+            data_dir = settings.embedded_data_dir
+            return embedded_url(Path(data_dir) if data_dir else None)
         return settings.database_url.get_secret_value()
     return str(url)
 

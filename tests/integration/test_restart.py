@@ -15,16 +15,22 @@ import pytest
 from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
 from domain.errors import DomainError, StorageUnavailable
 from domain.model import NewProduct
-from shopdb.embedded import ensure_database, server_url, start_server
+from shopdb.embedded import EmbeddedServer, ensure_database, server_url, start_server
 from shopdb.migrations import upgrade
 from tests.threads import run_all
+from tests.throwaway import throwaway_dir
 
 POOL_SIZE = 4
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[Any, str]]:
-    handle = start_server(tmp_path / "pgdata", delete_on_exit=True)
+def server() -> Iterator[tuple[EmbeddedServer, str]]:
+    with throwaway_dir() as root:
+        yield from _server(root)
+
+
+def _server(root: Path) -> Iterator[tuple[EmbeddedServer, str]]:
+    handle = start_server(root / "pgdata", delete_on_exit=True)
     ensure_database(server_url(handle), "shop")
     url = server_url(handle, "shop")
     upgrade(url)
@@ -32,10 +38,10 @@ def server(tmp_path: Path) -> Iterator[tuple[Any, str]]:
     handle.cleanup()
 
 
-def _restart(handle: Any) -> float:
+def _restart(handle: EmbeddedServer) -> float:
     started = time.monotonic()
     handle.stop()
-    handle.ensure_postgres_running()
+    handle.start()
     return time.monotonic() - started
 
 
@@ -50,7 +56,7 @@ def _setup(url: str) -> tuple[Any, PostgresUnitOfWorkFactory, int]:
     return pool, uow, product
 
 
-def test_an_idle_pool_loses_no_request(server: tuple[Any, str]) -> None:
+def test_an_idle_pool_loses_no_request(server: tuple[EmbeddedServer, str]) -> None:
     handle, url = server
     pool, uow, product = _setup(url)
     for _ in range(20):  # every connection used, then idle
@@ -75,7 +81,7 @@ def test_an_idle_pool_loses_no_request(server: tuple[Any, str]) -> None:
     assert first_success is not None  # the figure is printed above; no clock is asserted
 
 
-def test_under_load_only_requests_in_flight_fail(server: tuple[Any, str]) -> None:
+def test_under_load_only_requests_in_flight_fail(server: tuple[EmbeddedServer, str]) -> None:
     handle, url = server
     pool, uow, product = _setup(url)
     restarted = threading.Event()
