@@ -3,6 +3,7 @@ until a provider is called."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ from psycopg_pool import ConnectionPool
 from adapters.hashing import Argon2PasswordHasher
 from adapters.memory import MemoryDatabase, MemoryUnitOfWorkFactory
 from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
+from domain.errors import StorageUnavailable
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from services import AccountService, CartService, CatalogService
 from shopdb.database import database_url
@@ -54,19 +56,37 @@ def open_pool(
 
 class PoolOnFirstUse:
     """Units of work over the container's pool, asked for by the first of them: building the
-    factory, or a service that holds it, connects nowhere and cannot fail."""
+    factory, or a service that holds it, connects nowhere and cannot fail. After close() (the
+    container's shutdown_resources()) it refuses work rather than reopen a pool nobody closes."""
 
     def __init__(self, pool: Callable[[], ConnectionPool[Any] | None]) -> None:
         self._pool = pool
         self._units: PostgresUnitOfWorkFactory | None = None
+        self._closed = False
+        self._lock = threading.Lock()  # one pool, however many threads start at once
 
     def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> UnitOfWork:
         units = self._units
         if units is None:
-            pool = self._pool()
-            assert pool is not None, "the postgres backend always has a pool"
-            units = self._units = PostgresUnitOfWorkFactory(pool)
+            units = self._first_use()
         return units(read_only=read_only, autocommit=autocommit)
+
+    def _first_use(self) -> PostgresUnitOfWorkFactory:
+        with self._lock:
+            if self._closed:
+                raise StorageUnavailable(
+                    "the container was shut down: take services again after init_resources()"
+                )
+            if self._units is None:
+                pool = self._pool()
+                assert pool is not None, "the postgres backend always has a pool"
+                self._units = PostgresUnitOfWorkFactory(pool)
+            return self._units
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._units = None
 
 
 def units_of_work(
@@ -79,7 +99,11 @@ def units_of_work(
     if settings.backend is Backend.MEMORY:
         yield MemoryUnitOfWorkFactory(memory())
     else:
-        yield PoolOnFirstUse(pool)
+        units = PoolOnFirstUse(pool)
+        try:
+            yield units
+        finally:
+            units.close()
 
 
 class Container(containers.DeclarativeContainer):

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from dependency_injector import providers
 from psycopg_pool import ConnectionPool
 
-from domain.errors import StorageUnavailable
+from domain.errors import ProductNotFound, StorageUnavailable
 from domain.model import Product
-from shopdb.container import Container
+from services import CatalogService
+from shopdb.container import Container, open_pool
 from shopdb.health import health
 from shopdb.settings import Settings
+from tests.threads import run_all
 
 
 def test_restart_many_times(clean_database: str) -> None:
@@ -34,13 +41,50 @@ def test_restart_many_times(clean_database: str) -> None:
 
 def test_services_taken_before_a_shutdown_refuse_work_after_it(clean_database: str) -> None:
     container = Container(settings=Settings(DATABASE_URL=clean_database, pool_min_size=1))
-    catalog = container.catalog()
-    lamp = catalog.create_product("Lamp", "9.99")
+    used, unused = container.catalog(), container.catalog()
+    lamp = used.create_product("Lamp", "9.99")
+    pool = container.pool()
     container.shutdown_resources()
-    with pytest.raises(StorageUnavailable):
-        catalog.get_product(lamp.id)
+    for stale in (used, unused):
+        with pytest.raises(StorageUnavailable, match="the container was shut down"):
+            stale.get_product(lamp.id)
+    assert pool is not None
+    assert pool.closed
     assert container.catalog().get_product(lamp.id) == lamp  # a new start serves new services
     container.shutdown_resources()
+
+
+def test_threads_starting_together_share_one_pool(clean_database: str) -> None:
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible inside the first use
+    opened: list[ConnectionPool[Any]] = []
+
+    def counted(*args: Any) -> Iterator[ConnectionPool[Any] | None]:
+        with contextmanager(open_pool)(*args) as pool:
+            assert pool is not None
+            opened.append(pool)
+            yield pool
+
+    try:
+        for _ in range(5):
+            container = Container(settings=Settings(DATABASE_URL=clean_database))
+            container.pool.override(
+                providers.Resource(counted, container.settings, container.pool_config.provider)
+            )
+            catalog = container.catalog()
+            barrier = threading.Barrier(8)
+
+            def first_use(catalog: CatalogService = catalog, barrier: Any = barrier) -> None:
+                barrier.wait()
+                with pytest.raises(ProductNotFound):
+                    catalog.get_product(1)
+
+            run_all([first_use] * 8)
+            container.shutdown_resources()
+    finally:
+        sys.setswitchinterval(previous)
+    assert len(opened) == 5  # one per container, whatever the threads did
+    assert all(pool.closed for pool in opened)
 
 
 def test_a_restart_without_init_resources_starts_on_first_use(clean_database: str) -> None:
