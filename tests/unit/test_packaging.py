@@ -36,11 +36,16 @@ def test_the_migrations_are_found_as_a_package() -> None:
     assert (root / "alembic" / "versions" / f"{head_revision()}_search_indexes.py").is_file()
 
 
-def test_the_container_and_settings_import_no_optional_package() -> None:
-    script = (
-        "import sys, shopdb.container, shopdb.health, shopdb.settings;"
-        f"print(sorted(m for m in {OPTIONAL!r} if m in sys.modules))"
-    )
+def _imported_by(modules: str) -> list[str]:
+    script = f"import sys, {modules}; print(*sorted(m for m in {OPTIONAL!r} if m in sys.modules))"
     command = [sys.executable, "-c", script]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
-    assert output.strip() == "[]"
+    return output.split()
+
+
+def test_the_container_and_settings_import_no_optional_package() -> None:
+    assert _imported_by("shopdb.container, shopdb.health, shopdb.settings") == []
+
+
+def test_the_command_line_imports_the_embedded_server_only_when_used() -> None:
+    assert _imported_by("shopdb.cli") == ["alembic", "rich", "sqlalchemy", "typer"]
