@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from importlib.metadata import version as package_version
 from typing import Annotated, Any, TypeVar
 
+import psycopg
 import typer
 from rich.console import Console
 from rich.progress import Progress
@@ -18,7 +19,7 @@ from domain.errors import DomainError
 from shopdb import database, migrations
 from shopdb.container import Container
 from shopdb.database import EmbeddedUnavailable
-from shopdb.health import DatabaseUnreachable, health, probe
+from shopdb.health import DatabaseUnreachable, Health, health, probe
 from shopdb.migrations import MigrationError
 from shopdb.settings import Backend, Settings, SettingsError, load_settings, redact_url
 
@@ -187,6 +188,15 @@ def demo() -> None:
         run_demo(container, console)
 
 
+def _check(settings: Settings) -> tuple[str, Health, dict[str, int]]:
+    url = _reachable_url(settings)  # one quick connection: a clear error if there is none
+    with _container(settings) as container:
+        pool = container.pool()
+        assert pool is not None  # _reachable_url refused the memory backend
+        pool.wait(timeout=settings.pool_timeout)
+        return url, health(pool=pool), pool.get_stats()
+
+
 @app.command()
 @friendly
 def check(
@@ -196,19 +206,18 @@ def check(
 ) -> None:
     """Connection, schema revision and pool statistics; exit code 1 when not healthy."""
     settings = _settings()
-    url = _reachable_url(settings)
-    state = health(url)
-    with _container(settings) as container:
-        pool = container.pool()
-        assert pool is not None  # _reachable_url refused the memory backend
-        pool.wait(timeout=settings.pool_timeout)
-        stats = pool.get_stats()
     if as_json:
+        try:
+            url, state, stats = _check(settings)
+        except (*EXPECTED, psycopg.Error) as exc:
+            print(json.dumps({"error": _one_line(exc), "healthy": False}, sort_keys=True))
+            raise typer.Exit(1) from None
         report = {"database": redact_url(url), **state.as_dict(), "pool": stats}
         print(json.dumps({**report, "healthy": state.migrated}, sort_keys=True))
         if not state.migrated:
             raise typer.Exit(1)
         return
+    url, state, stats = _check(settings)
     console.print(f"database: {redact_url(url)} (PostgreSQL {state.server_version})")
     console.print(f"schema: {state.revision or 'base'} (head {state.head})")
     console.print(f"pool: {stats}")

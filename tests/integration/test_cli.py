@@ -198,6 +198,16 @@ def test_check_json(empty_url: str) -> None:
     assert report["pool"]["pool_size"] >= 1
 
 
+def test_check_json_of_an_unreachable_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://shop:{CANARY_PASSWORD}@127.0.0.1:1/shop")
+    result = shopdb("check", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["healthy"] is False
+    assert report["error"].startswith("cannot connect to postgresql://shop:***@127.0.0.1:1/shop")
+    assert CANARY_PASSWORD not in result.output
+
+
 def test_no_database_url_and_no_embedded_server_is_one_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
