@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml requirements.lock
 
 # Re-resolve the lock after changing dependencies in pyproject.toml.
 lock: $(STAMP)
-	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe --strip-extras \
+	$(BIN)/pip-compile --quiet --all-extras --generate-hashes --allow-unsafe --strip-extras \
 		--no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
 
 demo: $(STAMP)

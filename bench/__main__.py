@@ -207,7 +207,7 @@ def main() -> None:
     from shopdb.container import database_url
     from shopdb.settings import load_settings
 
-    admin_url = database_url(load_settings())
+    admin_url = database_url(load_settings().with_embedded_default())
     url = seeded(admin_url, args.database, args.products, args)
     grown = seeded(admin_url, f"{args.database}_grown", args.growth, args) if args.growth else ""
     pin(args.pin)

@@ -1,26 +1,30 @@
-"""The `shopdb` command line: migrate, seed, demo, check, and the embedded database."""
+"""The `shopdb` command line (the `cli` extra): migrate, seed, demo, check, and the database."""
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib.metadata import version as package_version
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, TypeVar
 
+import psycopg
 import typer
 from rich.console import Console
 from rich.progress import Progress
 
 from domain.errors import DomainError
-from shopdb import embedded, migrations
+from shopdb import database, migrations
 from shopdb.container import Container
-from shopdb.embedded import EmbeddedServerError
-from shopdb.health import DatabaseUnreachable, health, probe
+from shopdb.database import EmbeddedUnavailable
+from shopdb.health import DatabaseUnreachable, Health, health, probe
+from shopdb.migrations import MigrationError
 from shopdb.settings import Backend, Settings, SettingsError, load_settings, redact_url
 
 app = typer.Typer(
@@ -30,14 +34,17 @@ app = typer.Typer(
     rich_markup_mode=None,
     add_completion=False,
 )
-db_app = typer.Typer(help="The embedded PostgreSQL used when DATABASE_URL is not set.")
+db_app = typer.Typer(
+    help="The database: its schema revision and history; the embedded PostgreSQL (used when"
+    " DATABASE_URL is not set)."
+)
 app.add_typer(db_app, name="db")
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)  # an error stays on one line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXPECTED = (SettingsError, DomainError, DatabaseUnreachable, EmbeddedServerError)
+EXPECTED = (SettingsError, DomainError, DatabaseUnreachable, EmbeddedUnavailable, MigrationError)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -62,8 +69,26 @@ def friendly(command: F) -> F:
     return run  # type: ignore[return-value]
 
 
+def _version(show: bool) -> None:
+    if show:
+        console.print(f"shopdb {package_version('shopdb')}", markup=False, highlight=False)
+        raise typer.Exit
+
+
+@app.callback()
+def options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """shopdb: the shop's persistence layer."""
+
+
 def _settings() -> Settings:
-    settings = load_settings()
+    # Zero configuration on the command line: without DATABASE_URL, the embedded server,
+    # unless SHOPDB_EMBEDDED=false says otherwise.
+    settings = load_settings().with_embedded_default()
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     return settings
 
@@ -80,8 +105,7 @@ def _container(settings: Settings) -> Iterator[Container]:
 def _reachable_url(settings: Settings) -> str:
     if settings.backend is Backend.MEMORY:
         raise SettingsError("SHOPDB_BACKEND=memory keeps nothing: this command needs PostgreSQL")
-    with _container(settings) as container:
-        url: str = container.database_url()
+    url = database.database_url(settings)
     probe(url)
     return url
 
@@ -91,8 +115,21 @@ def _reachable_url(settings: Settings) -> str:
 def migrate(
     revision: Annotated[str, typer.Option(help="Upgrade to this revision.")] = "head",
     down: Annotated[str | None, typer.Option(help="Downgrade to this revision instead.")] = None,
+    sql: Annotated[
+        bool,
+        typer.Option(
+            "--sql",
+            help="Print the SQL from base (or FROM:TO given as --revision) to stdout;"
+            " connect to nothing.",
+        ),
+    ] = False,
 ) -> None:
     """Bring the schema to a revision (alembic, with the application's settings)."""
+    if sql:
+        if down is not None:
+            raise SettingsError("--sql writes upgrades only; give --revision FROM:TO")
+        print(migrations.upgrade_sql(revision if ":" in revision else f"base:{revision}"), end="")
+        return
     settings = _settings()
     url = _reachable_url(settings)
     options = {"lock_timeout_ms": settings.migration_lock_timeout_ms}
@@ -229,19 +266,39 @@ def demo() -> None:
         run_demo(container, console)
 
 
-@app.command()
-@friendly
-def check() -> None:
-    """Connection, schema revision and pool statistics; exit code 1 when not healthy."""
-    settings = _settings()
-    url = _reachable_url(settings)
-    state = health(url)
-    console.print(f"database: {redact_url(url)} (PostgreSQL {state.server_version})")
-    console.print(f"schema: {state.revision or 'base'} (head {state.head})")
+def _check(settings: Settings) -> tuple[str, Health, dict[str, int]]:
+    url = _reachable_url(settings)  # one quick connection: a clear error if there is none
     with _container(settings) as container:
         pool = container.pool()
+        assert pool is not None  # _reachable_url refused the memory backend
         pool.wait(timeout=settings.pool_timeout)
-        console.print(f"pool: {pool.get_stats()}")
+        return url, health(pool=pool), pool.get_stats()
+
+
+@app.command()
+@friendly
+def check(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object on stdout, for machines.")
+    ] = False,
+) -> None:
+    """Connection, schema revision and pool statistics; exit code 1 when not healthy."""
+    settings = _settings()
+    if as_json:
+        try:
+            url, state, stats = _check(settings)
+        except (*EXPECTED, psycopg.Error) as exc:
+            print(json.dumps({"error": _one_line(exc), "healthy": False}, sort_keys=True))
+            raise typer.Exit(1) from None
+        report = {"database": redact_url(url), **state.as_dict(), "pool": stats}
+        print(json.dumps({**report, "healthy": state.migrated}, sort_keys=True))
+        if not state.migrated:
+            raise typer.Exit(1)
+        return
+    url, state, stats = _check(settings)
+    console.print(f"database: {redact_url(url)} (PostgreSQL {state.server_version})")
+    console.print(f"schema: {state.revision or 'base'} (head {state.head})")
+    console.print(f"pool: {stats}")
     if not state.migrated:
         raise SettingsError("schema is not at head: run `shopdb migrate`")
     console.print("healthy")
@@ -265,36 +322,50 @@ def grant_app_role(
     console.print(f"role {role} may read and write rows, and change no schema")
 
 
-def _data_dir(settings: Settings) -> Path:
-    return (
-        Path(settings.embedded_data_dir)
-        if settings.embedded_data_dir
-        else embedded.default_data_dir()
-    )
+@db_app.command("current")
+@friendly
+def db_current() -> None:
+    """The schema revision of the database, against the newest this code knows."""
+    url = _reachable_url(_settings())
+    state = health(url)
+    mark = "at head" if state.migrated else "behind: run `shopdb migrate`"
+    console.print(f"{state.revision or 'base'} (head {state.head}, {mark})", markup=False)
+
+
+@db_app.command("history")
+@friendly
+def db_history() -> None:
+    """Every migration, newest first; connects to nothing."""
+    head = migrations.head_revision()
+    for revision, before, title in migrations.history():
+        suffix = " (head)" if revision == head else ""
+        line = f"{before or 'base'} -> {revision}{suffix}: {title}"
+        console.print(line, markup=False, highlight=False)
 
 
 @db_app.command("url")
 @friendly
 def db_url() -> None:
     """Start the embedded server if needed and print its URL."""
-    console.print(embedded.embedded_url(_data_dir(_settings())), markup=False, highlight=False)
+    settings = _settings().model_copy(update={"database_url": None, "embedded": True})
+    console.print(database.database_url(settings), markup=False, highlight=False)
 
 
 @db_app.command("status")
 @friendly
 def db_status() -> None:
     """Whether the embedded server is running, and where its data lives."""
-    data_dir = _data_dir(_settings())
-    running = embedded.is_running(data_dir)
-    console.print(f"embedded PostgreSQL: {'running' if running else 'stopped'} ({data_dir})")
+    settings = _settings()
+    running = database.embedded_running(settings)
+    where = database.data_dir(settings)
+    console.print(f"embedded PostgreSQL: {'running' if running else 'stopped'} ({where})")
 
 
 @db_app.command("stop")
 @friendly
 def db_stop() -> None:
     """Stop the embedded server."""
-    stopped = embedded.stop_server(_data_dir(_settings()))
-    console.print("stopped" if stopped else "was not running")
+    console.print("stopped" if database.stop_embedded(_settings()) else "was not running")
 
 
 def main() -> None:

@@ -82,7 +82,8 @@ def run_demo(container: Container, console: Console) -> None:
         raise RuntimeError("the sold-out vase was sold twice")
 
     console.rule("pool")
-    if container.settings().backend == "postgres":
-        console.print(container.pool().get_stats())
-    else:
+    pool = container.pool()
+    if pool is None:
         console.print("  in-memory backend: no pool")
+    else:
+        console.print(pool.get_stats())

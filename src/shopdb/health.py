@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
 
-from shopdb.migrations import current_revision, head_revision
 from shopdb.settings import redact_url
+
+SERVER = "SELECT current_setting('server_version'), to_regclass('alembic_version') IS NOT NULL"
+REVISION = "SELECT string_agg(version_num, ',' ORDER BY version_num) FROM alembic_version"
 
 
 class DatabaseUnreachable(Exception):
@@ -22,18 +26,22 @@ def _password(url: str) -> str | None:
         return None
 
 
+def _unreachable(url: str, exc: BaseException) -> DatabaseUnreachable:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    secret = _password(url)
+    if secret:
+        reason = reason.replace(secret, "***")
+    where = redact_url(url) if url else "the pool's database"
+    return DatabaseUnreachable(f"cannot connect to {where}: {reason}")
+
+
 def probe(url: str, timeout: int = 5) -> str:
     """Connect once and return the server version, or raise DatabaseUnreachable."""
     try:
         with psycopg.connect(url, connect_timeout=timeout, autocommit=True) as conn:
-            row = conn.execute("SHOW server_version").fetchone()
-            return str(row[0]) if row else "?"
+            return _read(conn)[0]
     except (psycopg.Error, ValueError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        secret = _password(url)
-        if secret:
-            reason = reason.replace(secret, "***")
-        raise DatabaseUnreachable(f"cannot connect to {redact_url(url)}: {reason}") from None
+        raise _unreachable(url, exc) from None
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,43 @@ class Health:
     def migrated(self) -> bool:
         return self.revision == self.head
 
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "migrated": self.migrated}
 
-def health(url: str) -> Health:
-    version = probe(url)
-    return Health(server_version=version, revision=current_revision(url), head=head_revision())
+
+def _read(conn: psycopg.Connection[Any]) -> tuple[str, str | None]:
+    """Server version and schema revision (None before the first migration); plain SQL, so
+    no second connection for SQLAlchemy."""
+    row = conn.execute(SERVER).fetchone()
+    assert row is not None
+    version, migrated_once = str(row[0]), bool(row[1])
+    if not migrated_once:
+        return version, None
+    revision = conn.execute(REVISION).fetchone()
+    return version, revision[0] if revision else None
+
+
+def health(
+    url: str | None = None, *, pool: ConnectionPool[Any] | None = None, timeout: float = 5
+) -> Health:
+    """The server's version and schema revision against the code's head revision (needs the
+    `migrations` extra). With `pool`, one connection borrowed from it for two statements;
+    otherwise one new connection to `url`. Raises DatabaseUnreachable within `timeout`."""
+    from shopdb.migrations import head_revision
+
+    if pool is not None:
+        try:
+            with pool.connection(timeout=timeout) as conn:
+                version, revision = _read(conn)
+        except (PoolTimeout, psycopg.Error) as exc:
+            conninfo = pool.conninfo if isinstance(pool.conninfo, str) else ""
+            raise _unreachable(conninfo, exc) from None
+    elif url is not None:
+        try:
+            with psycopg.connect(url, connect_timeout=int(timeout), autocommit=True) as conn:
+                version, revision = _read(conn)
+        except (psycopg.Error, ValueError) as exc:
+            raise _unreachable(url, exc) from None
+    else:
+        raise TypeError("health() needs a url or a pool")
+    return Health(server_version=version, revision=revision, head=head_revision())

@@ -1,21 +1,45 @@
-"""Run the alembic migrations with the application's settings."""
+"""Run the alembic migrations with the application's settings (the `migrations` extra)."""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import io
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, create_engine, pool, text
+from sqlalchemy.exc import SQLAlchemyError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from shopdb.settings import redact_url
+
+SCHEMA_PACKAGE = "shopdb_schema"
+
+
+class MigrationError(Exception):
+    """A migration command failed; one line of ours, never the password or a traceback."""
+
+
+@functools.cache
+def schema_root() -> Path:
+    """The folder holding alembic.ini and alembic/: the repository's top level in a checkout,
+    the package `shopdb_schema` in an installed wheel. Found by the import system; not through
+    importlib.resources.files(), which on Python 3.11 fails on a namespace package of an
+    editable install (its path holds setuptools' placeholder, not a folder)."""
+    spec = importlib.util.find_spec(SCHEMA_PACKAGE)
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(location) / "alembic.ini").is_file():
+            return Path(location)
+    raise MigrationError(f"the migrations are not installed (package {SCHEMA_PACKAGE})")
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -33,7 +57,7 @@ UNLOCK = text("SELECT pg_advisory_unlock(:key)")
 POLL_SECONDS = 0.05
 
 
-class MigrationLockTimeout(Exception):
+class MigrationLockTimeout(MigrationError):
     """Another migration held the migration lock for longer than we were willing to wait."""
 
 
@@ -42,8 +66,9 @@ def alembic_config(
 ) -> Config:
     """`wait_timeout_ms`: how long to wait for another migration to finish (default: the
     setting SHOPDB_MIGRATION_WAIT_TIMEOUT_MS, read when a migration runs)."""
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    root = schema_root()
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "alembic"))
     config.attributes["url"] = url
     config.attributes["lock_timeout_ms"] = lock_timeout_ms
     config.attributes["wait_timeout_ms"] = wait_timeout_ms
@@ -92,26 +117,51 @@ def wait_timeout_ms(config: Config) -> int:
 
 
 def target_url(config: Config) -> str:
+    """The URL alembic's own command line migrates: the settings', embedded by default."""
     url = config.attributes.get("url")
     if url is None:
+        from shopdb.database import database_url
         from shopdb.settings import load_settings
 
-        settings = load_settings()
-        if settings.database_url is None:
-            from shopdb.embedded import embedded_url
-
-            data_dir = settings.embedded_data_dir
-            return embedded_url(Path(data_dir) if data_dir else None)
-        return settings.database_url.get_secret_value()
+        return database_url(load_settings().with_embedded_default())
     return str(url)
 
 
+def _one_line(exc: BaseException) -> str:
+    # SQLAlchemy appends a "(Background on this error at: https://sqlalche.me/...)" line.
+    text = str(getattr(exc, "orig", None) or exc).split("(Background on this error")[0]
+    return " ".join(text.split()) or type(exc).__name__
+
+
+@contextmanager
+def _translated(action: str, url: str) -> Iterator[None]:
+    """Alembic's and SQLAlchemy's errors as one line that names the action and the database."""
+    try:
+        yield
+    except (CommandError, SQLAlchemyError) as exc:
+        where = f" on {redact_url(url)}" if url else ""
+        reason = _one_line(exc)
+        secret = _password(url)
+        if secret:
+            reason = reason.replace(secret, "***")
+        raise MigrationError(f"{action} failed{where}: {reason}") from exc
+
+
+def _password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
 def upgrade(url: str, revision: str = "head", **options: Any) -> None:
-    command.upgrade(alembic_config(url, **options), revision)
+    with _translated(f"upgrade to {revision}", url):
+        command.upgrade(alembic_config(url, **options), revision)
 
 
 def downgrade(url: str, revision: str, **options: Any) -> None:
-    command.downgrade(alembic_config(url, **options), revision)
+    with _translated(f"downgrade to {revision}", url):
+        command.downgrade(alembic_config(url, **options), revision)
 
 
 def upgrade_sql(revisions: str = "base:head") -> str:
@@ -119,20 +169,38 @@ def upgrade_sql(revisions: str = "base:head") -> str:
     buffer = io.StringIO()
     config = alembic_config("")
     config.output_buffer = buffer
-    command.upgrade(config, revisions, sql=True)
+    with _translated(f"SQL for {revisions}", ""):
+        command.upgrade(config, revisions, sql=True)
     return buffer.getvalue()
 
 
+@functools.cache
 def head_revision() -> str:
+    """The newest revision the installed code knows (read once: the scripts do not change)."""
     head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
     assert head is not None
     return head
 
 
+def history() -> list[tuple[str, str | None, str]]:
+    """Every revision, newest first: (revision, the one before it, its docstring's first line)."""
+    script = ScriptDirectory.from_config(alembic_config(""))
+    return [
+        (str(rev.revision), _down(rev.down_revision), (rev.doc or "").strip().partition("\n")[0])
+        for rev in script.walk_revisions()
+    ]
+
+
+def _down(down: Any) -> str | None:
+    if down is None or isinstance(down, str):
+        return down
+    return ",".join(down)
+
+
 def current_revision(url: str) -> str | None:
     engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
     try:
-        with engine.connect() as conn:
+        with _translated("reading the schema revision", url), engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     idle_in_transaction_timeout_ms: Annotated[int, Field(ge=0)] = 60_000
     migration_lock_timeout_ms: Annotated[int, Field(ge=0)] = 5_000
     migration_wait_timeout_ms: Annotated[int, Field(ge=0)] = 60_000
+    # Without DATABASE_URL: true starts the per-user embedded server (the `embedded` extra),
+    # false refuses. Unset means false for an application; the command line takes it as true.
+    embedded: bool | None = None
     embedded_data_dir: str | None = None
 
     @field_validator("database_url")
@@ -111,6 +114,13 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    def with_embedded_default(self) -> Settings:
+        """These settings, with SHOPDB_EMBEDDED taken as true when it is not set: the default of
+        the command line, the demo and the tests, which must work with no configuration."""
+        if self.embedded is not None:
+            return self
+        return self.model_copy(update={"embedded": True})
 
     def redacted_database_url(self) -> str | None:
         if self.database_url is None:

