@@ -10,7 +10,6 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.metadata import version as package_version
-from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, TypeVar
 

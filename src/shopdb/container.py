@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from dependency_injector import containers, providers
-from psycopg_pool import ConnectionPool
 
 from adapters.hashing import Argon2PasswordHasher
 from adapters.memory import MemoryDatabase, MemoryUnitOfWorkFactory
-from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
+from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, ShopdbPool, create_pool
 from domain.errors import StorageUnavailable
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from services import AccountService, CartService, CatalogService
@@ -36,12 +34,12 @@ def pool_config(settings: Settings, url: str) -> PoolConfig:
         application_name=settings.application_name,
         statement_timeout_ms=settings.statement_timeout_ms,
         idle_in_transaction_timeout_ms=settings.idle_in_transaction_timeout_ms,
+        connect_timeout=settings.connect_timeout,
+        deadline_margin=settings.deadline_margin_ms / 1000,
     )
 
 
-def open_pool(
-    settings: Settings, config: Callable[[], PoolConfig]
-) -> Iterator[ConnectionPool[Any] | None]:
+def open_pool(settings: Settings, config: Callable[[], PoolConfig]) -> Iterator[ShopdbPool | None]:
     """A new pool at each start (a closed pool cannot reopen), closed at shutdown_resources().
     The memory backend has none: its start connects nowhere and boots no server."""
     if settings.backend is Backend.MEMORY:
@@ -60,7 +58,7 @@ class PoolOnFirstUse:
     container's shutdown_resources()) it refuses work rather than reopen a pool nobody closes.
     The indirection costs ~0.2 µs a unit of work (a unit of work on PostgreSQL: 45-70 µs)."""
 
-    def __init__(self, pool: Callable[[], ConnectionPool[Any] | None]) -> None:
+    def __init__(self, pool: Callable[[], ShopdbPool | None]) -> None:
         self._pool = pool
         self._units: PostgresUnitOfWorkFactory | None = None
         self._closed = False
@@ -92,7 +90,7 @@ class PoolOnFirstUse:
 
 def units_of_work(
     settings: Settings,
-    pool: Callable[[], ConnectionPool[Any] | None],
+    pool: Callable[[], ShopdbPool | None],
     memory: Callable[[], MemoryDatabase],
 ) -> Iterator[UnitOfWorkFactory]:
     """Made anew at each start, so none outlives the pool it was given; services taken before
@@ -117,7 +115,7 @@ class Container(containers.DeclarativeContainer):
     database_url = providers.Singleton(database_url, settings)
     pool_config = providers.Singleton(pool_config, settings, database_url)
     # Annotated: the stubs infer no type from a generator function.
-    pool: providers.Resource[ConnectionPool[Any] | None] = providers.Resource(
+    pool: providers.Resource[ShopdbPool | None] = providers.Resource(
         open_pool, settings, pool_config.provider
     )
 

@@ -76,8 +76,10 @@ class Settings(BaseSettings):
     pool_reconnect_timeout: PositiveSeconds = 300.0
     pool_lifo: bool = True
     application_name: str = "shopdb"
-    statement_timeout_ms: Annotated[int, Field(ge=0)] = 30_000
-    idle_in_transaction_timeout_ms: Annotated[int, Field(ge=0)] = 60_000
+    statement_timeout_ms: Annotated[int, Field(ge=0)] = 10_000
+    idle_in_transaction_timeout_ms: Annotated[int, Field(ge=0)] = 5_000
+    connect_timeout: Annotated[int, Field(ge=2, le=3600)] = 5
+    deadline_margin_ms: Annotated[int, Field(ge=0)] = 2_000
     migration_lock_timeout_ms: Annotated[int, Field(ge=0)] = 5_000
     migration_wait_timeout_ms: Annotated[int, Field(ge=0)] = 60_000
     # Without DATABASE_URL: true starts the per-user embedded server (the `embedded` extra),

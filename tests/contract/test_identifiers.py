@@ -86,7 +86,7 @@ def test_a_refused_id_in_a_write_rolls_back_like_any_failed_write(
         work.commit()
         work.products.restock(lamp.id, 5)
         with pytest.raises(InvalidInput):
-            work.products.get(True)  # type: ignore[arg-type]
+            work.products.get(True)
         work.products.restock(lamp.id, 5)
         with pytest.raises(InvalidInput):
             work.products.restock(True, 1)
