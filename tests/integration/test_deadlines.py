@@ -209,3 +209,37 @@ def test_running_out_of_connections_names_the_servers_reason(owned: tuple[Path, 
     print(f"\nno connection: {info.value}")
     assert "too many connections" in str(info.value)
     pool.close()
+
+
+def test_a_stalled_server_is_not_blamed_on_an_idle_client(owned: tuple[Path, str]) -> None:
+    _, url = owned
+    app = f"stall-{uuid.uuid4().hex[:8]}"
+    options = {**FAST, "idle_in_transaction_timeout_ms": 1000, "statement_timeout_ms": 10_000}
+    pool = _pool(url, **options, application_name=app, min_size=1, max_size=1)
+    uow = PostgresUnitOfWorkFactory(pool)
+    product = _shop(uow, 0)[0]
+    errors: list[DomainError] = []
+    with uow() as work:
+        work.products.restock(product, 1)  # the transaction is open, its backend idle in it
+        with psycopg.connect(url, autocommit=True) as admin:
+            row = admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (app,)
+            ).fetchone()
+        assert row is not None
+
+        def next_statement() -> None:
+            try:
+                work.products.restock(product, 1)
+            except DomainError as exc:
+                errors.append(exc)
+
+        with frozen([row[0]]):  # the backend stalls past its idle timeout, the client does not
+            sender = threading.Thread(target=next_statement)
+            sender.start()
+            time.sleep(2.5)
+        sender.join(15)
+    print(f"\nbackend stalled 2.5 s with a 1 s idle timeout: {errors}")
+    assert len(errors) == 1
+    assert isinstance(errors[0], StorageUnavailable)
+    assert "the server was stalled" in str(errors[0])
+    pool.close()

@@ -58,7 +58,7 @@ class Session:
         self.limit = deadlines.statement
         self.watchdog = deadlines.watchdog
         self.idle_limit = deadlines.idle_in_transaction
-        self.last_answer = monotonic()
+        self.last_answer = self.started = monotonic()
 
     @property
     def in_transaction(self) -> bool:
@@ -74,6 +74,7 @@ class Session:
     def watch(self) -> None:
         """Start the deadline of the next statement; a long block (a bulk import) calls it again
         before each of its statements."""
+        self.started = monotonic()
         if self.limit is not None:
             self.watchdog.watch(self.conn, self.limit)
 
@@ -155,13 +156,15 @@ class Session:
                 " have been committed; read the data again before repeating the change"
             )
         if isinstance(exc, IdleInTransactionSessionTimeout) and self.idle_limit:
-            idle = monotonic() - self.last_answer
+            # The time this client let pass between the last answer and its next statement.
+            idle = self.started - self.last_answer
             if idle < self.idle_limit:
                 return StorageUnavailable(
                     "the server ended the transaction as idle for longer than"
                     f" idle_in_transaction_session_timeout ({self.idle_limit:g} s), but this"
-                    f" client had sent its last statement {idle:.1f} s before: the server was"
-                    " stalled (frozen, paused or overloaded); nothing was committed"
+                    f" client sent its next statement {idle:.1f} s after the previous answer:"
+                    " the server was stalled (frozen, paused or overloaded); nothing was"
+                    " committed"
                 )
         if limit is not None:
             return StorageUnavailable(
@@ -199,6 +202,7 @@ class _Reading:
 
     def __enter__(self) -> psycopg.Cursor[Any]:
         session = self._session
+        session.started = monotonic()
         if session.limit is not None:
             session.watchdog.watch(session.conn, session.limit)
         return session.cur
@@ -210,11 +214,11 @@ class _Reading:
         tb: TracebackType | None,
     ) -> None:
         session = self._session
-        session.last_answer = monotonic()
         if session.limit is not None:
             session.watchdog.done(session.conn)
         if isinstance(exc, psycopg.Error):
             raise session.failure(exc, {}) from exc
+        session.last_answer = monotonic()
 
 
 W = TypeVar("W", bound=Callable[..., Any])
