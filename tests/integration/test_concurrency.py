@@ -93,7 +93,7 @@ def test_no_oversell_under_mixed_load(postgres_uow: PostgresUnitOfWorkFactory) -
 
 def test_concurrent_increments_all_count(postgres_uow: PostgresUnitOfWorkFactory) -> None:
     users = _users(postgres_uow, 4)
-    products = _products(postgres_uow, [10] * 4)
+    products = _products(postgres_uow, [10_000] * 4)  # a line never exceeds the stock
     with postgres_uow() as work:
         carts = [work.carts.get_or_create(user).id for user in users]
         work.commit()
