@@ -115,8 +115,11 @@ def seed(
     carts = min(carts, report.users)
     if carts and not report.interrupted:
         with uow(read_only=True) as work:
-            page = work.products.search(ProductQuery(sort=ProductSort.NEWEST, limit=500))
-        product_ids = [p.id for p in page.items]
+            page = work.products.search(
+                ProductQuery(sort=ProductSort.NEWEST, in_stock_only=True, limit=500)
+            )
+        stock = {p.id: p.inventory_count for p in page.items}
+        product_ids = list(stock)
         while more(report.carts, carts):
             batch_ids = user_ids[report.carts : report.carts + CART_BATCH]
             with uow() as work:
@@ -125,7 +128,9 @@ def seed(
                     for product_id in rng.sample(
                         product_ids, min(ITEMS_PER_CART, len(product_ids))
                     ):
-                        work.carts.add_item(cart.id, product_id, rng.randrange(1, 4))
+                        # A cart line never holds more than the stock on hand.
+                        quantity = min(rng.randrange(1, 4), stock[product_id])
+                        work.carts.add_item(cart.id, product_id, quantity)
                 work.commit()
             report.carts += len(batch_ids)
             advance("carts", len(batch_ids))
