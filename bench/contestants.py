@@ -38,9 +38,13 @@ LOAD_CART = (
     " LEFT JOIN (cart_items i JOIN products p ON p.id = i.product_id) ON i.cart_id = c.id"
     " WHERE c.id = %s ORDER BY i.id"
 )
+# The same rule as shopdb's: a line never exceeds the stock, checked in the writing statement.
 ADD_ITEM = (
-    "INSERT INTO cart_items (cart_id, product_id, quantity) VALUES (%s, %s, 1)"
+    "INSERT INTO cart_items (cart_id, product_id, quantity)"
+    " SELECT %(cart)s, id, 1 FROM products WHERE id = %(product)s AND inventory_count >= 1"
     " ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = cart_items.quantity + 1"
+    " WHERE cart_items.quantity + 1"
+    " <= (SELECT inventory_count FROM products WHERE id = EXCLUDED.product_id)"
     " RETURNING id, quantity"
 )
 KEYSET = PRODUCT + ' WHERE (name COLLATE "C", id) > (%s, %s) ORDER BY name COLLATE "C", id LIMIT 21'
@@ -159,7 +163,7 @@ class RawPool:
         return self._run(LOAD_CART, (cart_id,))
 
     def add_to_cart(self, cart_id: int, product_id: int) -> Any:
-        return self._run(ADD_ITEM, (cart_id, product_id))
+        return self._run(ADD_ITEM, {"cart": cart_id, "product": product_id})
 
     def checkout(self, user_id: int) -> Any:
         with self.pool.connection() as conn:
