@@ -58,7 +58,7 @@ def test_accessors_are_typed_and_errors_in_user_code_are_reported(tmp_path: Path
     assert stderr == ""
     assert [line.split(": ", 1)[1] for line in right] == [
         'note: Revealed type is "ports.unit_of_work.UnitOfWorkFactory"',
-        'note: Revealed type is "psycopg_pool.pool.ConnectionPool[Any] | None"',
+        'note: Revealed type is "adapters.postgres.pool.ShopdbPool | None"',
     ], stdout
     errors = "\n".join(line for line in wrong if ": error: " in line)
     assert 'Incompatible types in assignment (expression has type "str"' in errors, stdout
