@@ -20,7 +20,7 @@ BUDGET = {
     "search page": 1,
     "register": 1,  # one INSERT ... RETURNING, autocommitted
     "update price": 1,  # one UPDATE ... WHERE version = %s RETURNING, autocommitted
-    "add to cart": 6,  # load cart, read stock, BEGIN, upsert, reload cart, COMMIT
+    "add to cart": 5,  # load cart, BEGIN, stock-checked upsert, reload cart, COMMIT
 }
 
 
@@ -71,7 +71,7 @@ def test_use_cases_stay_within_budget(
 
 @pytest.mark.parametrize("catalog_size", [10, 400])
 @pytest.mark.parametrize("lines", [1, 5])
-def test_checkout_costs_lines_plus_four_whatever_the_catalog(
+def test_checkout_costs_lines_plus_five_whatever_the_catalog(
     shop: tuple[AccountService, CatalogService, CartService], catalog_size: int, lines: int
 ) -> None:
     accounts, catalog, carts = shop
@@ -79,4 +79,5 @@ def test_checkout_costs_lines_plus_four_whatever_the_catalog(
     for product_id in _catalog_of(catalog, catalog_size)[:lines]:
         carts.add_to_cart(user.id, product_id, 2)
     # BEGIN, locked cart load, one reservation per line, clear, COMMIT.
-    assert statements(lambda: carts.checkout(user.id)) == lines + 4
+    # BEGIN, lock the cart, load it under the lock, one reservation a line, clear, COMMIT
+    assert statements(lambda: carts.checkout(user.id)) == lines + 5
