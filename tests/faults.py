@@ -53,7 +53,7 @@ def _upstream(url: str) -> socket.socket:
 
 class DroppingProxy:
     """Listens on 127.0.0.1 and forwards to the server of `url`. Once a client sends a statement
-    whose text is `trigger` (simple or extended protocol, prepared or not), the proxy forwards
+    whose text starts with `trigger` (simple or extended protocol, prepared or not), it forwards
     it, then closes the client's side without forwarding the answer: the server does the work,
     the client never hears of it. Triggers once per `arm()`."""
 
@@ -113,13 +113,13 @@ class DroppingProxy:
                     statements[name] = rest.split(b"\0", 1)[0].strip().upper()
                 if not self.armed.is_set():
                     continue
-                if kind == b"Q" and body.rstrip(b"\0").strip().upper() == self.trigger:
+                if kind == b"Q" and body.strip().upper().startswith(self.trigger):
                     pending = True
                 elif kind == b"P":
-                    pending = pending or (name == b"" and statements[name] == self.trigger)
+                    pending = pending or (name == b"" and statements[name].startswith(self.trigger))
                 elif kind == b"B":
                     statement = body.split(b"\0", 2)[1]
-                    pending = pending or statements.get(statement) == self.trigger
+                    pending = pending or statements.get(statement, b"-").startswith(self.trigger)
                 if pending and kind in (b"Q", b"S"):
                     self.armed.clear()
                     self.fired.set()

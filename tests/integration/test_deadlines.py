@@ -175,6 +175,26 @@ def test_a_lost_commit_answer_is_an_unknown_outcome_not_a_failure(
     proxy.close()
 
 
+def test_a_lost_answer_to_an_autocommitted_write_is_an_unknown_outcome(
+    owned: tuple[Path, str],
+) -> None:
+    """A one-statement write in an autocommit unit of work is its own commit."""
+    _, url = owned
+    proxy = DroppingProxy(url, "INSERT INTO PRODUCTS")
+    pool = _pool(proxy.client_url(), **FAST, min_size=1, max_size=1)
+    uow = PostgresUnitOfWorkFactory(pool)
+    name = f"Autocommitted {uuid.uuid4().hex[:8]}"
+    proxy.arm()
+    with uow(autocommit=True) as work, pytest.raises(CommitOutcomeUnknown):
+        work.products.add(NewProduct(name=name, price=Decimal("1")))
+    with psycopg.connect(url) as conn:
+        stored = conn.execute("SELECT count(*) FROM products WHERE name = %s", (name,)).fetchone()
+    print(f"\nINSERT answer dropped in autocommit: stored {stored}")
+    assert stored == (1,)
+    pool.close()
+    proxy.close()
+
+
 def test_a_lost_answer_before_commit_is_plainly_unavailable(owned: tuple[Path, str]) -> None:
     _, url = owned
     proxy = DroppingProxy(url, "BEGIN")
