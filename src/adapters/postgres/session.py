@@ -109,10 +109,7 @@ class Session:
             raise
         else:
             if self.autocommit and self.in_transaction:
-                try:
-                    self._commit()
-                except psycopg.Error as exc:
-                    raise self.failure(exc, {}, committing=True) from exc
+                self._commit()
         finally:
             self.unwatch()
 
@@ -130,8 +127,6 @@ class Session:
             self.watch()
             try:
                 self._commit()
-            except psycopg.Error as exc:
-                raise self.failure(exc, {}, committing=True) from exc
             finally:
                 self.unwatch()
 
@@ -139,7 +134,10 @@ class Session:
         if self.conn.pgconn.transaction_status == _INERROR:
             self.abort()
             raise TransactionAborted()
-        self.cur.execute("COMMIT")
+        try:
+            self.cur.execute("COMMIT")
+        except psycopg.Error as exc:
+            raise self.failure(exc, {}, committing=True) from exc
         # The server answers COMMIT of an aborted transaction with ROLLBACK, and no error.
         if self.cur.statusmessage != "COMMIT":
             raise TransactionAborted()
