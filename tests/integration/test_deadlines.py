@@ -25,6 +25,7 @@ from shopdb.embedded import ensure_database, server_url, start_server
 from shopdb.migrations import upgrade
 from tests.faults import DroppingProxy, frozen, server_processes
 from tests.threads import run_all
+from tests.throwaway import throwaway_dir
 
 FAST = {
     "statement_timeout_ms": 1000,
@@ -36,14 +37,15 @@ FAST = {
 
 
 @pytest.fixture(scope="module")
-def owned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    pgdata = tmp_path_factory.mktemp("owned") / "pgdata"
-    handle = start_server(pgdata, delete_on_exit=True)
-    ensure_database(server_url(handle), "shop")
-    url = server_url(handle, "shop")
-    upgrade(url)
-    yield pgdata, url
-    handle.cleanup()
+def owned() -> Iterator[tuple[Path, str]]:
+    with throwaway_dir() as root:
+        pgdata = root / "pgdata"
+        handle = start_server(pgdata, delete_on_exit=True)
+        ensure_database(server_url(handle), "shop")
+        url = server_url(handle, "shop")
+        upgrade(url)
+        yield pgdata, url
+        handle.cleanup()
 
 
 def _pool(url: str, **options: Any) -> ShopdbPool:
