@@ -265,3 +265,28 @@ def test_a_stalled_server_is_not_blamed_on_an_idle_client(owned: tuple[Path, str
     assert isinstance(errors[0], StorageUnavailable)
     assert "the server was stalled" in str(errors[0])
     pool.close()
+
+
+def test_a_frozen_client_holds_its_row_locks_only_for_the_idle_timeout(
+    owned: tuple[Path, str],
+) -> None:
+    """A client that stops between two statements (frozen, crashed, slow) while holding a
+    product's row lock: checkouts of that product wait for the server's idle timeout, no longer."""
+    _, url = owned
+    pool = _pool(url, **{**FAST, "idle_in_transaction_timeout_ms": 1000})
+    uow = PostgresUnitOfWorkFactory(pool)
+    product, user = _shop(uow, 1)
+    carts = CartService(uow)
+    carts.add_to_cart(user, product, 1)
+    waited: list[float] = []
+    with uow() as holder:
+        holder.products.reserve(product, 1)  # the row is locked; the holder goes quiet
+        started = time.monotonic()
+        carts.checkout(user)  # waits for the lock until the server ends the holder's transaction
+        waited.append(time.monotonic() - started)
+        with pytest.raises(StorageUnavailable, match="idle"):
+            holder.products.reserve(product, 1)
+    print(f"\ncheckout behind a silent lock holder (idle timeout 1 s) waited {waited[0]:.2f} s")
+    with uow(read_only=True) as work:  # only the checkout's unit was taken
+        assert work.products.get(product).inventory_count == 1_000_000 - 1
+    pool.close()
