@@ -113,6 +113,16 @@ class TransactionAborted(DomainError):
         super().__init__("the transaction was aborted by the database: nothing was committed")
 
 
+class UnitOfWorkBusy(DomainError):
+    """The unit of work was used from inside one of its own bulk imports (by the iterable that
+    `add_many` is consuming): use another unit of work there."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this unit of work is busy importing: the rows' iterable cannot use it meanwhile"
+        )
+
+
 class UnitOfWorkNotActive(DomainError):
     """A repository or the unit of work was used before `with` entered it or after it exited."""
 

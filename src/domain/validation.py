@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from domain.errors import InvalidInput
+from domain.model import NewProduct
 from domain.values import INT4_MAX, INT8_MAX
 
 M = TypeVar("M", bound=BaseModel)
@@ -85,3 +87,25 @@ def identifiers(values: object, name: str = "ids") -> list[int]:
     if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
         raise InvalidInput(f"{name}: must be a sequence of ids")
     return [_whole(v, name, 1, INT8_MAX) for v in values]
+
+
+def new_products(products: Iterable[NewProduct]) -> Iterator[NewProduct]:
+    """The products of a bulk import, each checked to be one as it streams: anything else is
+    InvalidInput naming its row (not an AttributeError from the middle of a COPY)."""
+    if isinstance(products, str | bytes) or not isinstance(products, Iterable):
+        raise InvalidInput("products: must be an iterable of NewProduct")
+    for number, product in enumerate(products, start=1):
+        if not isinstance(product, NewProduct):
+            raise InvalidInput(f"products: row {number} is not a NewProduct")
+        exact_price(product, f"products: row {number}")
+        yield product
+
+
+def exact_price(product: NewProduct, where: str = "product") -> None:
+    """The one check an unvalidated entity (made with model_construct) could pass to the
+    database wrongly: NUMERIC(10, 2) would round a third decimal place, or a float; every other
+    bad field the schema refuses itself. ~0.3 µs."""
+    price = product.price
+    exponent = price.as_tuple().exponent if type(price) is Decimal else "n"
+    if not isinstance(exponent, int) or exponent < -2:  # "n", "N", "F": NaN and infinities
+        raise InvalidInput(f"{where}: price must be a Decimal with at most 2 places")

@@ -17,8 +17,13 @@ class UnitOfWork(Protocol):
     When a repository method that writes raises anything (a domain error, including InvalidInput
     for a bad argument, or an exception from the caller's own iterable), the transaction has
     been rolled back (as PostgreSQL aborts a transaction on a failed statement) and the error
-    propagates: the unit of work can go on, but starts again from the last commit. Errors of
-    reads roll nothing back.
+    propagates: the unit of work can go on, but starts again from the last commit. A read that
+    raises a domain error of its own (NotFound, InvalidInput) rolls nothing back; a read the
+    database fails (StorageUnavailable, TransientConflict) rolls back the transaction around it,
+    as PostgreSQL aborts it, and the unit of work goes on from the last commit as well.
+
+    While `products.add_many` consumes the caller's iterable, the iterable cannot use the same
+    unit of work: every call raises UnitOfWorkBusy (use another unit of work there).
 
     Before `with` enters it and after it exits, the unit of work and every repository taken
     from it raise UnitOfWorkNotActive, and touch no data; entering it twice raises too.

@@ -88,6 +88,25 @@ class PoolOnFirstUse:
             self._units = None
 
 
+class Stoppable:
+    """The memory backend's units of work, refused after shutdown_resources() as the
+    PostgreSQL backend's are: a test client that keeps a stale service fails on the fakes too."""
+
+    def __init__(self, units: UnitOfWorkFactory) -> None:
+        self._units: UnitOfWorkFactory | None = units
+
+    def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> UnitOfWork:
+        units = self._units
+        if units is None:
+            raise StorageUnavailable(
+                "the container was shut down: take services again after init_resources()"
+            )
+        return units(read_only=read_only, autocommit=autocommit)
+
+    def close(self) -> None:
+        self._units = None
+
+
 def units_of_work(
     settings: Settings,
     pool: Callable[[], ShopdbPool | None],
@@ -96,7 +115,11 @@ def units_of_work(
     """Made anew at each start, so none outlives the pool it was given; services taken before
     a shutdown_resources() refuse work after it (the pool is closed)."""
     if settings.backend is Backend.MEMORY:
-        yield MemoryUnitOfWorkFactory(memory())
+        stopping = Stoppable(MemoryUnitOfWorkFactory(memory()))
+        try:
+            yield stopping
+        finally:
+            stopping.close()
     else:
         units = PoolOnFirstUse(pool)
         try:

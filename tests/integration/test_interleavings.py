@@ -10,8 +10,8 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from adapters.postgres import PostgresUnitOfWorkFactory
-from domain.errors import TransactionAborted
+from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
+from domain.errors import ProductNotFound, StorageUnavailable, TransactionAborted
 from domain.model import NewProduct, NewUser, Receipt
 from services import CartService
 
@@ -81,3 +81,29 @@ def test_commit_of_a_transaction_the_server_aborted_raises(
             work.commit()
     with postgres_uow(read_only=True) as work:
         assert work.products.get_many([1]) == {}
+
+
+def test_a_read_the_database_fails_rolls_the_transaction_back_as_documented(
+    clean_database: str,
+) -> None:
+    """A read cancelled by statement_timeout (here waiting behind a migration's lock) aborts
+    the transaction on PostgreSQL: the unit of work says so with StorageUnavailable, goes on
+    from its last commit, and its commit stores only what came after."""
+    pool = create_pool(
+        PoolConfig(conninfo=clean_database, min_size=1, max_size=2, statement_timeout_ms=500)
+    )
+    uow = PostgresUnitOfWorkFactory(pool)
+    with psycopg.connect(clean_database) as other:
+        other.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        with uow() as work:
+            lost = work.products.add(NewProduct(name="Lost", price=Decimal("1.00")))
+            with pytest.raises(StorageUnavailable, match="statement_timeout"):
+                work.users.get_by_username("nobody")
+            other.rollback()
+            with pytest.raises(ProductNotFound):
+                work.products.get(lost.id)
+            kept = work.products.add(NewProduct(name="Kept", price=Decimal("1.00")))
+            work.commit()
+    with uow(read_only=True) as work:
+        assert list(work.products.get_many([lost.id, kept.id])) == [kept.id]
+    pool.close()

@@ -9,7 +9,7 @@ from adapters.memory.database import write
 from domain.errors import ConcurrencyConflict, InsufficientInventory, InvalidInput, ProductNotFound
 from domain.model import NewProduct, Product, ProductChanges
 from domain.search import Page, ProductQuery, ProductSort, encode_cursor, sort_key
-from domain.validation import identifier, identifiers, instance, version
+from domain.validation import build, identifier, identifiers, instance, new_products, version
 from domain.validation import quantity as valid_quantity
 from domain.values import INT4_MAX
 
@@ -25,7 +25,9 @@ class MemoryProductRepository:
     def _new(self, tables: Tables, product: NewProduct) -> Product:
         product_id = self._tx.database.next_id("products")
         now = self._tx.now()
-        stored = Product(
+        # build(): an entity made with model_construct is checked here, as the schema would.
+        stored = build(
+            Product,
             id=product_id,
             name=product.name,
             description=product.description,
@@ -48,8 +50,8 @@ class MemoryProductRepository:
     def add_many(self, products: Iterable[NewProduct]) -> int:
         count = 0
         # As on PostgreSQL: whatever the caller's iterable raises, writing() rolls it all back.
-        with self._tx.writing() as tables:
-            for product in products:
+        with self._tx.writing() as tables, self._tx.importing():
+            for product in new_products(products):
                 self._new(tables, product)
                 count += 1
         return count

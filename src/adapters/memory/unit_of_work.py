@@ -12,7 +12,7 @@ from adapters.memory.carts import MemoryCartRepository
 from adapters.memory.database import MemoryDatabase, Tables
 from adapters.memory.products import MemoryProductRepository
 from adapters.memory.users import MemoryUserRepository
-from domain.errors import ReadOnlyViolation, UnitOfWorkNotActive
+from domain.errors import DomainError, ReadOnlyViolation, UnitOfWorkBusy, UnitOfWorkNotActive
 
 
 class MemoryTransaction:
@@ -25,11 +25,25 @@ class MemoryTransaction:
         self._working: Tables | None = None
         self._now: datetime | None = None
         self.active = False
+        self.busy = False  # add_many is consuming the caller's rows: refuse re-entry
+
+    def refusal(self) -> DomainError:
+        return UnitOfWorkBusy() if self.busy else UnitOfWorkNotActive()
+
+    @contextmanager
+    def importing(self) -> Iterator[None]:
+        """As on PostgreSQL, where the connection is in the middle of a COPY: while add_many
+        consumes the caller's rows, every other call on this unit of work refuses."""
+        self.active, self.busy = False, True
+        try:
+            yield
+        finally:
+            self.active, self.busy = True, False
 
     def read(self) -> Tables:
         """Own uncommitted changes if any, else the latest committed state."""
         if not self.active:
-            raise UnitOfWorkNotActive()
+            raise self.refusal()
         return self._working if self._working is not None else self.database.committed()
 
     @contextmanager
@@ -38,7 +52,7 @@ class MemoryTransaction:
         anything (a domain error, or a caller's iterable failing) aborts the transaction:
         everything since the last commit is rolled back."""
         if not self.active:
-            raise UnitOfWorkNotActive()
+            raise self.refusal()
         if self.read_only:
             raise ReadOnlyViolation()
         if self._working is None:
@@ -65,6 +79,8 @@ class MemoryTransaction:
         self._now = None
 
     def rollback(self) -> None:
+        if self.busy:
+            return  # add_many's own writing() rolls back as the error passes
         if self._working is not None:
             self._working = None
             self.database.abandon()
@@ -98,12 +114,12 @@ class MemoryUnitOfWork:
 
     def commit(self) -> None:
         if not self._transaction.active:
-            raise UnitOfWorkNotActive()
+            raise self._transaction.refusal()
         self._transaction.commit()
 
     def rollback(self) -> None:
         if not self._transaction.active:
-            raise UnitOfWorkNotActive()
+            raise self._transaction.refusal()
         self._transaction.rollback()
 
 

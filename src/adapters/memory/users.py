@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from adapters.memory.database import write
 from domain.errors import EmailTaken, UsernameTaken, UserNotFound
 from domain.model import NewUser, User
-from domain.validation import check, identifier, instance
+from domain.validation import build, check, identifier, instance
 from domain.values import Email, email_key, searchable_key
 
 if TYPE_CHECKING:
@@ -38,7 +38,8 @@ class MemoryUserRepository:
             if _taken(tables, "email", user.email):
                 raise EmailTaken(user.email)
             now = self._tx.now()
-            stored = User(
+            stored = build(
+                User,
                 id=user_id,
                 username=user.username,
                 email=user.email,

@@ -53,6 +53,10 @@ def translate(exc: Exception, context: Mapping[str, Any]) -> DomainError:
         return InvalidInput(f"violates the rule {constraint}")
     if isinstance(exc, errors.NumericValueOutOfRange):
         return InvalidInput(f"{context.get('field', 'value')}: out of range")
+    if isinstance(exc, psycopg.DataError):
+        # SQLSTATE class 22, data exception: always a value the database refused. Its message
+        # may quote the value, so only the condition's name is kept.
+        return InvalidInput(f"a value was refused by the database ({type(exc).__name__})")
     if isinstance(exc, errors.SerializationFailure | errors.DeadlockDetected):
         return TransientConflict(f"transaction aborted by the database: {_first_line(exc)}")
     if isinstance(exc, errors.QueryCanceled):

@@ -50,6 +50,7 @@ class Deadlines:
     statement: float | None  # None: statement_timeout is off, so is the client's deadline
     check: float  # a liveness check of an idle connection
     idle_in_transaction: float  # the server's idle_in_transaction_session_timeout; 0: off
+    copy: float | None  # how long one COPY of a bulk import stays open: half statement_timeout
     watchdog: Watchdog = field(compare=False)
 
     @staticmethod
@@ -58,7 +59,8 @@ class Deadlines:
         if config.statement_timeout_ms > 0:
             statement = config.statement_timeout_ms / 1000 + config.deadline_margin
         idle = config.idle_in_transaction_timeout_ms / 1000
-        return Deadlines(statement, float(config.connect_timeout), idle, Watchdog())
+        copy = config.statement_timeout_ms / 2000 if config.statement_timeout_ms > 0 else None
+        return Deadlines(statement, float(config.connect_timeout), idle, copy, Watchdog())
 
 
 class ShopdbPool(ConnectionPool[Any]):

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Iterable, Sequence
+from time import monotonic
 from typing import Any
 
 from psycopg import sql
 
 from adapters.postgres.rows import columns, mapper, trusted
 from adapters.postgres.session import Session, returned, write
-from domain.errors import ConcurrencyConflict, InsufficientInventory, ProductNotFound
+from domain.errors import (
+    ConcurrencyConflict,
+    InsufficientInventory,
+    ProductNotFound,
+)
 from domain.model import NewProduct, Product, ProductChanges
 from domain.search import Page, ProductQuery, ProductSort, encode_cursor, fold, sort_key
-from domain.validation import identifier, identifiers, instance, version
+from domain.validation import (
+    exact_price,
+    identifier,
+    identifiers,
+    instance,
+    new_products,
+    version,
+)
 from domain.validation import quantity as valid_quantity
 
 COLUMNS = columns(
@@ -121,6 +132,7 @@ class PostgresProductRepository:
     @write
     def add(self, product: NewProduct) -> Product:
         instance(product, NewProduct, "product")
+        exact_price(product)
         with self._s.writing(one_statement=True) as cur:
             row = cur.execute(
                 INSERT, (product.name, product.description, product.price, product.inventory_count)
@@ -129,19 +141,31 @@ class PostgresProductRepository:
 
     @write
     def add_many(self, products: Iterable[NewProduct]) -> int:
-        rows = iter(products)
+        rows = new_products(products)
         count = 0
+        budget = self._s.copy_budget
         # One transaction around every batch; whatever raises inside (the caller's iterable,
         # even Ctrl-C) rolls it all back: nothing of the import stays for a later commit().
-        with self._s.writing() as cur:
-            for first in rows:
-                self._s.watch()  # each batch gets its own deadline, as its own statement
-                batch = itertools.chain((first,), itertools.islice(rows, COPY_BATCH_ROWS - 1))
+        # Only the waits on the server are under the deadline, not the time the caller's
+        # iterable takes; and a COPY ends after COPY_BATCH_ROWS rows or half the statement
+        # timeout, whichever comes first, so a slow source never trips statement_timeout.
+        with self._s.writing() as cur, self._s.importing():
+            pending = next(rows, None)
+            while pending is not None:
+                opened, in_batch = monotonic(), 0
+                self._s.watch()
                 with cur.copy(COPY) as copy:
                     copy.set_types(COPY_TYPES)
-                    for p in batch:
+                    while pending is not None and in_batch < COPY_BATCH_ROWS:
+                        p = pending
                         copy.write_row((p.name, p.description, p.price, p.inventory_count))
                         count += 1
+                        in_batch += 1
+                        self._s.unwatch()
+                        pending = next(rows, None)  # the caller's time: no deadline
+                        self._s.watch()
+                        if budget is not None and monotonic() - opened > budget:
+                            break
         return count
 
     def get(self, product_id: int) -> Product:

@@ -21,6 +21,7 @@ from domain.errors import (
     ReadOnlyViolation,
     StorageUnavailable,
     TransactionAborted,
+    UnitOfWorkBusy,
     UnitOfWorkNotActive,
 )
 
@@ -55,9 +56,11 @@ class Session:
         self.read_only = read_only
         self.autocommit = autocommit
         self.active = True
+        self.busy = False  # a bulk import is consuming the caller's rows: refuse re-entry
         self.limit = deadlines.statement
         self.watchdog = deadlines.watchdog
         self.idle_limit = deadlines.idle_in_transaction
+        self.copy_budget = deadlines.copy
         self.last_answer = self.started = monotonic()
 
     @property
@@ -68,7 +71,7 @@ class Session:
     def reading(self) -> _Reading:
         """The cursor, for reads; a failure of the database becomes a domain error."""
         if not self.active:
-            raise UnitOfWorkNotActive()
+            raise self.refusal()
         return _Reading(self)  # made per read: kept on the session, it would be a ref cycle
 
     def watch(self) -> None:
@@ -113,16 +116,29 @@ class Session:
         finally:
             self.unwatch()
 
+    def refusal(self) -> DomainError:
+        return UnitOfWorkBusy() if self.busy else UnitOfWorkNotActive()
+
+    @contextmanager
+    def importing(self) -> Iterator[None]:
+        """While a bulk import consumes the caller's rows, the session refuses other calls:
+        the connection is in the middle of a COPY, and using it would deadlock."""
+        self.active, self.busy = False, True
+        try:
+            yield
+        finally:
+            self.active, self.busy = True, False
+
     def writable(self) -> None:
         """Raise unless this session may write now."""
         if not self.active:
-            raise UnitOfWorkNotActive()
+            raise self.refusal()
         if self.read_only:
             raise ReadOnlyViolation()
 
     def commit(self) -> None:
         if not self.active:
-            raise UnitOfWorkNotActive()
+            raise self.refusal()
         if self.in_transaction:
             self.watch()
             try:
@@ -134,6 +150,11 @@ class Session:
         if self.conn.pgconn.transaction_status == _INERROR:
             self.abort()
             raise TransactionAborted()
+        if self.conn.pgconn.status != ConnStatus.OK:
+            # Lost before COMMIT was sent: the server rolls the transaction back.
+            raise StorageUnavailable(
+                "the connection was lost before the commit: nothing was committed"
+            )
         try:
             self.cur.execute("COMMIT")
         except psycopg.Error as exc:
@@ -173,7 +194,10 @@ class Session:
         return translate(exc, context)
 
     def abort(self) -> None:
-        """Roll back; on a broken connection there is nothing left to roll back."""
+        """Roll back; on a broken connection there is nothing left to roll back. Not while a
+        bulk import has the connection: the import itself rolls back as its error passes."""
+        if self.busy:
+            return
         if self.in_transaction and not self.conn.closed:
             # On failure the connection is broken: the pool discards it when it comes back.
             self.watch()

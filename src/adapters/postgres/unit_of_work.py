@@ -76,7 +76,7 @@ class PostgresUnitOfWork:
 
     def rollback(self) -> None:
         if not self._session.active:
-            raise UnitOfWorkNotActive()
+            raise self._session.refusal()
         self._session.abort()
 
 
@@ -104,6 +104,7 @@ class _InactiveSession(Session):
 
     def __init__(self) -> None:  # no connection at all
         self.active = False
+        self.busy = False
         self.read_only = True
 
     def abort(self) -> None:

@@ -1,0 +1,80 @@
+"""On a server this module owns, behind a proxy that drops the answer to one statement: when
+the answer to the ROLLBACK that undoes a failed write is lost, the next commit says nothing
+was committed, not that the outcome is unknown (no COMMIT was ever sent)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
+from domain.errors import CommitOutcomeUnknown, InsufficientInventory, StorageUnavailable
+from domain.model import NewProduct
+from shopdb.embedded import ensure_database, server_url, start_server
+from shopdb.migrations import upgrade
+from tests.faults import DroppingProxy
+from tests.throwaway import throwaway_dir
+
+
+@pytest.fixture(scope="module")
+def owned() -> Iterator[str]:
+    with throwaway_dir() as root:
+        handle = start_server(root / "pgdata", delete_on_exit=True)
+        ensure_database(server_url(handle), "shop")
+        url = server_url(handle, "shop")
+        upgrade(url)
+        yield url
+        handle.cleanup()
+
+
+def test_a_commit_after_the_connection_was_already_lost_is_not_an_unknown_outcome(
+    owned: str,
+) -> None:
+    """A unit of work commits A, adds B, then a reservation fails and the answer to the
+    ROLLBACK undoing it is lost: the next write says the database is unavailable, and commit()
+    raises StorageUnavailable (not CommitOutcomeUnknown: no COMMIT was sent); A is kept, B not."""
+    proxy = DroppingProxy(owned, "ROLLBACK")
+    pool = create_pool(
+        PoolConfig(
+            conninfo=proxy.client_url(),
+            min_size=1,
+            max_size=1,
+            statement_timeout_ms=1000,
+            deadline_margin=0.5,
+            connect_timeout=2,
+            timeout=3.0,
+        )
+    )
+    pool.wait()
+    uow = PostgresUnitOfWorkFactory(pool)
+    tag = uuid.uuid4().hex[:8]
+    try:
+        with uow() as work:
+            lamp = work.products.add(
+                NewProduct(name=f"A {tag}", price=Decimal("1"), inventory_count=1)
+            )
+            work.commit()
+            work.products.add(NewProduct(name=f"B {tag}", price=Decimal("1")))
+            proxy.arm()
+            with pytest.raises(InsufficientInventory):
+                work.products.reserve(lamp.id, 5)
+            assert proxy.fired.is_set()
+            with pytest.raises(StorageUnavailable):
+                work.products.add(NewProduct(name=f"C {tag}", price=Decimal("1")))
+            with pytest.raises(StorageUnavailable) as info:
+                work.commit()
+        with psycopg.connect(owned) as conn:
+            stored = conn.execute(
+                "SELECT name FROM products WHERE name LIKE %s ORDER BY id", (f"% {tag}",)
+            ).fetchall()
+        assert stored == [(f"A {tag}",)]
+        assert not isinstance(info.value, CommitOutcomeUnknown), str(info.value)
+    finally:
+        pool.close()
+        proxy.close()
+        time.sleep(0.1)
