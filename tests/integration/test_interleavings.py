@@ -12,7 +12,7 @@ import pytest
 
 from adapters.postgres import PostgresUnitOfWorkFactory
 from domain.errors import TransactionAborted
-from domain.model import NewProduct, NewUser, Receipt
+from domain.model import NewProduct, NewUser, Order
 from services import CartService
 
 
@@ -43,7 +43,7 @@ def test_checkout_sells_a_line_committed_while_it_waited_for_the_cart(
         work.carts.add_item(cart.id, a.id, 1)
         work.commit()
 
-    receipts: list[Receipt] = []
+    receipts: list[Order] = []
     writer = uow()
     with writer:
         writer.carts.add_item(cart.id, b.id, 2)  # holds a key-share lock on the cart row
