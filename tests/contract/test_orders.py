@@ -3,6 +3,7 @@ once per idempotency key, history kept and paged."""
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 
 import pytest
@@ -18,7 +19,9 @@ from domain.errors import (
 )
 from domain.model import Order, OrderStatus, ProductChanges
 from ports.unit_of_work import UnitOfWorkFactory
+from services.retry import retrying
 from tests.contract.helpers import add_product, add_user, snapshot
+from tests.threads import run_all
 
 
 def _fill(uow: UnitOfWorkFactory, user_id: int, *lines: tuple[int, int]) -> None:
@@ -233,3 +236,19 @@ def test_a_failed_place_rolls_the_unit_of_work_back(uow: UnitOfWorkFactory) -> N
             work.orders.place(alice.id, "k")
         work.commit()
     assert _stock(uow, lamp.id) == [1]
+
+
+@pytest.mark.usefixtures("short_switch_interval")
+def test_concurrent_places_with_one_key_sell_once(uow: UnitOfWorkFactory) -> None:
+    alice, lamp = add_user(uow), add_product(uow, inventory=50)
+    _fill(uow, alice.id, (lamp.id, 3))
+    start = threading.Barrier(6)
+    results: list[Order] = []
+
+    def place() -> None:
+        start.wait()
+        results.append(retrying(lambda: _place(uow, alice.id, "one")))
+
+    run_all([place] * 6)
+    assert {order.id for order in results} == {1}
+    assert _stock(uow, lamp.id) == [47]
