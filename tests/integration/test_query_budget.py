@@ -72,7 +72,10 @@ def test_use_cases_stay_within_budget(
 @pytest.mark.parametrize("catalog_size", [10, 400])
 @pytest.mark.parametrize("lines", [1, 5, 50])
 def test_checkout_costs_four_statements_whatever_the_lines_or_the_catalog(
-    shop: tuple[AccountService, CatalogService, CartService], catalog_size: int, lines: int
+    shop: tuple[AccountService, CatalogService, CartService],
+    postgres_uow: PostgresUnitOfWorkFactory,
+    catalog_size: int,
+    lines: int,
 ) -> None:
     accounts, catalog, carts = shop
     user = accounts.register("alice", "a@example.com", "password1")
@@ -81,7 +84,7 @@ def test_checkout_costs_four_statements_whatever_the_lines_or_the_catalog(
         carts.add_to_cart(user.id, product_id, 2)
     # BEGIN, cart lock, one statement that sells every line and records the order, COMMIT.
     spent = statements(lambda: carts.checkout(user.id, "k"))
-    orders = OrderService(carts._uow)
+    orders = OrderService(postgres_uow)
     assert len(orders.get_order(user.id, 1).lines) == lines
     assert spent == 4
     # Repeated with the same key: the stored order, read back; nothing sold again.
