@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from domain.model import Cart, Order
+from domain.model import Cart, CartItem, Order
 from domain.validation import identifier
 from domain.validation import quantity as valid_quantity
 from ports.unit_of_work import UnitOfWorkFactory
@@ -15,18 +15,18 @@ class CartService:
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
 
-    def add_to_cart(self, user_id: int, product_id: int, quantity: int = 1) -> Cart:
-        """Add to the user's cart (creating it), refusing more than the stock on hand in total.
-        Raises UserNotFound, ProductNotFound, InsufficientInventory or InvalidInput."""
+    def add_to_cart(self, user_id: int, product_id: int, quantity: int = 1) -> CartItem:
+        """Add to the user's cart (creating it), refusing more than the stock on hand in total
+        and more than CART_LINES_MAX (1,000) lines; returns the line as it is now. Costs the
+        same for any size of cart (`view_cart` shows the whole cart). Raises UserNotFound,
+        ProductNotFound, CartFull, InsufficientInventory or InvalidInput."""
         valid_quantity(quantity)
         identifier(product_id, "product_id")
         with self._uow() as uow:
-            cart = uow.carts.get_or_create(user_id)
-            # The repository checks the stock in the same step as it writes: no race.
-            uow.carts.add_item(cart.id, product_id, quantity)
-            cart = uow.carts.get(cart.id)
+            # The repository checks the stock and the cap in the same step as it writes.
+            item = uow.carts.add_for_user(user_id, product_id, quantity)
             uow.commit()
-        return cart
+        return item
 
     def change_quantity(self, user_id: int, product_id: int, quantity: int) -> Cart:
         """Set the quantity of a product already in the cart (>= 1; remove it to drop it).

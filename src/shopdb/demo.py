@@ -54,8 +54,10 @@ def run_demo(container: Container, console: Console) -> None:
     carts.add_to_cart(alice.id, lamp.id, 2)
     carts.add_to_cart(alice.id, mug.id, 3)
     carts.add_to_cart(alice.id, mug.id, 1)
-    cart = carts.add_to_cart(alice.id, vase.id, 1)
-    console.print(_cart_table(f"cart of {alice.username}", cart))
+    carts.add_to_cart(alice.id, vase.id, 1)
+    cart = carts.view_cart(alice.id)
+    if cart is not None:
+        console.print(_cart_table(f"cart of {alice.username}", cart))
     carts.add_to_cart(bob.id, vase.id, 1)
     console.print(f"  {bob.username} also puts the last vase in his cart")
 

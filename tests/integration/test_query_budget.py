@@ -20,7 +20,7 @@ BUDGET = {
     "search page": 1,
     "register": 1,  # one INSERT ... RETURNING, autocommitted
     "update price": 1,  # one UPDATE ... WHERE version = %s RETURNING, autocommitted
-    "add to cart": 6,  # load cart, read stock, BEGIN, upsert, reload cart, COMMIT
+    "add to cart": 4,  # BEGIN, lock the cart, upsert within stock and line cap, COMMIT
 }
 
 
@@ -91,3 +91,18 @@ def test_checkout_costs_four_statements_whatever_the_lines_or_the_catalog(
     assert statements(lambda: carts.checkout(user.id, "k")) == 5
     assert statements(lambda: orders.get_order(user.id, 1)) == 1
     assert statements(lambda: orders.order_history(user.id, limit=10)) == 1
+
+
+def test_add_to_cart_costs_the_same_for_1_and_1000_lines(
+    shop: tuple[AccountService, CatalogService, CartService],
+) -> None:
+    accounts, catalog, carts = shop
+    user = accounts.register("alice", "a@example.com", "password1")
+    _catalog_of(catalog, 1002)
+    carts.add_to_cart(user.id, 1)
+    small = statements(lambda: carts.add_to_cart(user.id, 2))
+    for product_id in range(3, 1000):
+        carts.add_to_cart(user.id, product_id)
+    large = statements(lambda: carts.add_to_cart(user.id, 1000))  # the 1,000th line
+    grown = statements(lambda: carts.add_to_cart(user.id, 5))  # an existing line, cart full
+    assert small == large == grown == BUDGET["add to cart"]
