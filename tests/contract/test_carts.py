@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 from decimal import Decimal
 
 import pytest
@@ -19,6 +21,7 @@ from domain.model import NewProduct, ProductChanges
 from domain.values import CART_LINES_MAX, INT4_MAX
 from ports.unit_of_work import UnitOfWorkFactory
 from tests.contract.helpers import add_product, add_user, snapshot
+from tests.threads import run_all
 
 
 def test_get_or_create_makes_one_cart_per_user(uow: UnitOfWorkFactory) -> None:
@@ -189,3 +192,33 @@ def test_a_cart_holds_at_most_the_line_cap(uow: UnitOfWorkFactory) -> None:
     with uow() as work:  # a line already there may still grow
         assert work.carts.add_for_user(alice.id, 1, 1).quantity == 2
         work.commit()
+
+
+@pytest.mark.usefixtures("short_switch_interval")
+def test_concurrent_adds_cannot_pass_the_line_cap_together(uow: UnitOfWorkFactory) -> None:
+    alice = add_user(uow)
+    with uow() as work:
+        work.products.add_many(
+            NewProduct(name=f"P{n}", price=Decimal("1.00"), inventory_count=5)
+            for n in range(CART_LINES_MAX + 6)
+        )
+        for product_id in range(1, CART_LINES_MAX - 1):  # two lines short of the cap
+            work.carts.add_for_user(alice.id, product_id, 1)
+        work.commit()
+    start = threading.Barrier(8)
+    refused: list[CartFull] = []
+
+    def add(product_id: int) -> None:
+        start.wait()
+        try:
+            with uow() as work:
+                work.carts.add_for_user(alice.id, product_id, 1)
+                work.commit()
+        except CartFull as exc:
+            refused.append(exc)
+
+    run_all([functools.partial(add, p) for p in range(CART_LINES_MAX - 1, CART_LINES_MAX + 7)])
+    with uow(read_only=True) as work:
+        cart = work.carts.find_for_user(alice.id)
+    assert cart is not None
+    assert (len(cart.items), len(refused)) == (CART_LINES_MAX, 6)
