@@ -127,7 +127,8 @@ class PostgresOrderRepository:
     def place(self, user_id: int, idempotency_key: str) -> Order:
         identifier(user_id, "user_id")
         key = check(idempotency_key, IdempotencyKey, "idempotency_key")
-        with self._s.writing() as cur:
+        # The values error translation may name; the locks taken make those errors unlikely.
+        with self._s.writing(user_id=user_id, product_id=None, field="total") as cur:
             locked = cur.execute(LOCK_FOR_USER, {"user_id": user_id}).fetchone()
             values = {"user_id": user_id, "key": key, "cart_id": locked[0] if locked else None}
             row = returned(cur.execute(PLACE, values).fetchone())
