@@ -315,11 +315,18 @@ def everything(args: argparse.Namespace, url: str) -> None:
             refill_carts(url, carts[:checkouts], ITEMS_PER_CART, rng)
 
     run.compare(
-        "checkout of a 5-line cart",
+        "checkout + order, 5-line cart",
         all_,
         lambda c: lambda n: c.checkout(slices[c.name][n]),
         checkouts,
         before_repeat=refill,
+    )
+    # The users just checked out have an order per repeat: a page of their history each.
+    run.compare(
+        "order history page (20)",
+        all_,
+        lambda c: lambda n: c.order_history(slices[c.name][n % checkouts]),
+        ops,
     )
 
     with raw_conn.conn.cursor() as cur:
@@ -434,6 +441,16 @@ def summary(run: Run) -> None:
             continue
         met = ratio >= target if higher else ratio <= target
         print(f"  {label:<36} {ratio:6.2f}x  (target >= {target}x)  {'met' if met else 'MISSED'}")
+    try:
+        # Recording the sale must not make checkout the slow path: a 5-line checkout with its
+        # order against the simplest write there is, through shopdb in the same run.
+        cost = median("checkout + order", Shopdb.name) / median("insert user", Shopdb.name)
+        print(
+            f"  {'5-line checkout + order vs insert':<36} {cost:6.2f}x  (target >= 0.5x)  "
+            f"{'met' if cost >= 0.5 else 'MISSED'}"
+        )
+    except StopIteration:
+        pass
     try:
         page_1 = median("search page 1 (keyset)", Shopdb.name)
         page_1000 = median("search page 1000 (keyset)", Shopdb.name)

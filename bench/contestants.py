@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from adapters.hashing import Argon2PasswordHasher
 from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
-from bench.orm import CartRow, ItemRow, ProductRow, UserRow
+from bench.orm import CartRow, ItemRow, OrderLineRow, OrderRow, ProductRow, UserRow
 from domain.model import NewProduct, NewUser
 from domain.search import ProductQuery, ProductSort, encode_cursor
 from services import CartService
@@ -57,7 +58,23 @@ LOCK_ITEMS = (
 )
 RESERVE = (
     "UPDATE products SET inventory_count = inventory_count - %s"
-    " WHERE id = %s AND inventory_count >= %s RETURNING price"
+    " WHERE id = %s AND inventory_count >= %s RETURNING name, price"
+)
+PRIOR_ORDER = "SELECT id FROM orders WHERE user_id = %s AND idempotency_key = %s"
+INSERT_ORDER = (
+    "INSERT INTO orders (user_id, idempotency_key, total) VALUES (%s, %s, %s) RETURNING id"
+)
+INSERT_LINE = (
+    "INSERT INTO order_lines (order_id, product_id, product_name, unit_price, quantity)"
+    " VALUES (%s, %s, %s, %s, %s)"
+)
+# A page of 20 orders with their lines, newest first: the query a hand-written version would use.
+ORDER_PAGE = (
+    "WITH o AS (SELECT id, user_id, status, created_at FROM orders WHERE user_id = %s"
+    " ORDER BY id DESC LIMIT 21)"
+    " SELECT o.id, o.user_id, o.status, o.created_at, l.product_id, l.product_name,"
+    " l.unit_price, l.quantity FROM o JOIN order_lines l ON l.order_id = o.id"
+    " ORDER BY o.id DESC, l.product_id"
 )
 CLEAR = "DELETE FROM cart_items WHERE cart_id = %s"
 
@@ -100,7 +117,11 @@ class Shopdb:
             return work.carts.add_item(cart_id, product_id, 1)
 
     def checkout(self, user_id: int) -> Any:
-        return self.carts.checkout(user_id)
+        return self.carts.checkout(user_id, uuid.uuid4().hex)
+
+    def order_history(self, user_id: int) -> Any:
+        with self.uow(read_only=True) as work:
+            return work.orders.list_for_user(user_id, limit=20)
 
     def pager(self, after: Page1000 | None) -> Callable[[], Any]:
         # A caller holds the opaque cursor of the page before; it builds the query per request.
@@ -169,6 +190,9 @@ class RawPool:
         with self.pool.connection() as conn:
             return _raw_checkout(conn, user_id)
 
+    def order_history(self, user_id: int) -> Any:
+        return self._run(ORDER_PAGE, (user_id,))
+
     def pager(self, after: Page1000 | None) -> Callable[[], Any]:
         if after is None:
             return lambda: self._run(FIRST_PAGE, None)
@@ -219,19 +243,32 @@ class RawConnection(RawPool):
 
 
 def _raw_checkout(conn: psycopg.Connection[Any], user_id: int) -> Any:
+    """Written the usual way: lock, look for the key, a reservation per line, the order, its
+    lines in one executemany, the clear."""
+    key = uuid.uuid4().hex
     with conn.transaction():
         cart = conn.execute(LOCK_CART, (user_id,)).fetchone()
         if cart is None:
             raise RuntimeError("no cart")
+        prior = conn.execute(PRIOR_ORDER, (user_id, key)).fetchone()
+        if prior is not None:
+            return prior[0]
         items = conn.execute(LOCK_ITEMS, (cart[0],)).fetchall()
         total = Decimal(0)
+        lines = []
         for product_id, quantity in items:
-            price = conn.execute(RESERVE, (quantity, product_id, quantity)).fetchone()
-            if price is None:
+            sold = conn.execute(RESERVE, (quantity, product_id, quantity)).fetchone()
+            if sold is None:
                 raise RuntimeError("out of stock")
-            total += price[0] * quantity
+            total += sold[1] * quantity
+            lines.append((product_id, sold[0], sold[1], quantity))
+        order = conn.execute(INSERT_ORDER, (user_id, key, total)).fetchone()
+        if order is None:
+            raise RuntimeError("no order")
+        with conn.cursor() as cur:
+            cur.executemany(INSERT_LINE, [(order[0], *line) for line in lines])
         conn.execute(CLEAR, (cart[0],))
-    return total
+    return order[0]
 
 
 def _raw_copy(conn: psycopg.Connection[Any], rows: Any, statement: str = COPY) -> None:
@@ -293,16 +330,44 @@ class Orm:
                 .limit(1)
                 .with_for_update()
             ).one()
+            key = uuid.uuid4().hex
+            prior = session.scalars(
+                select(OrderRow).where(OrderRow.user_id == user_id, OrderRow.idempotency_key == key)
+            ).first()
+            if prior is not None:
+                return prior.id
             total = Decimal(0)
+            order = OrderRow(user_id=user_id, idempotency_key=key, total=Decimal(0))
             for item in sorted(cart.items, key=lambda i: i.product_id):
                 product = session.get(ProductRow, item.product_id, with_for_update=True)
                 if product is None or product.inventory_count < item.quantity:
                     raise RuntimeError("out of stock")
                 product.inventory_count -= item.quantity
                 total += product.price * item.quantity
+                order.lines.append(
+                    OrderLineRow(
+                        product_id=product.id,
+                        product_name=product.name,
+                        unit_price=product.price,
+                        quantity=item.quantity,
+                    )
+                )
+            order.total = total
+            session.add(order)
             session.execute(delete(ItemRow).where(ItemRow.cart_id == cart.id))
             session.commit()
-            return total
+            return order.id
+
+    def order_history(self, user_id: int) -> Any:
+        with Session(self.engine) as session:
+            query = (
+                select(OrderRow)
+                .where(OrderRow.user_id == user_id)
+                .order_by(OrderRow.id.desc())
+                .limit(21)
+                .options(selectinload(OrderRow.lines))
+            )
+            return session.scalars(query).all()
 
     def _order(self) -> Any:
         return (ProductRow.name.collate("C"), ProductRow.id)

@@ -16,7 +16,7 @@ from shopdb.embedded import server_url, start_server
 from shopdb.settings import redact_url
 from tests.throwaway import claim, reap_abandoned
 
-TABLES = ("cart_items", "carts", "products", "users")
+TABLES = ("order_lines", "orders", "cart_items", "carts", "products", "users")
 
 
 class HarnessError(Exception):

@@ -27,6 +27,12 @@ class CartNotFound(NotFound):
     entity = "cart"
 
 
+class OrderNotFound(NotFound):
+    """No such order, or it belongs to another user: the two are not told apart."""
+
+    entity = "order"
+
+
 class CartItemNotFound(NotFound):
     entity = "cart item"
 
@@ -88,6 +94,43 @@ class EmptyCart(DomainError):
     def __init__(self, user_id: int) -> None:
         self.user_id = user_id
         super().__init__(f"the cart of user {user_id} is empty")
+
+
+class CartFull(DomainError):
+    def __init__(self, cart_id: int, limit: int) -> None:
+        self.cart_id = cart_id
+        self.limit = limit
+        super().__init__(f"cart {cart_id} already holds {limit} lines, the most a cart may hold")
+
+
+class IdempotencyKeyReused(DomainError):
+    """The key names a checkout already made, of other lines than the cart holds now."""
+
+    def __init__(self, user_id: int, order_id: int) -> None:
+        self.user_id = user_id
+        self.order_id = order_id
+        super().__init__(
+            f"this idempotency key was used for order {order_id} of user {user_id}, of other"
+            " lines than the cart holds now: use a new key for a new checkout"
+        )
+
+
+class HasOrders(DomainError):
+    """A user or product that appears in an order is kept: order history is never lost."""
+
+    entity = "entity"
+
+    def __init__(self, key: int) -> None:
+        self.key = key
+        super().__init__(f"{self.entity} {key} appears in orders and cannot be deleted")
+
+
+class UserHasOrders(HasOrders):
+    entity = "user"
+
+
+class ProductHasOrders(HasOrders):
+    entity = "product"
 
 
 class TransientConflict(DomainError):

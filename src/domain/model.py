@@ -1,9 +1,10 @@
-"""Entities: users, products and carts with their items. Immutable; changes make new values."""
+"""Entities: users, products, carts with their items, and orders. Immutable."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
@@ -86,7 +87,7 @@ class ProductChanges(Entity):
 
 
 class Line(Entity):
-    """A quantity of a product at a unit price: a cart item, or a line of a receipt."""
+    """A quantity of a product at a unit price: a cart item, or a line of an order."""
 
     product_id: Id
     product_name: ProductName
@@ -132,16 +133,25 @@ class Cart(Entity):
         return next((item for item in self.items if item.product_id == product_id), None)
 
 
-class ReceiptLine(Line):
-    """A line of a receipt, at the price it was sold for."""
+class OrderStatus(StrEnum):
+    """Only placed so far: payment and shipping are not this layer's business yet."""
+
+    PLACED = "placed"
 
 
-class Receipt(Entity):
-    """What a checkout sold, at the prices it was sold for."""
+class OrderLine(Line):
+    """A line of an order: the product's name and unit price as sold, never changed later."""
 
+
+class Order(Entity):
+    """What a checkout sold, at the prices it was sold for; its lines ordered by product id."""
+
+    id: Id
     user_id: Id
-    cart_id: Id
-    lines: tuple[ReceiptLine, ...]
+    status: OrderStatus
+    lines: tuple[OrderLine, ...]
+    created_at: datetime
+    updated_at: datetime
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -16,6 +16,10 @@ PRICE_MAX: Final = Decimal("99999999.99")  # NUMERIC(10, 2)
 # 40 KB of UTF-8) leaves room for the longest spec sheet while keeping a row, a page of search
 # results and an import batch bounded. The schema's products_description_length_check agrees.
 DESCRIPTION_MAX: Final = 10_000
+# Lines a cart may hold: bounds what one checkout sells in one statement, and with the
+# largest price and quantity keeps an order's total within orders.total's NUMERIC(30, 2).
+CART_LINES_MAX: Final = 1_000
+IDEMPOTENCY_KEY_MAX: Final = 100
 BLANK: Final = " \t\n\r\f\v"  # the schema's btrim() set
 
 
@@ -71,6 +75,14 @@ Description = Annotated[
     str, StringConstraints(max_length=DESCRIPTION_MAX), AfterValidator(text_storable)
 ]
 Id = Annotated[int, Strict(), Field(ge=1, le=INT8_MAX)]
+# Chosen by the caller, once per checkout it means to make (a UUID fits): the same key again
+# is the same checkout.
+IdempotencyKey = Annotated[
+    str,
+    Strict(),
+    StringConstraints(min_length=1, max_length=IDEMPOTENCY_KEY_MAX),
+    AfterValidator(text_storable),
+]
 Version = Annotated[int, Strict(), Field(ge=1, le=INT4_MAX)]
 Quantity = Annotated[int, Strict(), Field(ge=1, le=INT4_MAX)]
 Inventory = Annotated[int, Strict(), Field(ge=0, le=INT4_MAX)]

@@ -31,8 +31,16 @@ class CartRepository(Protocol):
         """Put `quantity` (>= 1) of a product into the cart; if it is there already, its
         quantity grows by `quantity`. A line never holds more than the product's stock on
         hand: the check and the write are one atomic step, so concurrent adds cannot pass it
-        together. Raises CartNotFound, ProductNotFound, InsufficientInventory (`requested` is
-        the line's total) or InvalidInput."""
+        together. Raises, checked in this order, CartNotFound, ProductNotFound, CartFull (a
+        new line in a cart holding CART_LINES_MAX = 1,000 lines already), InsufficientInventory
+        (`requested` is the line's total); InvalidInput for bad arguments."""
+        ...
+
+    def add_for_user(self, user_id: int, product_id: int, quantity: int) -> CartItem:
+        """`add_item` into the user's cart, creating it if there is none. The cart is locked
+        against other adds first, so concurrent adds cannot pass the line cap together. Costs
+        the same whatever the cart holds. Raises UserNotFound, ProductNotFound, CartFull,
+        InsufficientInventory or InvalidInput."""
         ...
 
     def set_quantity(self, cart_id: int, product_id: int, quantity: int) -> CartItem:

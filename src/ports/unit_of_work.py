@@ -1,4 +1,4 @@
-"""The unit-of-work port: one transaction across the three repositories."""
+"""The unit-of-work port: one transaction across the repositories."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from ports.carts import CartRepository
+from ports.orders import OrderRepository
 from ports.products import ProductRepository
 from ports.users import UserRepository
 
@@ -38,6 +39,9 @@ class UnitOfWork(Protocol):
 
     @property
     def carts(self) -> CartRepository: ...
+
+    @property
+    def orders(self) -> OrderRepository: ...
 
     def __enter__(self) -> Self: ...
 

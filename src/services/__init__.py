@@ -3,5 +3,6 @@
 from services.accounts import AccountService
 from services.carts import CartService
 from services.catalog import CatalogService
+from services.orders import OrderService
 
-__all__ = ["AccountService", "CartService", "CatalogService"]
+__all__ = ["AccountService", "CartService", "CatalogService", "OrderService"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from domain.errors import EmptyCart
-from domain.model import Cart, Receipt, ReceiptLine
+import uuid
+
+from domain.model import Cart, CartItem, Order
 from domain.validation import identifier
 from domain.validation import quantity as valid_quantity
 from ports.unit_of_work import UnitOfWorkFactory
@@ -14,18 +15,18 @@ class CartService:
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
 
-    def add_to_cart(self, user_id: int, product_id: int, quantity: int = 1) -> Cart:
-        """Add to the user's cart (creating it), refusing more than the stock on hand in total.
-        Raises UserNotFound, ProductNotFound, InsufficientInventory or InvalidInput."""
+    def add_to_cart(self, user_id: int, product_id: int, quantity: int = 1) -> CartItem:
+        """Add to the user's cart (creating it), refusing more than the stock on hand in total
+        and more than CART_LINES_MAX (1,000) lines; returns the line as it is now. Costs the
+        same for any size of cart (`view_cart` shows the whole cart). Raises UserNotFound,
+        ProductNotFound, CartFull, InsufficientInventory or InvalidInput."""
         valid_quantity(quantity)
         identifier(product_id, "product_id")
         with self._uow() as uow:
-            cart = uow.carts.get_or_create(user_id)
-            # The repository checks the stock in the same step as it writes: no race.
-            uow.carts.add_item(cart.id, product_id, quantity)
-            cart = uow.carts.get(cart.id)
+            # The repository checks the stock and the cap in the same step as it writes.
+            item = uow.carts.add_for_user(user_id, product_id, quantity)
             uow.commit()
-        return cart
+        return item
 
     def change_quantity(self, user_id: int, product_id: int, quantity: int) -> Cart:
         """Set the quantity of a product already in the cart (>= 1; remove it to drop it).
@@ -52,29 +53,24 @@ class CartService:
         with self._uow(read_only=True) as uow:
             return uow.carts.find_for_user(user_id)
 
-    def checkout(self, user_id: int) -> Receipt:
-        """Reserve stock for every line and empty the cart, all or nothing: if any line is short,
-        nothing is reserved and the cart is unchanged. Raises EmptyCart or InsufficientInventory
-        (naming the first short product)."""
-        return retrying(lambda: self._checkout(user_id))
+    def checkout(self, user_id: int, idempotency_key: str | None = None) -> Order:
+        """Sell the cart as one order: reserve stock for every line, record the order at the
+        current prices and empty the cart, all or nothing (if any line is short, nothing is
+        reserved and the cart is unchanged).
 
-    def _checkout(self, user_id: int) -> Receipt:
+        `idempotency_key` (1 to 100 characters, e.g. a UUID the caller keeps until it has an
+        answer) makes the checkout safe to repeat: a call with a key already used returns that
+        order and sells nothing again, after any failure, CommitOutcomeUnknown included. A key
+        used for other lines than the cart holds raises IdempotencyKeyReused. Without a key,
+        one is drawn for this call (so its own retries are safe, but not the caller's).
+
+        Raises EmptyCart, InsufficientInventory (naming the short product of lowest id),
+        IdempotencyKeyReused or InvalidInput."""
+        key = uuid.uuid4().hex if idempotency_key is None else idempotency_key
+        return retrying(lambda: self._checkout(user_id, key))
+
+    def _checkout(self, user_id: int, key: str) -> Order:
         with self._uow() as uow:
-            cart = uow.carts.find_for_user(user_id, lock=True)
-            if cart is None or cart.is_empty:
-                raise EmptyCart(user_id)
-            lines = []
-            # Always lock products in id order, so concurrent checkouts cannot deadlock.
-            for item in sorted(cart.items, key=lambda i: i.product_id):
-                product = uow.products.reserve(item.product_id, item.quantity)
-                lines.append(
-                    ReceiptLine(
-                        product_id=product.id,
-                        product_name=product.name,
-                        unit_price=product.price,
-                        quantity=item.quantity,
-                    )
-                )
-            uow.carts.clear(cart.id)
+            order = uow.orders.place(user_id, key)
             uow.commit()
-        return Receipt(user_id=user_id, cart_id=cart.id, lines=tuple(lines))
+        return order

@@ -13,7 +13,7 @@ from adapters.memory import MemoryDatabase, MemoryUnitOfWorkFactory
 from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, ShopdbPool, create_pool
 from domain.errors import StorageUnavailable
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from services import AccountService, CartService, CatalogService
+from services import AccountService, CartService, CatalogService, OrderService
 from shopdb.database import database_url
 from shopdb.settings import Backend, Settings
 
@@ -152,3 +152,4 @@ class Container(containers.DeclarativeContainer):
     accounts = providers.Factory(AccountService, unit_of_work, password_hasher)
     catalog = providers.Factory(CatalogService, unit_of_work)
     carts = providers.Factory(CartService, unit_of_work)
+    orders = providers.Factory(OrderService, unit_of_work)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 from decimal import Decimal
 
 import pytest
 
 from domain.errors import (
+    CartFull,
     CartItemNotFound,
     CartNotFound,
     InsufficientInventory,
@@ -14,10 +17,11 @@ from domain.errors import (
     ProductNotFound,
     UserNotFound,
 )
-from domain.model import ProductChanges
-from domain.values import INT4_MAX
+from domain.model import NewProduct, ProductChanges
+from domain.values import CART_LINES_MAX, INT4_MAX
 from ports.unit_of_work import UnitOfWorkFactory
-from tests.contract.helpers import add_product, add_user
+from tests.contract.helpers import add_product, add_user, snapshot
+from tests.threads import run_all
 
 
 def test_get_or_create_makes_one_cart_per_user(uow: UnitOfWorkFactory) -> None:
@@ -142,3 +146,79 @@ def test_locked_load_returns_the_same_aggregate(uow: UnitOfWorkFactory) -> None:
     with uow() as work:
         assert work.carts.find_for_user(alice.id, lock=True) == work.carts.get(cart.id)
         assert work.carts.find_for_user(99, lock=True) is None
+
+
+def test_add_for_user_creates_the_cart_and_adds_up(uow: UnitOfWorkFactory) -> None:
+    alice, lamp = add_user(uow), add_product(uow, "Lamp", "19.99", 5)
+    with uow() as work:
+        first = work.carts.add_for_user(alice.id, lamp.id, 2)
+        line = work.carts.add_for_user(alice.id, lamp.id, 1)
+        work.commit()
+    assert (first.quantity, line.id, line.quantity, line.line_total) == (
+        2,
+        first.id,
+        3,
+        Decimal("59.97"),
+    )
+    with uow(read_only=True) as work:
+        cart = work.carts.find_for_user(alice.id)
+    assert cart is not None
+    assert cart.items == (line,)
+    with uow() as work, pytest.raises(UserNotFound):
+        work.carts.add_for_user(99, lamp.id, 1)
+    with uow() as work, pytest.raises(ProductNotFound):
+        work.carts.add_for_user(alice.id, 99, 1)
+    with uow() as work, pytest.raises(InsufficientInventory):
+        work.carts.add_for_user(alice.id, lamp.id, 3)
+
+
+def test_a_cart_holds_at_most_the_line_cap(uow: UnitOfWorkFactory) -> None:
+    alice = add_user(uow)
+    with uow() as work:
+        work.products.add_many(
+            NewProduct(name=f"P{n}", price=Decimal("1.00"), inventory_count=5)
+            for n in range(CART_LINES_MAX + 1)
+        )
+        for product_id in range(1, CART_LINES_MAX + 1):
+            work.carts.add_for_user(alice.id, product_id, 1)
+        work.commit()
+    before = snapshot(uow)
+    with uow() as work, pytest.raises(CartFull) as info:
+        work.carts.add_for_user(alice.id, CART_LINES_MAX + 1, 1)
+    assert info.value.limit == CART_LINES_MAX
+    with uow() as work, pytest.raises(CartFull):
+        work.carts.add_item(1, CART_LINES_MAX + 1, 1)
+    assert snapshot(uow) == before
+    with uow() as work:  # a line already there may still grow
+        assert work.carts.add_for_user(alice.id, 1, 1).quantity == 2
+        work.commit()
+
+
+@pytest.mark.usefixtures("short_switch_interval")
+def test_concurrent_adds_cannot_pass_the_line_cap_together(uow: UnitOfWorkFactory) -> None:
+    alice = add_user(uow)
+    with uow() as work:
+        work.products.add_many(
+            NewProduct(name=f"P{n}", price=Decimal("1.00"), inventory_count=5)
+            for n in range(CART_LINES_MAX + 6)
+        )
+        for product_id in range(1, CART_LINES_MAX - 1):  # two lines short of the cap
+            work.carts.add_for_user(alice.id, product_id, 1)
+        work.commit()
+    start = threading.Barrier(8)
+    refused: list[CartFull] = []
+
+    def add(product_id: int) -> None:
+        start.wait()
+        try:
+            with uow() as work:
+                work.carts.add_for_user(alice.id, product_id, 1)
+                work.commit()
+        except CartFull as exc:
+            refused.append(exc)
+
+    run_all([functools.partial(add, p) for p in range(CART_LINES_MAX - 1, CART_LINES_MAX + 7)])
+    with uow(read_only=True) as work:
+        cart = work.carts.find_for_user(alice.id)
+    assert cart is not None
+    assert (len(cart.items), len(refused)) == (CART_LINES_MAX, 6)

@@ -16,6 +16,7 @@ from domain.errors import DomainError, InvalidInput, UnitOfWorkNotActive
 from domain.model import Cart, NewProduct, NewUser, Product, ProductChanges, User
 from domain.search import ProductQuery
 from ports.carts import CartRepository
+from ports.orders import OrderRepository
 from ports.products import ProductRepository
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from ports.users import UserRepository
@@ -51,12 +52,23 @@ CALLS: dict[str, dict[str, Callable[[Any], object]]] = {
         "find_for_user": lambda r: r.find_for_user(1),
         "find_for_user_locked": lambda r: r.find_for_user(1, lock=True),
         "add_item": lambda r: r.add_item(1, 1, 1),
+        "add_for_user": lambda r: r.add_for_user(1, 1, 1),
         "set_quantity": lambda r: r.set_quantity(1, 1, 1),
         "remove_item": lambda r: r.remove_item(1, 1),
         "clear": lambda r: r.clear(1),
     },
+    "orders": {
+        "place": lambda r: r.place(1, "key"),
+        "get": lambda r: r.get(1, 1),
+        "list_for_user": lambda r: r.list_for_user(1),
+    },
 }
-PORTS = {"users": UserRepository, "products": ProductRepository, "carts": CartRepository}
+PORTS = {
+    "users": UserRepository,
+    "products": ProductRepository,
+    "carts": CartRepository,
+    "orders": OrderRepository,
+}
 EVERY_CALL = [(repo, name) for repo, calls in CALLS.items() for name in calls]
 
 
@@ -147,6 +159,8 @@ REFUSED: dict[str, Callable[[UnitOfWork], object]] = {
     "reserve -1": lambda w: w.products.reserve(1, -1),
     "add_item 0": lambda w: w.carts.add_item(1, 1, 0),
     "set_quantity 0": lambda w: w.carts.set_quantity(1, 1, 0),
+    "add_for_user 0": lambda w: w.carts.add_for_user(1, 1, 0),
+    "place bad key": lambda w: w.orders.place(1, ""),
     "change_email bad": lambda w: w.users.change_email(1, "not an address"),
 }
 

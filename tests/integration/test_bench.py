@@ -27,7 +27,8 @@ WORKLOADS = {
     "insert user + commit": ALL,
     "load cart with items and prices": ALL,
     "add to cart": ALL,
-    "checkout of a 5-line cart": ALL,
+    "checkout + order, 5-line cart": ALL,
+    "order history page (20)": ALL,
     "search page 1 (keyset)": ALL,
     "search page 1000 (keyset)": ALL,
     "search page 1000 (OFFSET)": ALL[1:],
@@ -85,7 +86,7 @@ def test_every_workload_through_every_contestant(admin_url: str, database: str) 
         if "psycopg + pool" in names:
             assert rows[(workload, "psycopg + pool")]["ratio"] == "1.00x"
     targets = output.split("\ntargets\n")[1].splitlines()
-    assert len(targets) == 8
+    assert len(targets) == 9
     assert all(line.rstrip().endswith(("met", "MISSED")) for line in targets)
     assert "PostgreSQL " in output.splitlines()[1]
 

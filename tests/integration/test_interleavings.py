@@ -12,7 +12,7 @@ import pytest
 
 from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
 from domain.errors import ProductNotFound, StorageUnavailable, TransactionAborted
-from domain.model import NewProduct, NewUser, Receipt
+from domain.model import NewProduct, NewUser, Order
 from services import CartService
 
 
@@ -43,7 +43,7 @@ def test_checkout_sells_a_line_committed_while_it_waited_for_the_cart(
         work.carts.add_item(cart.id, a.id, 1)
         work.commit()
 
-    receipts: list[Receipt] = []
+    receipts: list[Order] = []
     writer = uow()
     with writer:
         writer.carts.add_item(cart.id, b.id, 2)  # holds a key-share lock on the cart row
@@ -62,6 +62,40 @@ def test_checkout_sells_a_line_committed_while_it_waited_for_the_cart(
     ]
     with uow(read_only=True) as work:
         assert work.products.get(b.id).inventory_count == 3
+        left = work.carts.find_for_user(alice.id)
+        assert left is not None
+        assert left.is_empty
+
+
+def test_checkout_sells_a_quantity_changed_while_it_waited_for_the_line(
+    postgres_uow: PostgresUnitOfWorkFactory, clean_database: str
+) -> None:
+    """Changing a quantity takes no lock on the cart row: checkout holds the cart, then waits
+    for the line itself, and must sell and record the quantity committed meanwhile."""
+    uow = postgres_uow
+    with uow() as work:
+        alice = work.users.add(NewUser(username="alice", email="a@example.com", password_hash="h"))
+        a = work.products.add(NewProduct(name="A", price=Decimal("1.00"), inventory_count=9))
+        cart = work.carts.get_or_create(alice.id)
+        work.carts.add_item(cart.id, a.id, 1)
+        work.commit()
+
+    orders: list[Order] = []
+    writer = uow()
+    with writer:
+        writer.carts.set_quantity(cart.id, a.id, 4)  # holds the line's row lock
+        checkout = threading.Thread(
+            target=lambda: orders.append(CartService(uow).checkout(alice.id, "k"))
+        )
+        checkout.start()
+        waited = _wait_for_lock_wait(clean_database)  # checkout now waits for the line
+        writer.commit()
+    checkout.join(30)
+    print(f"\ncheckout waited for the line (seen after {waited:.3f} s), then:", orders)
+
+    assert [(line.product_id, line.quantity) for line in orders[0].lines] == [(a.id, 4)]
+    with uow(read_only=True) as work:
+        assert work.products.get(a.id).inventory_count == 5
         left = work.carts.find_for_user(alice.id)
         assert left is not None
         assert left.is_empty

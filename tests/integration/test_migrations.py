@@ -52,8 +52,8 @@ def alembic_engine(empty_database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def test_head_is_the_description_length_revision() -> None:
-    assert head_revision() == "0004"
+def test_head_is_the_orders_revision() -> None:
+    assert head_revision() == "0006"
 
 
 def test_upgrade_records_head_and_downgrade_to_base_removes_everything(

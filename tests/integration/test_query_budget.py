@@ -10,7 +10,7 @@ import pytest
 from adapters.hashing import Argon2PasswordHasher
 from adapters.postgres import PostgresUnitOfWorkFactory
 from domain.model import NewProduct
-from services import AccountService, CartService, CatalogService
+from services import AccountService, CartService, CatalogService, OrderService
 from tests.conftest import CountingConnection
 
 # Use case -> statements sent. BEGIN and COMMIT count: they are round trips too.
@@ -20,7 +20,7 @@ BUDGET = {
     "search page": 1,
     "register": 1,  # one INSERT ... RETURNING, autocommitted
     "update price": 1,  # one UPDATE ... WHERE version = %s RETURNING, autocommitted
-    "add to cart": 5,  # load cart, BEGIN, stock-checked upsert, reload cart, COMMIT
+    "add to cart": 4,  # BEGIN, lock the cart, upsert within stock and line cap, COMMIT
 }
 
 
@@ -70,14 +70,39 @@ def test_use_cases_stay_within_budget(
 
 
 @pytest.mark.parametrize("catalog_size", [10, 400])
-@pytest.mark.parametrize("lines", [1, 5])
-def test_checkout_costs_lines_plus_five_whatever_the_catalog(
-    shop: tuple[AccountService, CatalogService, CartService], catalog_size: int, lines: int
+@pytest.mark.parametrize("lines", [1, 5, 50])
+def test_checkout_costs_four_statements_whatever_the_lines_or_the_catalog(
+    shop: tuple[AccountService, CatalogService, CartService],
+    postgres_uow: PostgresUnitOfWorkFactory,
+    catalog_size: int,
+    lines: int,
 ) -> None:
     accounts, catalog, carts = shop
     user = accounts.register("alice", "a@example.com", "password1")
-    for product_id in _catalog_of(catalog, catalog_size)[:lines]:
+    _catalog_of(catalog, max(catalog_size, lines))
+    for product_id in range(1, lines + 1):  # a clean database: ids from 1
         carts.add_to_cart(user.id, product_id, 2)
-    # BEGIN, locked cart load, one reservation per line, clear, COMMIT.
-    # BEGIN, lock the cart, load it under the lock, one reservation a line, clear, COMMIT
-    assert statements(lambda: carts.checkout(user.id)) == lines + 5
+    # BEGIN, cart lock, one statement that sells every line and records the order, COMMIT.
+    spent = statements(lambda: carts.checkout(user.id, "k"))
+    orders = OrderService(postgres_uow)
+    assert len(orders.get_order(user.id, 1).lines) == lines
+    assert spent == 4
+    # Repeated with the same key: the stored order, read back; nothing sold again.
+    assert statements(lambda: carts.checkout(user.id, "k")) == 5
+    assert statements(lambda: orders.get_order(user.id, 1)) == 1
+    assert statements(lambda: orders.order_history(user.id, limit=10)) == 1
+
+
+def test_add_to_cart_costs_the_same_for_1_and_1000_lines(
+    shop: tuple[AccountService, CatalogService, CartService],
+) -> None:
+    accounts, catalog, carts = shop
+    user = accounts.register("alice", "a@example.com", "password1")
+    _catalog_of(catalog, 1002)
+    carts.add_to_cart(user.id, 1)
+    small = statements(lambda: carts.add_to_cart(user.id, 2))
+    for product_id in range(3, 1000):
+        carts.add_to_cart(user.id, product_id)
+    large = statements(lambda: carts.add_to_cart(user.id, 1000))  # the 1,000th line
+    grown = statements(lambda: carts.add_to_cart(user.id, 5))  # an existing line, cart full
+    assert small == large == grown == BUDGET["add to cart"]

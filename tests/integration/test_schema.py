@@ -28,6 +28,21 @@ COLUMNS = {
     ("cart_items", "cart_id"): ("bigint", "NO", None),
     ("cart_items", "product_id"): ("bigint", "NO", None),
     ("cart_items", "quantity"): ("integer", "NO", "1"),
+    ("cart_items", "created_at"): ("timestamp with time zone", "NO", "now()"),
+    ("cart_items", "updated_at"): ("timestamp with time zone", "NO", "now()"),
+    ("orders", "id"): ("bigint", "NO", None),
+    ("orders", "user_id"): ("bigint", "NO", None),
+    ("orders", "idempotency_key"): ("text", "NO", None),
+    ("orders", "status"): ("text", "NO", "'placed'::text"),
+    ("orders", "total"): ("numeric(30,2)", "NO", None),
+    ("orders", "created_at"): ("timestamp with time zone", "NO", "now()"),
+    ("orders", "updated_at"): ("timestamp with time zone", "NO", "now()"),
+    ("order_lines", "id"): ("bigint", "NO", None),
+    ("order_lines", "order_id"): ("bigint", "NO", None),
+    ("order_lines", "product_id"): ("bigint", "NO", None),
+    ("order_lines", "product_name"): ("character varying(255)", "NO", None),
+    ("order_lines", "unit_price"): ("numeric(10,2)", "NO", None),
+    ("order_lines", "quantity"): ("integer", "NO", None),
 }
 
 # (table, constraint name) -> contype: p primary key, c check, f foreign key, u unique
@@ -49,6 +64,18 @@ CONSTRAINTS = {
     ("cart_items", "cart_items_product_id_fkey"): "f",
     ("cart_items", "cart_items_quantity_positive_check"): "c",
     ("cart_items", "cart_items_cart_id_product_id_key"): "u",
+    ("orders", "orders_pkey"): "p",
+    ("orders", "orders_user_id_fkey"): "f",
+    ("orders", "orders_idempotency_key_length_check"): "c",
+    ("orders", "orders_status_check"): "c",
+    ("orders", "orders_total_non_negative_check"): "c",
+    ("orders", "orders_user_id_idempotency_key_key"): "u",
+    ("order_lines", "order_lines_pkey"): "p",
+    ("order_lines", "order_lines_order_id_fkey"): "f",
+    ("order_lines", "order_lines_product_id_fkey"): "f",
+    ("order_lines", "order_lines_unit_price_non_negative_check"): "c",
+    ("order_lines", "order_lines_quantity_positive_check"): "c",
+    ("order_lines", "order_lines_order_id_product_id_key"): "u",
 }
 
 # index name -> (unique, definition fragment)
@@ -65,12 +92,22 @@ INDEXES = {
     "cart_items_pkey": (True, "(id)"),
     "cart_items_cart_id_product_id_key": (True, "(cart_id, product_id)"),
     "cart_items_product_id_idx": (False, "(product_id)"),
+    "orders_pkey": (True, "(id)"),
+    "orders_user_id_idempotency_key_key": (True, "(user_id, idempotency_key)"),
+    "orders_user_id_id_idx": (False, "(user_id, id)"),
+    "order_lines_pkey": (True, "(id)"),
+    "order_lines_order_id_product_id_key": (True, "(order_id, product_id)"),
+    "order_lines_product_id_idx": (False, "(product_id)"),
 }
 
 FOREIGN_KEYS = {
     "carts_user_id_fkey": ("users", "c"),
     "cart_items_cart_id_fkey": ("carts", "c"),
     "cart_items_product_id_fkey": ("products", "c"),
+    # History is never lost: a user or product in an order is not deleted (r: restrict).
+    "orders_user_id_fkey": ("users", "r"),
+    "order_lines_order_id_fkey": ("orders", "c"),
+    "order_lines_product_id_fkey": ("products", "r"),
 }
 
 
@@ -105,7 +142,7 @@ def test_ids_are_identity_columns(catalog: psycopg.Connection[tuple[object, ...]
         " WHERE table_schema = 'public' AND column_name = 'id'"
     ).fetchall()
     assert {r[0]: r[1] for r in rows} == {
-        t: "ALWAYS" for t in ("users", "products", "carts", "cart_items")
+        t: "ALWAYS" for t in ("users", "products", "carts", "cart_items", "orders", "order_lines")
     }
 
 
@@ -139,7 +176,9 @@ def test_every_index_is_present_by_name(catalog: psycopg.Connection[tuple[object
         assert found[name][1].endswith(fragment), (name, found[name][1])
 
 
-def test_foreign_keys_cascade_on_delete(catalog: psycopg.Connection[tuple[object, ...]]) -> None:
+def test_foreign_keys_cascade_or_restrict_on_delete(
+    catalog: psycopg.Connection[tuple[object, ...]],
+) -> None:
     rows = catalog.execute(
         """
         SELECT k.conname, r.relname, k.confdeltype
@@ -159,7 +198,9 @@ def test_updated_at_triggers_exist(catalog: psycopg.Connection[tuple[object, ...
         """
     ).fetchall()
     assert sorted(rows) == [
+        ("cart_items_set_updated_at", "cart_items", "set_updated_at"),
         ("carts_set_updated_at", "carts", "set_updated_at"),
+        ("orders_set_updated_at", "orders", "set_updated_at"),
         ("products_set_updated_at", "products", "set_updated_at"),
         ("users_set_updated_at", "users", "set_updated_at"),
     ]

@@ -23,10 +23,11 @@ from adapters.hashing import Argon2PasswordHasher
 from adapters.memory import MemoryUnitOfWorkFactory
 from adapters.postgres import PostgresUnitOfWorkFactory, ShopdbPool
 from domain.errors import DomainError
+from domain.history import encode_order_cursor
 from domain.model import NewProduct, NewUser, ProductChanges
 from domain.search import ProductQuery, ProductSort, encode_cursor
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from services import AccountService, CartService, CatalogService
+from services import AccountService, CartService, CatalogService, OrderService
 from shopdb.settings import Settings, SettingsError, load_settings
 from tests.harness import truncate_all
 
@@ -95,6 +96,8 @@ emails = h(st.sampled_from(["carol@example.com", "emil@bücher.de", "EMIL@BÜCHE
 texts = h(st.sampled_from(["lamp", "İ", "%"]))
 sorts = h(st.sampled_from(list(ProductSort)))
 cursors = h(st.sampled_from([encode_cursor(ProductSort.NAME, "Lamp", 1)]))
+order_cursors = h(st.sampled_from([None, encode_order_cursor(2)]))
+keys = h(st.sampled_from(["key-1", "key-2"]))
 changes = st.dictionaries(st.sampled_from(["name", "price", "description", "bogus"]), hostile)
 rows = h(st.lists(st.fixed_dictionaries({"name": names, "price": prices}), max_size=3))
 entities = h(
@@ -118,6 +121,7 @@ class Shop:
         self.accounts = AccountService(uow, hasher)
         self.catalog = CatalogService(uow)
         self.carts = CartService(uow)
+        self.orders = OrderService(uow)
         self.fingerprint = fingerprint
 
     def stock(self) -> None:
@@ -143,7 +147,8 @@ def _memory_fingerprint(uow: MemoryUnitOfWorkFactory) -> Callable[[], object]:
                     users.append(work.users.get(user_id))
             products = work.products.get_many(range(1, 500))
             carts = [work.carts.find_for_user(user_id) for user_id in range(1, 500)]
-        return users, products, carts
+            orders = [work.orders.list_for_user(user_id, limit=100) for user_id in range(1, 5)]
+        return users, products, carts, orders
 
     return fingerprint
 
@@ -155,7 +160,7 @@ def _postgres_fingerprint(pool: ConnectionPool[Any]) -> Callable[[], object]:
                 conn.execute(
                     f"SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t"
                 ).fetchone()
-                for table in ("users", "products", "carts", "cart_items")
+                for table in ("users", "products", "carts", "cart_items", "orders", "order_lines")
             ]
         return hashlib.sha256(repr(rows).encode()).hexdigest()
 
@@ -216,7 +221,12 @@ ENTRIES: dict[str, Entry] = {
     ),
     "carts.remove_from_cart": (lambda s, u, p: s.carts.remove_from_cart(u, p), (ids, ids)),
     "carts.view_cart": (lambda s, u: s.carts.view_cart(u), (ids,)),
-    "carts.checkout": (lambda s, u: s.carts.checkout(u), (ids,)),
+    "carts.checkout": (lambda s, u, k: s.carts.checkout(u, k), (ids, keys)),
+    "orders.get_order": (lambda s, u, o: s.orders.get_order(u, o), (ids, ids)),
+    "orders.order_history": (
+        lambda s, u, limit, c: s.orders.order_history(u, limit=limit, cursor=c),
+        (ids, h(st.just(5)), order_cursors),
+    ),
     # repositories, through a unit of work
     "users.add": (lambda s, e: s.in_unit_of_work(lambda w: w.users.add(e)), (entities,)),
     "users.get": (lambda s, i: s.in_unit_of_work(lambda w: w.users.get(i)), (ids,)),
@@ -281,6 +291,17 @@ ENTRIES: dict[str, Entry] = {
         (missing_ids, ids),
     ),
     "carts.clear": (lambda s, c: s.in_unit_of_work(lambda w: w.carts.clear(c)), (missing_ids,)),
+    "orders.place": (
+        lambda s, u, k: s.in_unit_of_work(lambda w: w.orders.place(u, k)),
+        (ids, keys),
+    ),
+    "orders.get": (lambda s, u, o: s.in_unit_of_work(lambda w: w.orders.get(u, o)), (ids, ids)),
+    "orders.list_for_user": (
+        lambda s, u, limit, c: s.in_unit_of_work(
+            lambda w: w.orders.list_for_user(u, limit=limit, cursor=c)
+        ),
+        (ids, h(st.just(5)), order_cursors),
+    ),
 }
 
 

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from adapters.hashing import Argon2PasswordHasher
 from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
-from services import AccountService, CartService, CatalogService
+from domain.errors import UserHasOrders
+from services import AccountService, CartService, CatalogService, OrderService
 from shopdb.cli import app
 from shopdb.migrations import upgrade
 from tests.harness import scratch_database
@@ -47,8 +48,12 @@ def test_the_app_role_runs_the_shop(app_url: str) -> None:
     lamp = CatalogService(uow).create_product("Lamp", Decimal("9.99"), inventory_count=2)
     CartService(uow).add_to_cart(user.id, lamp.id, 2)
     assert CartService(uow).checkout(user.id).total == Decimal("19.98")
+    assert OrderService(uow).order_history(user.id).items[0].total == Decimal("19.98")
+    bob = AccountService(uow, hasher).register("bob", "bob@example.com", "password123")
     with uow() as work:
-        work.users.delete(user.id)
+        with pytest.raises(UserHasOrders):  # history is kept
+            work.users.delete(user.id)
+        work.users.delete(bob.id)
         work.commit()
     pool.close()
 

@@ -36,7 +36,10 @@ def desk(catalog: CatalogService) -> Product:
 
 def test_adding_twice_adds_up(carts: CartService, alice: User, lamp: Product) -> None:
     carts.add_to_cart(alice.id, lamp.id, 2)
-    cart = carts.add_to_cart(alice.id, lamp.id, 1)
+    line = carts.add_to_cart(alice.id, lamp.id, 1)
+    assert (line.product_id, line.quantity) == (lamp.id, 3)
+    cart = carts.view_cart(alice.id)
+    assert cart is not None
     assert [(i.product_id, i.quantity) for i in cart.items] == [(lamp.id, 3)]
 
 

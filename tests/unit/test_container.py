@@ -37,8 +37,8 @@ def container() -> Iterator[Container]:
 def test_overridden_services_run_on_the_fake(container: Container) -> None:
     user = container.accounts().register("alice", "alice@example.com", "password123")
     lamp = container.catalog().create_product("Lamp", "9.99", inventory_count=2)
-    cart = container.carts().add_to_cart(user.id, lamp.id, 2)
-    assert cart.total == 2 * lamp.price
+    line = container.carts().add_to_cart(user.id, lamp.id, 2)
+    assert line.line_total == 2 * lamp.price
     fake = container.unit_of_work()
     assert isinstance(fake, MemoryUnitOfWorkFactory)
     with fake(read_only=True) as work:

@@ -11,7 +11,7 @@ ROOT = Path(__file__).parents[2]
 USER_CODE = """
 from decimal import Decimal
 
-from domain.model import Product, Receipt
+from domain.model import Order, Product
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from services import CartService
 from shopdb.container import Container
@@ -20,7 +20,7 @@ from shopdb.settings import load_settings
 container = Container(settings=load_settings())
 units: UnitOfWorkFactory = container.unit_of_work()
 carts: CartService = container.carts()
-receipt: Receipt = carts.checkout(user_id=1)
+order: Order = carts.checkout(user_id=1, idempotency_key="k")
 with container.unit_of_work()(read_only=True) as uow:
     checked: UnitOfWork = uow
     product: Product = uow.products.get(1)

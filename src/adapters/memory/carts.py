@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from adapters.memory.database import CartRow, ItemRow, write
 from domain.errors import (
+    CartFull,
     CartItemNotFound,
     CartNotFound,
     InsufficientInventory,
@@ -15,6 +16,7 @@ from domain.errors import (
 from domain.model import Cart, CartItem
 from domain.validation import identifier
 from domain.validation import quantity as valid_quantity
+from domain.values import CART_LINES_MAX
 
 if TYPE_CHECKING:
     from adapters.memory.database import Tables
@@ -62,6 +64,10 @@ def _oldest_cart(tables: Tables, user_id: int) -> CartRow | None:
 def _load_for_user(tables: Tables, user_id: int) -> Cart | None:
     row = _oldest_cart(tables, user_id)
     return None if row is None else _cart(tables, row)
+
+
+def _lines(tables: Tables, cart_id: int) -> int:
+    return sum(1 for i in tables.items.values() if i.cart_id == cart_id)
 
 
 def _ids(cart_id: int, product_id: int) -> None:
@@ -115,20 +121,38 @@ class MemoryCartRepository:
             # Like the INSERT ... SELECT ... ON CONFLICT it stands for: an id is drawn when the
             # product has the quantity asked for, whatever happens next, and the cart's foreign
             # key is checked before the product.
-            item_id = 0  # used only when drawn: otherwise the stock check below refuses
-            if product is not None and product.inventory_count >= quantity:
+            existing = _find_item(tables, cart_id, product_id)
+            room = existing is not None or _lines(tables, cart_id) < CART_LINES_MAX
+            item_id = 0  # used only when drawn: otherwise a check below refuses
+            if product is not None and product.inventory_count >= quantity and room:
                 item_id = self._tx.database.next_id("cart_items")
             if cart_id not in tables.carts:
                 raise CartNotFound(cart_id)
             if product is None:
                 raise ProductNotFound(product_id)
-            existing = _find_item(tables, cart_id, product_id)
+            if not room:
+                raise CartFull(cart_id, CART_LINES_MAX)
             total = quantity + (existing.quantity if existing else 0)
             if total > product.inventory_count:
                 raise InsufficientInventory(product_id, total, product.inventory_count)
             row = ItemRow(existing.id if existing else item_id, cart_id, product_id, total)
             tables.items[row.id] = row
             return _item(tables, row)
+
+    @write
+    def add_for_user(self, user_id: int, product_id: int, quantity: int) -> CartItem:
+        identifier(user_id, "user_id")
+        identifier(product_id, "product_id")
+        valid_quantity(quantity)
+        with self._tx.writing() as tables:
+            cart = _oldest_cart(tables, user_id)
+            if cart is None:
+                if user_id not in tables.users:
+                    raise UserNotFound(user_id)
+                now = self._tx.now()
+                cart = CartRow(self._tx.database.next_id("carts"), user_id, now, now)
+                tables.carts[cart.id] = cart
+            return self.add_item(cart.id, product_id, quantity)
 
     @write
     def set_quantity(self, cart_id: int, product_id: int, quantity: int) -> CartItem:

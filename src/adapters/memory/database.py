@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from domain.errors import StorageUnavailable
@@ -34,12 +35,35 @@ class ItemRow:
     quantity: int
 
 
+@dataclass(frozen=True)
+class OrderRow:
+    id: int
+    user_id: int
+    key: str
+    status: str
+    total: Decimal
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class OrderLineRow:
+    id: int
+    order_id: int
+    product_id: int
+    product_name: str
+    unit_price: Decimal
+    quantity: int
+
+
 @dataclass
 class Tables:
     users: dict[int, User] = field(default_factory=dict)
     products: dict[int, Product] = field(default_factory=dict)
     carts: dict[int, CartRow] = field(default_factory=dict)
     items: dict[int, ItemRow] = field(default_factory=dict)
+    orders: dict[int, OrderRow] = field(default_factory=dict)
+    order_lines: dict[int, OrderLineRow] = field(default_factory=dict)
 
     def copy(self) -> Tables:
         # Rows are immutable, so copying the dicts isolates a writer completely.
@@ -49,6 +73,8 @@ class Tables:
             products=dict(self.products),
             carts=dict(self.carts),
             items=dict(self.items),
+            orders=dict(self.orders),
+            order_lines=dict(self.order_lines),
         )
 
 
@@ -80,6 +106,7 @@ class MemoryDatabase:
         self._writer = threading.Lock()
         self._guard = threading.Lock()
         self._sequences = {"users": 0, "products": 0, "carts": 0, "cart_items": 0}
+        self._sequences.update(orders=0, order_lines=0)
 
     def committed(self) -> Tables:
         with self._guard:

@@ -6,7 +6,13 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from adapters.memory.database import write
-from domain.errors import ConcurrencyConflict, InsufficientInventory, InvalidInput, ProductNotFound
+from domain.errors import (
+    ConcurrencyConflict,
+    InsufficientInventory,
+    InvalidInput,
+    ProductHasOrders,
+    ProductNotFound,
+)
 from domain.model import NewProduct, Product, ProductChanges
 from domain.search import Page, ProductQuery, ProductSort, encode_cursor, sort_key
 from domain.validation import build, identifier, identifiers, instance, new_products, version
@@ -97,6 +103,8 @@ class MemoryProductRepository:
         identifier(product_id, "product_id")
         with self._tx.writing() as tables:
             self._existing(tables, product_id)
+            if any(line.product_id == product_id for line in tables.order_lines.values()):
+                raise ProductHasOrders(product_id)
             del tables.products[product_id]
             for item in [i for i in tables.items.values() if i.product_id == product_id]:
                 del tables.items[item.id]

@@ -10,6 +10,7 @@ from typing import Self
 
 from adapters.memory.carts import MemoryCartRepository
 from adapters.memory.database import MemoryDatabase, Tables
+from adapters.memory.orders import MemoryOrderRepository
 from adapters.memory.products import MemoryProductRepository
 from adapters.memory.users import MemoryUserRepository
 from domain.errors import DomainError, ReadOnlyViolation, UnitOfWorkBusy, UnitOfWorkNotActive
@@ -95,6 +96,7 @@ class MemoryUnitOfWork:
         self.users = MemoryUserRepository(self._transaction)
         self.products = MemoryProductRepository(self._transaction)
         self.carts = MemoryCartRepository(self._transaction)
+        self.orders = MemoryOrderRepository(self._transaction)
 
     def __enter__(self) -> Self:
         if self._transaction.active:

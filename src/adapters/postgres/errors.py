@@ -14,9 +14,11 @@ from domain.errors import (
     DomainError,
     EmailTaken,
     InvalidInput,
+    ProductHasOrders,
     ProductNotFound,
     StorageUnavailable,
     TransientConflict,
+    UserHasOrders,
     UsernameTaken,
     UserNotFound,
 )
@@ -28,6 +30,14 @@ BY_CONSTRAINT: Mapping[str, Callable[[Mapping[str, Any]], DomainError]] = {
     "carts_user_id_fkey": lambda c: UserNotFound(c["user_id"]),
     "cart_items_cart_id_fkey": lambda c: CartNotFound(c["cart_id"]),
     "cart_items_product_id_fkey": lambda c: ProductNotFound(c["product_id"]),
+    # Raised only by deleting a user or a product that appears in orders: a checkout writes
+    # orders only for a user with a cart and lines only for products it has just reserved.
+    "orders_user_id_fkey": lambda c: UserHasOrders(c["user_id"]),
+    "order_lines_product_id_fkey": lambda c: ProductHasOrders(c["product_id"]),
+    # Two checkouts with one key both wrote an order: the loser, run again, finds the winner's.
+    "orders_user_id_idempotency_key_key": lambda c: TransientConflict(
+        "another checkout with the same idempotency key committed first"
+    ),
 }
 
 # Only these say that the schema is behind the code. An UndefinedFunction (42883) also means

@@ -203,7 +203,7 @@ class PostgresProductRepository:
     @write
     def delete(self, product_id: int) -> None:
         identifier(product_id, "product_id")
-        with self._s.writing(one_statement=True) as cur:
+        with self._s.writing(one_statement=True, product_id=product_id) as cur:
             if cur.execute(DELETE, (product_id,)).rowcount == 0:
                 raise ProductNotFound(product_id)
 

@@ -10,6 +10,7 @@ from psycopg_pool import PoolTimeout
 
 from adapters.postgres.carts import PostgresCartRepository
 from adapters.postgres.errors import translate
+from adapters.postgres.orders import PostgresOrderRepository
 from adapters.postgres.pool import ShopdbPool, give_back
 from adapters.postgres.products import PostgresProductRepository
 from adapters.postgres.session import Session
@@ -42,6 +43,10 @@ class PostgresUnitOfWork:
     @property
     def carts(self) -> PostgresCartRepository:
         return self._repositories[2]
+
+    @property
+    def orders(self) -> PostgresOrderRepository:
+        return self._repositories[3]
 
     def __enter__(self) -> Self:
         if self._session.active:
@@ -82,11 +87,17 @@ class PostgresUnitOfWork:
 
 def _repositories(
     session: Session,
-) -> tuple[PostgresUserRepository, PostgresProductRepository, PostgresCartRepository]:
+) -> tuple[
+    PostgresUserRepository,
+    PostgresProductRepository,
+    PostgresCartRepository,
+    PostgresOrderRepository,
+]:
     return (
         PostgresUserRepository(session),
         PostgresProductRepository(session),
         PostgresCartRepository(session),
+        PostgresOrderRepository(session),
     )
 
 

@@ -69,6 +69,6 @@ class PostgresUserRepository:
     @write
     def delete(self, user_id: int) -> None:
         identifier(user_id, "user_id")
-        with self._s.writing(one_statement=True) as cur:
+        with self._s.writing(one_statement=True, user_id=user_id) as cur:
             if cur.execute(DELETE, (user_id,)).rowcount == 0:
                 raise UserNotFound(user_id)

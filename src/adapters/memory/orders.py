@@ -1,0 +1,132 @@
+"""In-memory order repository: checkouts recorded as orders, and the order history."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from adapters.memory.database import OrderLineRow, OrderRow, write
+from domain.errors import EmptyCart, IdempotencyKeyReused, InsufficientInventory, OrderNotFound
+from domain.history import PageSize, decode_order_cursor, encode_order_cursor
+from domain.model import Order, OrderLine, OrderStatus
+from domain.search import Page
+from domain.validation import check, identifier
+from domain.values import IdempotencyKey
+
+if TYPE_CHECKING:
+    from adapters.memory.database import Tables
+    from adapters.memory.unit_of_work import MemoryTransaction
+
+
+def _order(tables: Tables, row: OrderRow) -> Order:
+    lines = sorted(
+        (line for line in tables.order_lines.values() if line.order_id == row.id),
+        key=lambda line: line.product_id,
+    )
+    return Order(
+        id=row.id,
+        user_id=row.user_id,
+        status=OrderStatus(row.status),
+        lines=tuple(
+            OrderLine(
+                product_id=line.product_id,
+                product_name=line.product_name,
+                unit_price=line.unit_price,
+                quantity=line.quantity,
+            )
+            for line in lines
+        ),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class MemoryOrderRepository:
+    def __init__(self, transaction: MemoryTransaction) -> None:
+        self._tx = transaction
+
+    @write
+    def place(self, user_id: int, idempotency_key: str) -> Order:
+        identifier(user_id, "user_id")
+        key = check(idempotency_key, IdempotencyKey, "idempotency_key")
+        # Writers are serialized: becoming one locks the cart and every product at once.
+        with self._tx.writing() as tables:
+            cart = min(
+                (c for c in tables.carts.values() if c.user_id == user_id),
+                key=lambda c: c.id,
+                default=None,
+            )
+            items = sorted(
+                (i for i in tables.items.values() if cart is not None and i.cart_id == cart.id),
+                key=lambda i: i.product_id,
+            )
+            prior = next(
+                (o for o in tables.orders.values() if o.user_id == user_id and o.key == key),
+                None,
+            )
+            if prior is not None:
+                order = _order(tables, prior)
+                sold = [(line.product_id, line.quantity) for line in order.lines]
+                if items and [(i.product_id, i.quantity) for i in items] != sold:
+                    raise IdempotencyKeyReused(user_id, prior.id)
+                return order
+            if cart is None or not items:
+                raise EmptyCart(user_id)
+            for item in items:
+                stock = tables.products[item.product_id].inventory_count
+                if stock < item.quantity:
+                    raise InsufficientInventory(item.product_id, item.quantity, stock)
+            products = [tables.products[item.product_id] for item in items]
+            now = self._tx.now()
+            for product, item in zip(products, items, strict=True):
+                tables.products[product.id] = product.model_copy(
+                    update={
+                        "inventory_count": product.inventory_count - item.quantity,
+                        "updated_at": now,
+                    }
+                )
+            total = sum(
+                (p.price * i.quantity for p, i in zip(products, items, strict=True)),
+                Decimal("0.00"),
+            )
+            row = OrderRow(
+                self._tx.database.next_id("orders"), user_id, key, "placed", total, now, now
+            )
+            tables.orders[row.id] = row
+            for product, item in zip(products, items, strict=True):
+                line_id = self._tx.database.next_id("order_lines")
+                tables.order_lines[line_id] = OrderLineRow(
+                    line_id, row.id, product.id, product.name, product.price, item.quantity
+                )
+                del tables.items[item.id]
+            return _order(tables, row)
+
+    def get(self, user_id: int, order_id: int) -> Order:
+        identifier(user_id, "user_id")
+        identifier(order_id, "order_id")
+        tables = self._tx.read()
+        row = tables.orders.get(order_id)
+        if row is None or row.user_id != user_id:
+            raise OrderNotFound(order_id)
+        return _order(tables, row)
+
+    def list_for_user(
+        self, user_id: int, *, limit: int = 20, cursor: str | None = None
+    ) -> Page[Order]:
+        identifier(user_id, "user_id")
+        size = check(limit, PageSize, "limit")
+        after = decode_order_cursor(cursor) if cursor is not None else None
+        tables = self._tx.read()
+        rows = sorted(
+            (
+                o
+                for o in tables.orders.values()
+                if o.user_id == user_id and (after is None or o.id < after)
+            ),
+            key=lambda o: o.id,
+            reverse=True,
+        )[: size + 1]
+        orders = [_order(tables, row) for row in rows[:size]]
+        if len(rows) <= size:
+            return Page(items=tuple(orders))
+        return Page(items=tuple(orders), next_cursor=encode_order_cursor(orders[-1].id))

@@ -1,0 +1,26 @@
+"""Orders: a user's order history."""
+
+from __future__ import annotations
+
+from domain.model import Order
+from domain.search import Page
+from ports.unit_of_work import UnitOfWorkFactory
+
+
+class OrderService:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    def get_order(self, user_id: int, order_id: int) -> Order:
+        """One of the user's orders. Raises OrderNotFound (also for another user's order) or
+        InvalidInput."""
+        with self._uow(read_only=True) as uow:
+            return uow.orders.get(user_id, order_id)
+
+    def order_history(
+        self, user_id: int, *, limit: int = 20, cursor: str | None = None
+    ) -> Page[Order]:
+        """The user's orders, newest first, a page at a time (pass `next_cursor` back).
+        Raises InvalidInput."""
+        with self._uow(read_only=True) as uow:
+            return uow.orders.list_for_user(user_id, limit=limit, cursor=cursor)

@@ -1,0 +1,254 @@
+"""Contract of the order repository, held by both adapters: checkout as one order, exactly
+once per idempotency key, history kept and paged."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+
+from domain.errors import (
+    EmptyCart,
+    IdempotencyKeyReused,
+    InsufficientInventory,
+    InvalidInput,
+    OrderNotFound,
+    ProductHasOrders,
+    UserHasOrders,
+)
+from domain.model import Order, OrderStatus, ProductChanges
+from ports.unit_of_work import UnitOfWorkFactory
+from services.retry import retrying
+from tests.contract.helpers import add_product, add_user, snapshot
+from tests.threads import run_all
+
+
+def _fill(uow: UnitOfWorkFactory, user_id: int, *lines: tuple[int, int]) -> None:
+    with uow() as work:
+        cart = work.carts.get_or_create(user_id)
+        for product_id, quantity in lines:
+            work.carts.add_item(cart.id, product_id, quantity)
+        work.commit()
+
+
+def _place(uow: UnitOfWorkFactory, user_id: int, key: str) -> Order:
+    with uow() as work:
+        order = work.orders.place(user_id, key)
+        work.commit()
+    return order
+
+
+def _stock(uow: UnitOfWorkFactory, *product_ids: int) -> list[int]:
+    with uow(read_only=True) as work:
+        return [work.products.get(p).inventory_count for p in product_ids]
+
+
+def test_place_records_the_sale_reserves_and_empties_the_cart(uow: UnitOfWorkFactory) -> None:
+    alice = add_user(uow)
+    lamp, desk = add_product(uow, "Lamp", "19.99", 5), add_product(uow, "Desk", "100.00", 3)
+    _fill(uow, alice.id, (desk.id, 2), (lamp.id, 3))
+    order = _place(uow, alice.id, "k1")
+    assert (order.id, order.user_id, order.status) == (1, alice.id, OrderStatus.PLACED)
+    assert [(x.product_id, x.product_name, x.unit_price, x.quantity) for x in order.lines] == [
+        (lamp.id, "Lamp", Decimal("19.99"), 3),
+        (desk.id, "Desk", Decimal("100.00"), 2),
+    ]
+    assert order.total == Decimal("259.97")
+    assert _stock(uow, lamp.id, desk.id) == [2, 1]
+    with uow(read_only=True) as work:
+        cart = work.carts.find_for_user(alice.id)
+        assert cart is not None
+        assert cart.is_empty
+        assert work.orders.get(alice.id, order.id) == order
+
+
+def test_lines_keep_the_name_and_price_as_sold(uow: UnitOfWorkFactory) -> None:
+    alice, lamp = add_user(uow), add_product(uow, "Lamp", "19.99", 5)
+    _fill(uow, alice.id, (lamp.id, 1))
+    order = _place(uow, alice.id, "k1")
+    with uow() as work:
+        work.products.update(lamp.id, 1, ProductChanges(name="Lamp v2", price=Decimal("5.00")))
+        work.commit()
+    with uow(read_only=True) as work:
+        assert work.orders.get(alice.id, order.id) == order
+    assert order.lines[0].product_name == "Lamp"
+
+
+def test_the_same_key_again_returns_the_order_and_sells_nothing(uow: UnitOfWorkFactory) -> None:
+    alice, lamp = add_user(uow), add_product(uow, "Lamp", "19.99", 5)
+    _fill(uow, alice.id, (lamp.id, 2))
+    first = _place(uow, alice.id, "same")
+    assert _place(uow, alice.id, "same") == first  # cart empty now
+    _fill(uow, alice.id, (lamp.id, 2))  # the same lines again, e.g. a page reloaded
+    assert _place(uow, alice.id, "same") == first
+    assert _stock(uow, lamp.id) == [3]
+    with uow(read_only=True) as work:
+        cart = work.carts.find_for_user(alice.id)
+        assert cart is not None
+        assert [(i.product_id, i.quantity) for i in cart.items] == [(lamp.id, 2)]
+        assert len(work.orders.list_for_user(alice.id).items) == 1
+
+
+def test_a_key_reused_for_another_cart_is_refused_and_changes_nothing(
+    uow: UnitOfWorkFactory,
+) -> None:
+    alice, lamp = add_user(uow), add_product(uow, "Lamp", "19.99", 5)
+    _fill(uow, alice.id, (lamp.id, 2))
+    first = _place(uow, alice.id, "k")
+    _fill(uow, alice.id, (lamp.id, 1))
+    before = snapshot(uow)
+    with uow() as work, pytest.raises(IdempotencyKeyReused) as info:
+        work.orders.place(alice.id, "k")
+    assert (info.value.order_id, info.value.user_id) == (first.id, alice.id)
+    assert snapshot(uow) == before
+    # A new key sells the new cart.
+    assert _place(uow, alice.id, "k2").lines[0].quantity == 1
+
+
+def test_keys_are_per_user(uow: UnitOfWorkFactory) -> None:
+    alice, bob, lamp = add_user(uow), add_user(uow, "bob"), add_product(uow, "Lamp", "1", 5)
+    _fill(uow, alice.id, (lamp.id, 1))
+    _fill(uow, bob.id, (lamp.id, 2))
+    assert _place(uow, alice.id, "k").user_id == alice.id
+    assert _place(uow, bob.id, "k").user_id == bob.id
+    assert _stock(uow, lamp.id) == [2]
+
+
+def test_a_short_line_sells_nothing_and_names_the_first_short_product(
+    uow: UnitOfWorkFactory,
+) -> None:
+    alice = add_user(uow)
+    a, b, c = (add_product(uow, name, "1.00", 5) for name in ("A", "B", "C"))
+    _fill(uow, alice.id, (a.id, 2), (c.id, 4), (b.id, 3))
+    with uow() as work:  # someone else buys most of B and C meanwhile
+        work.products.reserve(b.id, 4)
+        work.products.reserve(c.id, 4)
+        work.commit()
+    before = snapshot(uow)
+    with uow() as work, pytest.raises(InsufficientInventory) as info:
+        work.orders.place(alice.id, "k")
+    assert (info.value.product_id, info.value.requested, info.value.available) == (b.id, 3, 1)
+    assert snapshot(uow) == before
+    with uow(read_only=True) as work:
+        assert work.orders.list_for_user(alice.id).items == ()
+    # The key was not used up: once restocked, the same key sells.
+    with uow() as work:
+        work.products.restock(b.id, 5)
+        work.products.restock(c.id, 5)
+        work.commit()
+    assert len(_place(uow, alice.id, "k").lines) == 3
+
+
+def test_an_empty_or_missing_cart_is_refused(uow: UnitOfWorkFactory) -> None:
+    alice = add_user(uow)
+    with uow() as work, pytest.raises(EmptyCart):
+        work.orders.place(alice.id, "k")
+    _fill(uow, alice.id)
+    with uow() as work, pytest.raises(EmptyCart):
+        work.orders.place(alice.id, "k")
+    with uow() as work, pytest.raises(EmptyCart):
+        work.orders.place(404, "k")
+
+
+@pytest.mark.parametrize("key", ["", "x" * 101, None, 7, b"k", "\x00", "\ud800"])
+def test_bad_keys_are_refused_before_anything_runs(uow: UnitOfWorkFactory, key: object) -> None:
+    alice, lamp = add_user(uow), add_product(uow)
+    _fill(uow, alice.id, (lamp.id, 1))
+    before = snapshot(uow)
+    with uow() as work, pytest.raises(InvalidInput):
+        work.orders.place(alice.id, key)  # type: ignore[arg-type]
+    assert snapshot(uow) == before
+
+
+def test_an_order_is_only_its_owners(uow: UnitOfWorkFactory) -> None:
+    alice, bob, lamp = add_user(uow), add_user(uow, "bob"), add_product(uow)
+    _fill(uow, alice.id, (lamp.id, 1))
+    order = _place(uow, alice.id, "k")
+    with uow(read_only=True) as work:
+        with pytest.raises(OrderNotFound):
+            work.orders.get(bob.id, order.id)
+        with pytest.raises(OrderNotFound):
+            work.orders.get(alice.id, order.id + 1)
+        with pytest.raises(InvalidInput):
+            work.orders.get(alice.id, True)
+
+
+def test_history_is_newest_first_in_keyset_pages(uow: UnitOfWorkFactory) -> None:
+    alice, bob, lamp = add_user(uow), add_user(uow, "bob"), add_product(uow, inventory=100)
+    placed = []
+    for n in range(5):
+        _fill(uow, alice.id, (lamp.id, n + 1))
+        placed.append(_place(uow, alice.id, f"k{n}"))
+        _fill(uow, bob.id, (lamp.id, 1))
+        _place(uow, bob.id, f"k{n}")
+    pages = []
+    with uow(read_only=True) as work:
+        page = work.orders.list_for_user(alice.id, limit=2)
+        pages.append(page.items)
+        while page.next_cursor is not None:
+            page = work.orders.list_for_user(alice.id, limit=2, cursor=page.next_cursor)
+            pages.append(page.items)
+        assert [len(p) for p in pages] == [2, 2, 1]
+        assert [o for p in pages for o in p] == placed[::-1]
+        exact = work.orders.list_for_user(alice.id, limit=5)
+        assert exact.next_cursor is None
+        assert exact.items == tuple(placed[::-1])
+        assert work.orders.list_for_user(404).items == ()
+
+
+@pytest.mark.parametrize("limit", [0, 101, True, 2.0, "3"])
+def test_history_refuses_bad_page_sizes(uow: UnitOfWorkFactory, limit: object) -> None:
+    with uow(read_only=True) as work, pytest.raises(InvalidInput):
+        work.orders.list_for_user(1, limit=limit)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cursor", ["", "x", "b3JkZXI6MA", "b3JkZXI6LTE", "=" * 80, "W1td"])
+def test_history_refuses_cursors_it_did_not_make(uow: UnitOfWorkFactory, cursor: str) -> None:
+    with uow(read_only=True) as work, pytest.raises(InvalidInput):
+        work.orders.list_for_user(1, cursor=cursor)
+
+
+def test_users_and_products_in_orders_cannot_be_deleted(uow: UnitOfWorkFactory) -> None:
+    alice, lamp, desk = add_user(uow), add_product(uow), add_product(uow, "Desk")
+    _fill(uow, alice.id, (lamp.id, 1))
+    order = _place(uow, alice.id, "k")
+    before = snapshot(uow)
+    with uow() as work, pytest.raises(UserHasOrders):
+        work.users.delete(alice.id)
+    with uow() as work, pytest.raises(ProductHasOrders):
+        work.products.delete(lamp.id)
+    assert snapshot(uow) == before
+    with uow() as work:  # a product never sold goes as before
+        work.products.delete(desk.id)
+        work.commit()
+    with uow(read_only=True) as work:
+        assert work.orders.get(alice.id, order.id) == order
+
+
+def test_a_failed_place_rolls_the_unit_of_work_back(uow: UnitOfWorkFactory) -> None:
+    alice, lamp = add_user(uow), add_product(uow, inventory=1)
+    _fill(uow, alice.id, (lamp.id, 1))
+    with uow() as work:
+        work.products.restock(lamp.id, 1)  # in the same transaction, then lost with it
+        work.products.reserve(lamp.id, 2)
+        with pytest.raises(InsufficientInventory):
+            work.orders.place(alice.id, "k")
+        work.commit()
+    assert _stock(uow, lamp.id) == [1]
+
+
+@pytest.mark.usefixtures("short_switch_interval")
+def test_concurrent_places_with_one_key_sell_once(uow: UnitOfWorkFactory) -> None:
+    alice, lamp = add_user(uow), add_product(uow, inventory=50)
+    _fill(uow, alice.id, (lamp.id, 3))
+    start = threading.Barrier(6)
+    results: list[Order] = []
+
+    def place() -> None:
+        start.wait()
+        results.append(retrying(lambda: _place(uow, alice.id, "one")))
+
+    run_all([place] * 6)
+    assert {order.id for order in results} == {1}
+    assert _stock(uow, lamp.id) == [47]

@@ -1,0 +1,112 @@
+"""Checkout exactly once: the reply to COMMIT is lost (a proxy forwards COMMIT and drops the
+answer), the caller hears CommitOutcomeUnknown, and the retry with the same key returns the
+order that was committed without selling again. Also: concurrent calls with one key."""
+
+from __future__ import annotations
+
+import threading
+import time
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
+from domain.errors import CommitOutcomeUnknown, DomainError
+from domain.model import NewProduct, NewUser, Order
+from ports.unit_of_work import UnitOfWorkFactory
+from services import CartService, OrderService
+from tests.faults import DroppingProxy
+from tests.threads import run_all
+
+
+def _shop(uow: UnitOfWorkFactory) -> tuple[int, list[int]]:
+    with uow() as work:
+        user = work.users.add(NewUser(username="alice", email="a@example.com", password_hash="h"))
+        products = [
+            work.products.add(NewProduct(name=f"P{n}", price=Decimal("2.50"), inventory_count=100))
+            for n in range(3)
+        ]
+        work.commit()
+    return user.id, [p.id for p in products]
+
+
+def _sold(url: str) -> tuple[int, int, int]:
+    """Orders, lines, and units taken from stock, as stored."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM order_lines),"
+            " (SELECT 300 - sum(inventory_count) FROM products)"
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def test_a_retry_after_a_lost_commit_reply_returns_the_committed_order(
+    clean_database: str,
+) -> None:
+    proxy = DroppingProxy(clean_database, "COMMIT")
+    pool = create_pool(
+        PoolConfig(
+            conninfo=proxy.client_url(),
+            min_size=1,
+            max_size=1,
+            timeout=5.0,
+            statement_timeout_ms=2000,
+            deadline_margin=0.5,
+        )
+    )
+    pool.wait()
+    try:
+        uow = PostgresUnitOfWorkFactory(pool)
+        carts = CartService(uow)
+        user, products = _shop(uow)
+        for n in range(6):  # past psycopg's prepare threshold: COMMIT is then bound by name
+            carts.add_to_cart(user, products[n % 3], 1)
+        carts.add_to_cart(user, products[1], 2)
+        carts.add_to_cart(user, products[2], 2)
+        proxy.arm()
+        with pytest.raises(CommitOutcomeUnknown):
+            carts.checkout(user, "checkout-1")
+        assert proxy.fired.is_set()
+        # It did happen, once the server has run the COMMIT it was sent (no answer says when).
+        deadline = time.monotonic() + 10
+        while _sold(clean_database) == (0, 0, 0) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _sold(clean_database) == (1, 3, 10)
+        retried = carts.checkout(user, "checkout-1")
+        print(f"\nCOMMIT answer dropped; the retry returned order #{retried.id}: {retried.lines}")
+        assert _sold(clean_database) == (1, 3, 10)  # and only once
+        assert [(x.product_id, x.quantity) for x in retried.lines] == [
+            (products[0], 2),
+            (products[1], 4),
+            (products[2], 4),
+        ]
+        assert OrderService(uow).get_order(user, retried.id) == retried
+    finally:
+        pool.close()
+        proxy.close()
+
+
+def test_concurrent_checkouts_with_one_key_sell_once(postgres_uow: UnitOfWorkFactory) -> None:
+    user, products = _shop(postgres_uow)
+    carts = CartService(postgres_uow)
+    for product in products:
+        carts.add_to_cart(user, product, 3)
+    start = threading.Barrier(8)
+    results: list[Order | DomainError] = []
+
+    def checkout() -> None:
+        start.wait()
+        try:
+            results.append(carts.checkout(user, "one-key"))
+        except DomainError as exc:
+            results.append(exc)
+
+    run_all([checkout] * 8)
+    print(f"\n8 concurrent checkouts with one key: {[type(r).__name__ for r in results]}")
+    orders = {r.id for r in results if isinstance(r, Order)}
+    assert orders == {1}
+    assert all(isinstance(r, Order) for r in results)
+    with postgres_uow(read_only=True) as work:
+        assert [work.products.get(p).inventory_count for p in products] == [97, 97, 97]
