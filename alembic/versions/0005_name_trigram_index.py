@@ -7,9 +7,9 @@ pg_trgm is a trusted extension (PostgreSQL 13+), so the database's owner may cre
 
 Not CONCURRENTLY: alembic runs every revision in one transaction, where CONCURRENTLY is not
 allowed. CREATE INDEX blocks writes to products (not reads) while it builds: measured at
-1,000,000 products on PostgreSQL 15, about 20 s. An operator with a live catalog that large can
-run the CREATE INDEX CONCURRENTLY of the same definition by hand first; IF NOT EXISTS then
-makes this revision a no-op for the index.
+1,000,000 products (names of ~20 characters) on PostgreSQL 15, 8.7 s. An operator with a
+live catalog that large can run the CREATE INDEX CONCURRENTLY of the same definition by hand
+first; IF NOT EXISTS then makes this revision a no-op for the index.
 
 The downgrade drops the extension too; without CASCADE it refuses (and the downgrade fails,
 changing nothing) if anything else in the database still uses pg_trgm.
