@@ -202,6 +202,12 @@ def main() -> None:
         help="instead: get and cart load on two databases, one of --products and one of N"
         " products (same users and carts), measured side by side",
     )
+    parser.add_argument(
+        "--search-rounds",
+        type=int,
+        default=3,
+        help="with --growth: how many times the search mix runs per sort order and contestant",
+    )
     args = parser.parse_args()
 
     from shopdb.container import database_url
@@ -395,6 +401,25 @@ def growth(args: argparse.Namespace, url: str, grown: str) -> None:
             contestant.name = f"{kind.name} @ {size:,}"
             products[contestant.name] = size
             contestants.append(contestant)
+    if wanted(args, "get product by id load cart with items and prices"):
+        reads(args, run, contestants, products, sizes)
+    if wanted(args, "search"):
+        searches(args, contestants, sizes)
+    for contestant in contestants:
+        contestant.close()
+
+
+def wanted(args: argparse.Namespace, workloads: str) -> bool:
+    return not args.only or any(word in workloads for word in args.only)
+
+
+def reads(
+    args: argparse.Namespace,
+    run: Run,
+    contestants: list[Any],
+    products: dict[str, int],
+    sizes: dict[int, str],
+) -> None:
     users, ops, rng = args.users, args.ops, run.rng
     run.compare(
         "get product by id",
@@ -418,8 +443,28 @@ def growth(args: argparse.Namespace, url: str, grown: str) -> None:
                 f"  {workload} through {kind.name}: at {args.growth:,} products it costs"
                 f" {cost:.2f}x what it costs at {args.products:,}  (target <= 1.2x)  {verdict}"
             )
+
+
+def searches(args: argparse.Namespace, contestants: list[Any], sizes: dict[int, str]) -> None:
+    """The search mix through shopdb and the ORM, on both sizes."""
+    from sqlalchemy import create_engine
+
+    from bench import search
+    from shopdb.migrations import sqlalchemy_url
+
+    searchers: dict[int, list[search.Searcher]] = {size: [] for size in sizes}
+    engines = []
     for contestant in contestants:
-        contestant.close()
+        if isinstance(contestant, Shopdb):
+            size = next(s for s in sizes if contestant.name.endswith(f"@ {s:,}"))
+            searchers[size].append(search.ShopdbSearch(contestant.uow))
+    for size, database in sizes.items():
+        engine = create_engine(sqlalchemy_url(database), pool_size=2, max_overflow=0)
+        engines.append(engine)
+        searchers[size].append(search.OrmSearch(engine))
+    search.report(searchers, args.search_rounds, search.ShopdbSearch.name)
+    for engine in engines:
+        engine.dispose()
 
 
 def summary(run: Run) -> None:

@@ -23,7 +23,7 @@ Create Date: 2026-11-23
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"  # 0005 (search) lands in parallel: "0005" once it has
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

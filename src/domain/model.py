@@ -69,6 +69,28 @@ class Product(Entity):
     updated_at: datetime
 
 
+class ProductSummary(Entity):
+    """A product as a listing shows it: everything but the description, which may hold
+    10,000 characters a product (a page of 500 would carry megabytes nobody sees). The
+    full product is one `get` away."""
+
+    id: Id
+    name: ProductName
+    price: Price
+    inventory_count: Inventory
+    created_at: datetime
+
+    @classmethod
+    def of(cls, product: Product) -> ProductSummary:
+        return cls(
+            id=product.id,
+            name=product.name,
+            price=product.price,
+            inventory_count=product.inventory_count,
+            created_at=product.created_at,
+        )
+
+
 class ProductChanges(Entity):
     """The fields to change; a field left out stays as it is. `description=None` clears it."""
 

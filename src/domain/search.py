@@ -13,7 +13,7 @@ from typing import Annotated, Final, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from domain.errors import InvalidInput
-from domain.model import Entity, Product
+from domain.model import Entity, Product, ProductSummary
 from domain.values import INT8_MAX, PRICE_MAX, Price, Text, money, text_storable
 
 T = TypeVar("T")
@@ -68,7 +68,7 @@ class ProductQuery(Entity):
         """The position the cursor points after, or None for the first page."""
         return None if self.cursor is None else decode_cursor(self.cursor, self.sort)
 
-    def matches(self, product: Product) -> bool:
+    def matches(self, product: Product | ProductSummary) -> bool:
         """The filter, as Python; the adapters must agree with it."""
         if self.text is not None and fold(self.text) not in fold(product.name):
             return False
@@ -86,7 +86,7 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
 
 
-def sort_key(product: Product, sort: ProductSort) -> SortKey:
+def sort_key(product: Product | ProductSummary, sort: ProductSort) -> SortKey:
     if sort is ProductSort.NAME:
         return product.name
     if sort is ProductSort.PRICE:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from domain.model import NewProduct, Product, ProductChanges
+from domain.model import NewProduct, Product, ProductChanges, ProductSummary
 from domain.search import Page, ProductQuery
 
 
@@ -57,8 +57,9 @@ class ProductRepository(Protocol):
         InvalidInput for a bad quantity."""
         ...
 
-    def search(self, query: ProductQuery) -> Page[Product]:
-        """One page of the products matching `query`, in its sort order; `next_cursor` fetches
+    def search(self, query: ProductQuery) -> Page[ProductSummary]:
+        """One page of the products matching `query`, in its sort order, as summaries (no
+        description: `get` returns the whole product); `next_cursor` fetches
         the following page and is None on the last one. Raises InvalidInput for a cursor that
         no page returned (for this sort order).
 

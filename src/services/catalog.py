@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 
 from domain.errors import InvalidInput
-from domain.model import NewProduct, Product, ProductChanges
+from domain.model import NewProduct, Product, ProductChanges, ProductSummary
 from domain.search import Page, ProductQuery, ProductSort
 from domain.validation import build, check, identifier
 from domain.values import Version
@@ -79,8 +79,9 @@ class CatalogService:
         sort: ProductSort | str = ProductSort.NAME,
         limit: int = 20,
         cursor: str | None = None,
-    ) -> Page[Product]:
-        """One page of matching products; pass `next_cursor` back for the next page."""
+    ) -> Page[ProductSummary]:
+        """One page of matching products, as summaries (`get_product` has the description);
+        pass `next_cursor` back for the next page."""
         query = build(
             ProductQuery,
             text=text,

@@ -85,7 +85,8 @@ def test_every_port_method_is_covered() -> None:
 def _fingerprint(uow: UnitOfWorkFactory) -> tuple[list[User], tuple[Product, ...], Cart | None]:
     with uow(read_only=True) as work:
         users = [work.users.get(1)]
-        products = work.products.search(ProductQuery(limit=500)).items
+        listed = work.products.search(ProductQuery(limit=500)).items
+        products = tuple(work.products.get_many([p.id for p in listed]).values())
         cart = work.carts.find_for_user(1)
     return (users, products, cart)
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from domain.errors import InvalidInput
+from domain.model import ProductSummary
 from ports.unit_of_work import UnitOfWorkFactory
 from services import CatalogService
 from tests.contract.helpers import add_product, snapshot
@@ -49,4 +50,4 @@ def test_the_largest_amount_that_fits_is_accepted(uow: UnitOfWorkFactory) -> Non
     catalog = CatalogService(uow)
     product = catalog.create_product("Desk", "99999999.99")
     assert product.price == Decimal("99999999.99")
-    assert catalog.search(min_price="99999999.99").items == (product,)
+    assert catalog.search(min_price="99999999.99").items == (ProductSummary.of(product),)

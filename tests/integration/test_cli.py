@@ -185,7 +185,8 @@ def test_db_current_and_history(empty_url: str) -> None:
     assert shopdb("db", "current").stdout.strip() == "0006 (head 0006, at head)"
     history = shopdb("db", "history").stdout.splitlines()
     assert [line.split(":")[0] for line in history] == [
-        "0004 -> 0006 (head)",
+        "0005 -> 0006 (head)",
+        "0004 -> 0005",
         "0003 -> 0004",
         "0002 -> 0003",
         "0001 -> 0002",

@@ -87,6 +87,10 @@ INDEXES = {
     "products_name_id_idx": (False, '(name COLLATE "C", id)'),
     "products_price_id_idx": (False, "(price, id)"),
     "products_created_at_id_idx": (False, "(created_at DESC, id DESC)"),
+    "products_name_trgm_idx": (
+        False,
+        'USING gin (lower(((name)::text COLLATE "C")) gin_trgm_ops)',
+    ),
     "carts_pkey": (True, "(id)"),
     "carts_user_id_idx": (False, "(user_id)"),
     "cart_items_pkey": (True, "(id)"),

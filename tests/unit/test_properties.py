@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from adapters.memory import MemoryUnitOfWorkFactory
 from domain.errors import EmptyCart, InsufficientInventory
-from domain.model import Cart, CartItem, NewProduct, Product
+from domain.model import Cart, CartItem, NewProduct, Product, ProductSummary
 from domain.search import ProductQuery, ProductSort
 from services import CartService, CatalogService
 from tests.strategies import new_products, prices, quantities
@@ -119,7 +119,7 @@ def test_search_pages_concatenate_to_the_full_sorted_result(
             expected_ids = [r[3] for r in sorted(rows, key=lambda r: (r[1], r[3]))]
         else:
             expected_ids = [r[3] for r in sorted(rows, key=lambda r: (r[2], r[3]), reverse=True)]
-        seen: list[Product] = []
+        seen: list[ProductSummary] = []
         cursor = None
         while True:
             query = ProductQuery(

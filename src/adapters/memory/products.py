@@ -13,7 +13,7 @@ from domain.errors import (
     ProductHasOrders,
     ProductNotFound,
 )
-from domain.model import NewProduct, Product, ProductChanges
+from domain.model import NewProduct, Product, ProductChanges, ProductSummary
 from domain.search import Page, ProductQuery, ProductSort, encode_cursor, sort_key
 from domain.validation import build, identifier, identifiers, instance, new_products, version
 from domain.validation import quantity as valid_quantity
@@ -129,14 +129,14 @@ class MemoryProductRepository:
                 raise InsufficientInventory(product_id, quantity, product.inventory_count)
             return self._store(tables, product, inventory_count=product.inventory_count - quantity)
 
-    def search(self, query: ProductQuery) -> Page[Product]:
+    def search(self, query: ProductQuery) -> Page[ProductSummary]:
         after = instance(query, ProductQuery, "query").after()
         descending = query.sort is ProductSort.NEWEST
         matches = [p for p in self._tx.read().products.values() if query.matches(p)]
         matches.sort(key=lambda p: (sort_key(p, query.sort), p.id), reverse=descending)
         if after is not None:
             matches = [p for p in matches if _past(p, query.sort, after, descending)]
-        page = matches[: query.limit]
+        page = [ProductSummary.of(p) for p in matches[: query.limit]]
         cursor = None
         if len(matches) > query.limit:
             last = page[-1]
