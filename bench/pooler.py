@@ -1,7 +1,8 @@
 """Direct against through a transaction pooler, in one run: `python -m bench.pooler DIRECT POOLED`.
 
 DIRECT is the server's maintenance database, POOLED the same server through PgBouncer in
-transaction mode (e.g. `.ci/pgbouncer start`). Prints ops/s (median of repeats) of shopdb's
+transaction mode (e.g. `.ci/pgbouncer start`). Prints ops/s (median of repeats, the two
+taking turns so that load from elsewhere hits both) of shopdb's
 units of work with the pool in its default mode on DIRECT and in pooler mode on POOLED, and the
 cost of the alternative to role defaults: a `SET LOCAL` at the start of every transaction."""
 
@@ -15,30 +16,29 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
 from bench.database import _with_database, add_products, add_users_and_carts, recreate, settle
 from domain.model import NewUser
 from services import CartService
 
+Steps = dict[str, Callable[[int], Any]]
 DATABASE = "shopdb_bench_pooler"
 PASSWORD_HASH = "$argon2id$v=19$m=8,t=1,p=1$YmVuY2g$YmVuY2g"  # noqa: S105 - not a secret
 
 
-def rate(step: Callable[[int], Any], seconds: float, repeats: int) -> float:
-    """Median ops/s over `repeats` runs of `seconds` each."""
-    rates, n = [], 0
-    for _ in range(repeats):
-        done, start = 0, time.perf_counter()
-        while (elapsed := time.perf_counter() - start) < seconds:
-            step(n)
-            n += 1
-            done += 1
-        rates.append(done / elapsed)
-    return statistics.median(rates)
+def rate(step: Callable[[int], Any], seconds: float, start_at: int) -> float:
+    """ops/s of `step` over `seconds`."""
+    done, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        step(start_at + done)
+        done += 1
+    return done / elapsed
 
 
-def shopdb_workloads(url: str, pooled: bool, args: argparse.Namespace) -> dict[str, float]:
+def workloads(url: str, pooled: bool, args: argparse.Namespace) -> tuple[Any, Steps]:
+    """The pool (to close) and the workloads, shopdb's units of work and the raw SET LOCAL pair."""
     config = PoolConfig(conninfo=url, min_size=2, max_size=2, timeout=30, transaction_pooler=pooled)
     pool = create_pool(config)
     pool.wait()
@@ -46,59 +46,50 @@ def shopdb_workloads(url: str, pooled: bool, args: argparse.Namespace) -> dict[s
     carts = CartService(uow)
     rng = random.Random(args.seed)
     tag = "p" if pooled else "d"
-    try:
+    raw = psycopg.connect(url, autocommit=True, prepare_threshold=None)
+    cur = raw.cursor()
 
-        def point_read(n: int) -> None:
-            with uow(read_only=True) as work:
-                work.products.get(rng.randrange(1, args.products + 1))
+    def point_read(n: int) -> None:
+        with uow(read_only=True) as work:
+            work.products.get(rng.randrange(1, args.products + 1))
 
-        def insert(n: int) -> None:
-            user = NewUser(
-                username=f"bench{tag}{n}",
-                email=f"bench{tag}{n}@example.com",
-                password_hash=PASSWORD_HASH,
-            )
-            with uow() as work:
-                work.users.add(user)
-                work.commit()
+    def insert(n: int) -> None:
+        email = f"bench{tag}{n}@example.com"
+        user = NewUser(username=f"bench{tag}{n}", email=email, password_hash=PASSWORD_HASH)
+        with uow() as work:
+            work.users.add(user)
+            work.commit()
 
-        def checkout(n: int) -> None:
-            user_id = n % args.users + 1
-            carts.add_to_cart(user_id, rng.randrange(1, args.products + 1))
-            carts.checkout(user_id)
+    def checkout(n: int) -> None:
+        user_id = n % args.users + 1
+        carts.add_to_cart(user_id, rng.randrange(1, args.products + 1))
+        carts.checkout(user_id)
 
-        return {
-            "point read (get product)": rate(point_read, args.seconds, args.repeats),
-            "insert user + commit": rate(insert, args.seconds, args.repeats),
-            "add to cart + checkout": rate(checkout, args.seconds, args.repeats),
-        }
-    finally:
+    def plain(n: int) -> None:
+        cur.execute("BEGIN")
+        cur.execute("SELECT id FROM products WHERE id = %s", (n % args.products + 1,))
+        cur.execute("COMMIT")
+
+    def with_set_local(n: int) -> None:
+        cur.execute("BEGIN")
+        cur.execute(
+            "SET LOCAL statement_timeout = 10000;"
+            " SET LOCAL idle_in_transaction_session_timeout = 5000"
+        )
+        cur.execute("SELECT id FROM products WHERE id = %s", (n % args.products + 1,))
+        cur.execute("COMMIT")
+
+    def close() -> None:
+        raw.close()
         pool.close()
 
-
-def set_local_cost(url: str, args: argparse.Namespace) -> dict[str, float]:
-    """A one-statement write transaction as is, and with the timeouts sent by SET LOCAL."""
-    with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
-        cur = conn.cursor()
-
-        def plain(n: int) -> None:
-            cur.execute("BEGIN")
-            cur.execute("SELECT id FROM products WHERE id = %s", (n % args.products + 1,))
-            cur.execute("COMMIT")
-
-        def with_set_local(n: int) -> None:
-            cur.execute("BEGIN")
-            cur.execute(
-                "SET LOCAL statement_timeout = 10000;"
-                " SET LOCAL idle_in_transaction_session_timeout = 5000"
-            )
-            cur.execute("SELECT id FROM products WHERE id = %s", (n % args.products + 1,))
-            cur.execute("COMMIT")
-
-        return {
-            "BEGIN; SELECT; COMMIT": rate(plain, args.seconds, args.repeats),
-            "  + SET LOCAL timeouts": rate(with_set_local, args.seconds, args.repeats),
-        }
+    return close, {
+        "point read (get product)": point_read,
+        "insert user + commit": insert,
+        "add to cart + checkout": checkout,
+        "BEGIN; SELECT; COMMIT (raw)": plain,
+        "  + SET LOCAL timeouts (raw)": with_set_local,
+    }
 
 
 def main() -> None:
@@ -116,20 +107,28 @@ def main() -> None:
     add_users_and_carts(direct, args.users, 1, random.Random(args.seed))
     settle(direct)
     pooled = _with_database(args.pooled, DATABASE)
+    modes = {"direct": (direct, False), "pgbouncer (transaction)": (pooled, True)}
+    results: dict[str, dict[str, list[float]]] = {mode: {} for mode in modes}
     try:
-        results = {
-            "direct": shopdb_workloads(direct, False, args) | set_local_cost(direct, args),
-            "pgbouncer (transaction)": shopdb_workloads(pooled, True, args)
-            | set_local_cost(pooled, args),
-        }
+        made = {mode: workloads(url, is_pooled, args) for mode, (url, is_pooled) in modes.items()}
+        try:
+            for name in made["direct"][1]:
+                for repeat in range(args.repeats):  # the modes take turns: drift hits both
+                    for mode, (_, steps) in made.items():
+                        got = rate(steps[name], args.seconds, repeat * 1_000_000)
+                        results[mode].setdefault(name, []).append(got)
+        finally:
+            for close, _ in made.values():
+                close()
     finally:
         with psycopg.connect(args.direct, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")  # a constant name
+            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            conn.execute(drop.format(sql.Identifier(DATABASE)))
     print(
         f"{'ops/s (median of ' + str(args.repeats) + ')':34}" + "".join(f"{k:>26}" for k in results)
     )
     for workload in results["direct"]:
-        cells = "".join(f"{round(r[workload]):>26,}" for r in results.values())
+        cells = "".join(f"{round(statistics.median(r[workload])):>26,}" for r in results.values())
         print(f"{workload:34}{cells}")
 
 
