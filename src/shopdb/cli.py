@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import psycopg
 import typer
+from psycopg_pool import PoolTimeout
 from rich.console import Console
 from rich.progress import Progress
 
@@ -274,7 +275,15 @@ def _check(settings: Settings) -> tuple[str, Health, dict[str, int]]:
     with _container(settings) as container:
         pool = container.pool()
         assert pool is not None  # _reachable_url refused the memory backend
-        pool.wait(timeout=settings.pool_timeout)
+        try:
+            pool.wait(timeout=settings.pool_timeout)
+        except PoolTimeout:
+            # The probe's single connection got through, but the pool's cannot: their
+            # parameters differ (a pooler refusing startup options, say); give the reason.
+            reason = pool.last_connect_error or "no reason recorded"
+            raise DatabaseUnreachable(
+                f"the pool could not connect within {settings.pool_timeout:g} s: {reason}"
+            ) from None
         return url, health(pool=pool), pool.get_stats()
 
 

@@ -12,14 +12,16 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 from psycopg import sql
+from typer.testing import CliRunner
 
 from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
 from domain.errors import StorageUnavailable
 from domain.model import NewProduct
+from shopdb.cli import app
 from shopdb.pooler import set_role_timeouts
 from shopdb.roles import create_app_role
 from shopdb.settings import load_settings
-from tests.harness import pooled, with_database
+from tests.harness import pooled, scratch_database, through_pooler, with_database
 
 pytestmark = pytest.mark.skipif(
     not pooled(), reason="needs PgBouncer: the pooler run (.ci/run, SHOPDB_POOLER=transaction)"
@@ -119,3 +121,27 @@ def test_role_default_timeouts_hold_through_the_pooler(admin_url: str, database_
                 )
             )
             conn.execute(sql.SQL("DROP ROLE {}").format(who_sql))
+
+
+def test_command_line_migrates_directly_and_checks_through_the_pooler(
+    admin_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    with scratch_database(admin_url, prefix="shopdb_pooled_cli") as direct:
+        monkeypatch.setenv("DATABASE_URL", through_pooler(direct))
+        monkeypatch.setenv("SHOPDB_MIGRATION_DATABASE_URL", direct)
+        monkeypatch.setenv("SHOPDB_STATEMENT_TIMEOUT_MS", "4000")
+        monkeypatch.delenv("SHOPDB_BACKEND", raising=False)
+        for command in (["migrate"], ["pooler-timeouts"], ["check"]):
+            result = runner.invoke(app, command)
+            assert result.exit_code == 0, result.output
+        assert "healthy" in result.output
+        with psycopg.connect(through_pooler(direct), prepare_threshold=None) as conn:
+            assert conn.execute("SHOW statement_timeout").fetchone() == ("4s",)
+
+        monkeypatch.setenv("SHOPDB_POOLER", "none")
+        monkeypatch.setenv("SHOPDB_POOL_TIMEOUT", "2")
+        refused = runner.invoke(app, ["check"])
+    assert refused.exit_code == 1
+    assert "unsupported startup parameter: options" in refused.output
+    assert "set SHOPDB_POOLER=transaction" in refused.output
