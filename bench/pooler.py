@@ -1,8 +1,8 @@
 """Direct against through a transaction pooler, in one run: `python -m bench.pooler DIRECT POOLED`.
 
 DIRECT is the server's maintenance database, POOLED the same server through PgBouncer in
-transaction mode (e.g. `.ci/pgbouncer start`). Prints ops/s (median of repeats, the two
-taking turns so that load from elsewhere hits both) of shopdb's
+transaction mode (e.g. `.ci/pgbouncer start`). Prints ops/s (median of repeats, every workload
+in both modes in each repeat so that load from elsewhere hits all alike) of shopdb's
 units of work with the pool in its default mode on DIRECT and in pooler mode on POOLED, and the
 cost of the alternative to role defaults: a `SET LOCAL` at the start of every transaction."""
 
@@ -112,8 +112,9 @@ def main() -> None:
     try:
         made = {mode: workloads(url, is_pooled, args) for mode, (url, is_pooled) in modes.items()}
         try:
-            for name in made["direct"][1]:
-                for repeat in range(args.repeats):  # the modes take turns: drift hits both
+            # Every workload in both modes in each repeat: load from elsewhere hits all alike.
+            for repeat in range(args.repeats):
+                for name in made["direct"][1]:
                     for mode, (_, steps) in made.items():
                         got = rate(steps[name], args.seconds, repeat * 1_000_000)
                         results[mode].setdefault(name, []).append(got)
