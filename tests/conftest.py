@@ -11,17 +11,30 @@ from typing import Any
 import psycopg
 import pytest
 
-from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, ShopdbPool, create_pool
+from adapters.postgres import PostgresUnitOfWorkFactory, ShopdbPool, create_pool
 from shopdb.migrations import upgrade
-from tests.harness import HarnessError, scratch_database, server, truncate_all
+from tests.harness import (
+    HarnessError,
+    pool_config,
+    pooled,
+    scratch_database,
+    server,
+    through_pooler,
+    truncate_all,
+)
 
 DATABASE_SUITES = ("contract", "integration", "security")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    behind_pooler = pooled()
     for item in items:
         if any(part in DATABASE_SUITES for part in Path(str(item.path)).parts):
             item.add_marker(pytest.mark.database)
+        marker = item.get_closest_marker("needs_session")
+        if behind_pooler and marker is not None:
+            reason = marker.args[0] if marker.args else "needs a server session of its own"
+            item.add_marker(pytest.mark.skip(reason=f"transaction pooler: {reason}"))
 
 
 @pytest.fixture(scope="session")
@@ -40,10 +53,11 @@ def admin_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def database_url(admin_url: str) -> Iterator[str]:
-    """A database of this test session, migrated to head."""
+    """A database of this test session, migrated to head (directly), reached as the
+    application reaches it (through the pooler in the pooler run)."""
     with scratch_database(admin_url) as url:
         upgrade(url)
-        yield url
+        yield through_pooler(url)
 
 
 @pytest.fixture
@@ -75,7 +89,7 @@ class CountingConnection(psycopg.Connection[Any]):
 @pytest.fixture(scope="session")
 def pg_pool(database_url: str) -> Iterator[ShopdbPool]:
     pool = create_pool(
-        PoolConfig(
+        pool_config(
             conninfo=database_url,
             min_size=2,
             max_size=8,

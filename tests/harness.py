@@ -7,11 +7,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
 
+from adapters.postgres import PoolConfig
 from shopdb.embedded import server_url, start_server
 from shopdb.settings import redact_url
 from tests.throwaway import claim, reap_abandoned
@@ -27,6 +29,31 @@ def configured_url() -> str | None:
     return os.environ.get("SHOPDB_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL") or None
 
 
+def admin_server_url() -> str | None:
+    """Where the harness creates and drops databases and migrates them when the configured
+    URL is a transaction pooler: the server itself (SHOPDB_TEST_ADMIN_URL)."""
+    return os.environ.get("SHOPDB_TEST_ADMIN_URL") or None
+
+
+def pooled() -> bool:
+    """Whether this run goes through a transaction pooler (SHOPDB_POOLER=transaction)."""
+    return os.environ.get("SHOPDB_POOLER", "").lower() == "transaction"
+
+
+def pool_config(**kwargs: Any) -> PoolConfig:
+    """A PoolConfig for the server under test: in the pooler run, in pooler mode."""
+    return PoolConfig(**{"transaction_pooler": pooled(), **kwargs})
+
+
+def through_pooler(url: str) -> str:
+    """`url` (a database on the server) as the application reaches it: through the pooler of
+    the configured URL when there is one, else unchanged."""
+    pooler = configured_url()
+    if admin_server_url() is None or pooler is None:
+        return url
+    return with_database(pooler, urlsplit(url).path.lstrip("/"))
+
+
 def check_reachable(url: str) -> None:
     try:
         psycopg.connect(url, connect_timeout=5, autocommit=True).close()
@@ -39,8 +66,8 @@ def check_reachable(url: str) -> None:
 
 @contextmanager
 def server(tmp_root: Path) -> Iterator[str]:
-    """URL of the maintenance database of the server the tests use."""
-    url = configured_url()
+    """URL of the maintenance database of the server the tests use (past any pooler)."""
+    url = admin_server_url() or configured_url()
     if url is not None:
         check_reachable(url)
         yield url

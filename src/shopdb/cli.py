@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import psycopg
 import typer
+from psycopg_pool import PoolTimeout
 from rich.console import Console
 from rich.progress import Progress
 
@@ -101,10 +102,14 @@ def _container(settings: Settings) -> Iterator[Container]:
         container.shutdown_resources()
 
 
-def _reachable_url(settings: Settings) -> str:
+def _reachable_url(settings: Settings, *, schema_work: bool = False) -> str:
+    """The database URL, checked with one connection; for `schema_work`, the migration URL,
+    which goes past any pooler."""
     if settings.backend is Backend.MEMORY:
         raise SettingsError("SHOPDB_BACKEND=memory keeps nothing: this command needs PostgreSQL")
     url = database.database_url(settings)
+    if schema_work:
+        url = settings.migration_url(url)
     probe(url)
     return url
 
@@ -130,7 +135,7 @@ def migrate(
         print(migrations.upgrade_sql(revision if ":" in revision else f"base:{revision}"), end="")
         return
     settings = _settings()
-    url = _reachable_url(settings)
+    url = _reachable_url(settings, schema_work=True)
     options = {"lock_timeout_ms": settings.migration_lock_timeout_ms}
     if down is not None:
         migrations.downgrade(url, down, **options)
@@ -258,7 +263,7 @@ def demo() -> None:
 
     settings = _settings()
     if settings.backend is Backend.POSTGRES:
-        url = _reachable_url(settings)
+        url = _reachable_url(settings, schema_work=True)
         migrations.upgrade(url, lock_timeout_ms=settings.migration_lock_timeout_ms)
         console.print(f"database {redact_url(url)} at revision {migrations.head_revision()}")
     with _container(settings) as container:
@@ -270,7 +275,15 @@ def _check(settings: Settings) -> tuple[str, Health, dict[str, int]]:
     with _container(settings) as container:
         pool = container.pool()
         assert pool is not None  # _reachable_url refused the memory backend
-        pool.wait(timeout=settings.pool_timeout)
+        try:
+            pool.wait(timeout=settings.pool_timeout)
+        except PoolTimeout:
+            # The probe's single connection got through, but the pool's cannot: their
+            # parameters differ (a pooler refusing startup options, say); give the reason.
+            reason = pool.last_connect_error or "no reason recorded"
+            raise DatabaseUnreachable(
+                f"the pool could not connect within {settings.pool_timeout:g} s: {reason}"
+            ) from None
         return url, health(pool=pool), pool.get_stats()
 
 
@@ -315,10 +328,30 @@ def grant_app_role(
     from shopdb.roles import create_app_role
 
     settings = _settings()
-    url = _reachable_url(settings)
+    url = _reachable_url(settings, schema_work=True)
     _require_schema(url)
     create_app_role(url, role, password)
     console.print(f"role {role} may read and write rows, and change no schema")
+
+
+@app.command("pooler-timeouts")
+@friendly
+def pooler_timeouts(
+    role: Annotated[
+        str | None, typer.Option(help="The role to set them for (else DATABASE_URL's user).")
+    ] = None,
+) -> None:
+    """Make the statement and idle-in-transaction timeouts the defaults of the application's
+    role in its database: behind a transaction pooler (SHOPDB_POOLER=transaction) shopdb
+    cannot send them when it connects. Run again after changing them."""
+    from shopdb.pooler import set_role_timeouts
+
+    settings = _settings()
+    app_url = database.database_url(settings)
+    url = _reachable_url(settings, schema_work=True)
+    who, where, values = set_role_timeouts(url, app_url, settings, role=role)
+    shown = ", ".join(f"{name}={value}" for name, value in values.items())
+    console.print(f"role {who} in database {where}: {shown}", markup=False, highlight=False)
 
 
 @db_app.command("current")

@@ -15,7 +15,7 @@ from domain.errors import StorageUnavailable
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from services import AccountService, CartService, CatalogService, OrderService
 from shopdb.database import database_url
-from shopdb.settings import Backend, Settings
+from shopdb.settings import Backend, Pooler, Settings
 
 __all__ = ["Container", "database_url", "pool_config"]
 
@@ -36,6 +36,7 @@ def pool_config(settings: Settings, url: str) -> PoolConfig:
         idle_in_transaction_timeout_ms=settings.idle_in_transaction_timeout_ms,
         connect_timeout=settings.connect_timeout,
         deadline_margin=settings.deadline_margin_ms / 1000,
+        transaction_pooler=settings.pooler is Pooler.TRANSACTION,
     )
 
 

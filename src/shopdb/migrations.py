@@ -117,13 +117,15 @@ def wait_timeout_ms(config: Config) -> int:
 
 
 def target_url(config: Config) -> str:
-    """The URL alembic's own command line migrates: the settings', embedded by default."""
+    """The URL alembic's own command line migrates: the settings' (the migration URL when set),
+    embedded by default."""
     url = config.attributes.get("url")
     if url is None:
         from shopdb.database import database_url
         from shopdb.settings import load_settings
 
-        return database_url(load_settings().with_embedded_default())
+        settings = load_settings().with_embedded_default()
+        return settings.migration_url(database_url(settings))
     return str(url)
 
 

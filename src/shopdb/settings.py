@@ -16,6 +16,13 @@ class Backend(StrEnum):
     MEMORY = "memory"
 
 
+class Pooler(StrEnum):
+    """What stands between shopdb and PostgreSQL: nothing, or a pooler in transaction mode."""
+
+    NONE = "none"
+    TRANSACTION = "transaction"
+
+
 class SettingsError(Exception):
     """Settings could not be read; the message is one line and names the variable."""
 
@@ -64,7 +71,11 @@ class Settings(BaseSettings):
     )
 
     database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
+    # Migrations and other schema work connect here, past any pooler (they take session-level
+    # advisory locks and set lock_timeout); unset: DATABASE_URL.
+    migration_database_url: SecretStr | None = None
     backend: Backend = Backend.POSTGRES
+    pooler: Pooler = Pooler.NONE
     log_level: str = "WARNING"
 
     pool_min_size: Annotated[int, Field(ge=0)] = 2
@@ -87,7 +98,7 @@ class Settings(BaseSettings):
     embedded: bool | None = None
     embedded_data_dir: str | None = None
 
-    @field_validator("database_url")
+    @field_validator("database_url", "migration_database_url")
     @classmethod
     def _postgres_scheme(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:
@@ -123,6 +134,12 @@ class Settings(BaseSettings):
         if self.embedded is not None:
             return self
         return self.model_copy(update={"embedded": True})
+
+    def migration_url(self, database_url: str) -> str:
+        """Where schema work connects: SHOPDB_MIGRATION_DATABASE_URL, else `database_url`."""
+        if self.migration_database_url is None:
+            return database_url
+        return self.migration_database_url.get_secret_value()
 
     def redacted_database_url(self) -> str | None:
         if self.database_url is None:

@@ -12,10 +12,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
+from adapters.postgres import PostgresUnitOfWorkFactory, create_pool
 from adapters.postgres import products as postgres_products
 from domain.model import NewProduct
 from services import CatalogService
+from tests.harness import pool_config
 from tests.integration.test_bench import bulk
 
 STATEMENT_TIMEOUT_MS = 400
@@ -41,7 +42,7 @@ def test_an_import_may_outlast_statement_timeout(
     statement_timeout of 400 ms. One COPY for everything would be cancelled."""
     monkeypatch.setattr(postgres_products, "COPY_BATCH_ROWS", 10)
     pool = create_pool(
-        PoolConfig(conninfo=clean_database, min_size=1, statement_timeout_ms=STATEMENT_TIMEOUT_MS)
+        pool_config(conninfo=clean_database, min_size=1, statement_timeout_ms=STATEMENT_TIMEOUT_MS)
     )
     try:
         catalog = CatalogService(PostgresUnitOfWorkFactory(pool))
@@ -56,7 +57,7 @@ def test_an_import_may_outlast_statement_timeout(
 def test_a_failed_import_leaves_the_connection_usable(clean_database: str) -> None:
     """The pool hands the same connection out again after a failed import; it must be out of
     the aborted transaction and take the next import whole."""
-    pool = create_pool(PoolConfig(conninfo=clean_database, min_size=1, max_size=1))
+    pool = create_pool(pool_config(conninfo=clean_database, min_size=1, max_size=1))
     try:
         catalog = CatalogService(PostgresUnitOfWorkFactory(pool))
 

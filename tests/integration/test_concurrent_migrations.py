@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
+from adapters.postgres import PostgresUnitOfWorkFactory, create_pool
 from domain.model import NewProduct
 from services import CatalogService
 from shopdb.cli import app
@@ -26,7 +26,7 @@ from shopdb.migrations import (
     head_revision,
     upgrade,
 )
-from tests.harness import scratch_database
+from tests.harness import pool_config, scratch_database
 
 PROCESSES = 3
 TRIALS = 4
@@ -137,7 +137,7 @@ def test_migration_under_a_live_pool(admin_url: str) -> None:
     """0003 builds indexes on products while a pool reads and writes them all along."""
     with scratch_database(admin_url, prefix="shopdb_migrate_live") as url:
         upgrade(url, "0002")
-        pool = create_pool(PoolConfig(conninfo=url, min_size=2, max_size=4, timeout=10))
+        pool = create_pool(pool_config(conninfo=url, min_size=2, max_size=4, timeout=10))
         catalog = CatalogService(PostgresUnitOfWorkFactory(pool))
         stop = threading.Event()
         failures: list[BaseException] = []

@@ -11,11 +11,13 @@ from typing import Any
 import psycopg
 import pytest
 
-from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, ShopdbPool, create_pool
+from adapters.postgres import PostgresUnitOfWorkFactory, ShopdbPool, create_pool
 from domain.errors import StorageUnavailable
 from domain.model import NewProduct
 from shopdb.migrations import upgrade
-from tests.harness import scratch_database
+from shopdb.pooler import set_role_timeouts
+from shopdb.settings import load_settings
+from tests.harness import pool_config, pooled, scratch_database
 from tests.threads import run_all
 
 APP = "shopdb-faults"
@@ -30,7 +32,7 @@ def url(admin_url: str) -> Iterator[str]:
 
 def _pool(url: str, **options: Any) -> ShopdbPool:
     config = {"min_size": 2, "max_size": 2, "timeout": 5.0, "application_name": APP, **options}
-    pool = create_pool(PoolConfig(conninfo=url, **config))
+    pool = create_pool(pool_config(conninfo=url, **config))
     pool.wait()
     return pool
 
@@ -142,6 +144,8 @@ def test_statement_timeout_is_a_clear_error_and_the_pool_recovers(url: str) -> N
 
 
 def test_idle_in_transaction_timeout_is_a_clear_error_and_the_pool_recovers(url: str) -> None:
+    if pooled():  # no startup options in pooler mode: the timeout is the role's default
+        set_role_timeouts(url, url, load_settings(idle_in_transaction_timeout_ms=200))
     pool = _pool(url, idle_in_transaction_timeout_ms=200)
     uow = PostgresUnitOfWorkFactory(pool)
     product = _product(uow)

@@ -14,6 +14,7 @@ def test_unreachable_database_url_is_one_redacted_line(tmp_path: Path) -> None:
     canary_url = "postgresql://shop:CANARY-pw-5e1@127.0.0.1:1/shop"  # pragma: allowlist secret
     env = {**os.environ, "DATABASE_URL": canary_url}
     env.pop("SHOPDB_TEST_DATABASE_URL", None)
+    env.pop("SHOPDB_TEST_ADMIN_URL", None)  # else the harness would use it, not the canary
     result = subprocess.run(  # noqa: S603 - pytest on our own suite
         [
             sys.executable,

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from psycopg_pool import ConnectionPool
 
-from adapters.postgres import PoolConfig, create_pool
+from adapters.postgres import create_pool
 from adapters.postgres.pool import give_back
+from tests.harness import pool_config
 from tests.threads import run_all
 
 
@@ -24,7 +25,7 @@ def pools(database_url: str) -> Iterator[list[ConnectionPool[Any]]]:
 
 
 def _pool(made: list[ConnectionPool[Any]], url: str, **options: Any) -> ConnectionPool[Any]:
-    pool = create_pool(PoolConfig(conninfo=url, timeout=5.0, **options))
+    pool = create_pool(pool_config(conninfo=url, timeout=5.0, **options))
     pool.wait()
     made.append(pool)
     return pool

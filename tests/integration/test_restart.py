@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
-from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
+from adapters.postgres import PostgresUnitOfWorkFactory, create_pool
 from domain.errors import DomainError, StorageUnavailable
 from domain.model import NewProduct
 from shopdb.embedded import EmbeddedServer, ensure_database, server_url, start_server
 from shopdb.migrations import upgrade
+from tests.harness import pool_config
 from tests.threads import run_all
 from tests.throwaway import throwaway_dir
 
@@ -46,7 +47,9 @@ def _restart(handle: EmbeddedServer) -> float:
 
 
 def _setup(url: str) -> tuple[Any, PostgresUnitOfWorkFactory, int]:
-    pool = create_pool(PoolConfig(conninfo=url, min_size=POOL_SIZE, max_size=POOL_SIZE, timeout=10))
+    pool = create_pool(
+        pool_config(conninfo=url, min_size=POOL_SIZE, max_size=POOL_SIZE, timeout=10)
+    )
     pool.wait()
     uow = PostgresUnitOfWorkFactory(pool)
     with uow(autocommit=True) as work:

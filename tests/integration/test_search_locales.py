@@ -11,11 +11,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
+from adapters.postgres import PostgresUnitOfWorkFactory, create_pool
 from domain.model import NewProduct
 from domain.search import ProductQuery
 from shopdb.migrations import upgrade
-from tests.harness import with_database
+from tests.harness import pool_config, with_database
 
 NAMES = ["İstanbul", "ΟΔΟΣ", "Straße", "École", "Cafe\u0301", "Lamp"]
 # text -> the names it finds under ASCII-only folding
@@ -74,7 +74,7 @@ def test_only_ascii_letters_fold_whatever_the_locale(localized_url: str) -> None
     if folded != ("éοδ",):
         pytest.skip("this locale folds ASCII letters only: ILIKE would agree, nothing to prove")
     upgrade(localized_url)
-    pool = create_pool(PoolConfig(conninfo=localized_url, min_size=1, max_size=1))
+    pool = create_pool(pool_config(conninfo=localized_url, min_size=1, max_size=1))
     try:
         uow = PostgresUnitOfWorkFactory(pool)
         with uow() as work:

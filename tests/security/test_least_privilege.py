@@ -13,12 +13,12 @@ from psycopg import sql
 from typer.testing import CliRunner
 
 from adapters.hashing import Argon2PasswordHasher
-from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
+from adapters.postgres import PostgresUnitOfWorkFactory, create_pool
 from domain.errors import UserHasOrders
 from services import AccountService, CartService, CatalogService, OrderService
 from shopdb.cli import app
 from shopdb.migrations import upgrade
-from tests.harness import scratch_database
+from tests.harness import pool_config, scratch_database
 
 
 def _as(url: str, role: str) -> str:
@@ -41,7 +41,7 @@ def app_url(admin_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def test_the_app_role_runs_the_shop(app_url: str) -> None:
-    pool = create_pool(PoolConfig(conninfo=app_url, min_size=1, max_size=2))
+    pool = create_pool(pool_config(conninfo=app_url, min_size=1, max_size=2))
     uow = PostgresUnitOfWorkFactory(pool)
     hasher = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     user = AccountService(uow, hasher).register("alice", "alice@example.com", "password123")

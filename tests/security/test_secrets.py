@@ -14,6 +14,7 @@ from domain.errors import DomainError
 from domain.model import NewUser
 from shopdb.cli import app
 from shopdb.settings import load_settings
+from tests.harness import pool_config
 
 HASH_CANARY = "$argon2id$CANARY-HASH-41c9"
 DB_CANARY = "CANARY-DB-PASS-77e2"
@@ -36,7 +37,7 @@ def test_canaries_stay_out_of_everything(
     for name in ("psycopg", "psycopg.pool", "shopdb", "adapters", "alembic", "sqlalchemy"):
         logging.getLogger(name).setLevel(logging.DEBUG)
     url = _with_password(database_url)  # the test servers trust local users: any password works
-    pool = create_pool(PoolConfig(conninfo=url, min_size=1, max_size=2))
+    pool = create_pool(pool_config(conninfo=url, min_size=1, max_size=2))
     pool.wait()
     uow = PostgresUnitOfWorkFactory(pool)
     shown: list[str] = [repr(PoolConfig(conninfo=url))]

@@ -41,6 +41,11 @@ class PoolConfig:
     # Hand out the connection given back last (see LifoConnectionPool); False: round robin.
     lifo: bool = True
     connection_class: type[psycopg.Connection[Any]] = psycopg.Connection
+    # Behind a transaction pooler (PgBouncer pool_mode=transaction): no startup options and no
+    # server-side prepared statements, as consecutive transactions may run on different
+    # backends. The timeouts then come from the role's defaults (`shopdb pooler-timeouts`) and
+    # the client-side deadlines, which hold either way.
+    transaction_pooler: bool = False
 
 
 @dataclass(frozen=True)
@@ -207,7 +212,10 @@ def _recording(
                 return super().connect(*args, **kwargs)
             except psycopg.Error as exc:
                 if pool:
-                    pool[0].last_connect_error = " ".join(str(exc).split()) or type(exc).__name__
+                    reason = " ".join(str(exc).split()) or type(exc).__name__
+                    if "unsupported startup parameter" in reason:  # PgBouncer's words
+                        reason += " (behind a transaction pooler: set SHOPDB_POOLER=transaction)"
+                    pool[0].last_connect_error = reason
                 raise
 
     Recording.__name__ = Recording.__qualname__ = connection_class.__name__
@@ -218,22 +226,35 @@ def connect_kwargs(config: PoolConfig) -> dict[str, Any]:
     """libpq parameters of every connection. Keepalives and `tcp_user_timeout` find a peer that
     vanished (host down, network cut) within ~20 s where TCP alone takes minutes;
     `client_connection_check_interval` lets the server end a backend whose client has gone
-    (PostgreSQL 14 and later)."""
-    options = (
-        f"-c statement_timeout={int(config.statement_timeout_ms)}"
-        f" -c idle_in_transaction_session_timeout={int(config.idle_in_transaction_timeout_ms)}"
-        " -c client_connection_check_interval=1000"
-    )
-    return {
+    (PostgreSQL 14 and later). Behind a transaction pooler: no `options` (PgBouncer refuses
+    the connection: "unsupported startup parameter: options"), and psycopg never prepares
+    (a statement prepared on one backend is missing on the next, or already there)."""
+    kwargs: dict[str, Any] = {
         "autocommit": True,
         "application_name": config.application_name,
-        "options": options,
         "connect_timeout": max(2, int(config.connect_timeout)),
         "keepalives": 1,
         "keepalives_idle": 10,
         "keepalives_interval": 3,
         "keepalives_count": 3,
         "tcp_user_timeout": 20_000,
+    }
+    if config.transaction_pooler:
+        kwargs["prepare_threshold"] = None
+    else:
+        kwargs["options"] = " ".join(
+            f"-c {name}={value}" for name, value in session_timeouts(config).items()
+        )
+    return kwargs
+
+
+def session_timeouts(config: PoolConfig) -> dict[str, int]:
+    """The server settings shopdb wants on every session: at connection start directly, as
+    the role's defaults behind a transaction pooler."""
+    return {
+        "statement_timeout": int(config.statement_timeout_ms),
+        "idle_in_transaction_session_timeout": int(config.idle_in_transaction_timeout_ms),
+        "client_connection_check_interval": 1000,
     }
 
 
