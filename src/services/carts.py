@@ -6,14 +6,18 @@ from domain.errors import EmptyCart
 from domain.model import Cart, Receipt, ReceiptLine
 from domain.validation import identifier
 from domain.validation import quantity as valid_quantity
+from ports.observation import Observer
 from ports.unit_of_work import UnitOfWorkFactory
+from services.observed import UNOBSERVED, use_case
 from services.retry import retrying
 
 
 class CartService:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, observer: Observer = UNOBSERVED) -> None:
         self._uow = uow
+        self._observer = observer
 
+    @use_case
     def add_to_cart(self, user_id: int, product_id: int, quantity: int = 1) -> Cart:
         """Add to the user's cart (creating it), refusing more than the stock on hand in total.
         Raises UserNotFound, ProductNotFound, InsufficientInventory or InvalidInput."""
@@ -27,6 +31,7 @@ class CartService:
             uow.commit()
         return cart
 
+    @use_case
     def change_quantity(self, user_id: int, product_id: int, quantity: int) -> Cart:
         """Set the quantity of a product already in the cart (>= 1; remove it to drop it).
         Raises CartItemNotFound, ProductNotFound, InsufficientInventory or InvalidInput."""
@@ -38,6 +43,7 @@ class CartService:
             uow.commit()
         return cart
 
+    @use_case
     def remove_from_cart(self, user_id: int, product_id: int) -> Cart:
         """Raises CartItemNotFound."""
         with self._uow() as uow:
@@ -47,11 +53,13 @@ class CartService:
             uow.commit()
         return cart
 
+    @use_case
     def view_cart(self, user_id: int) -> Cart | None:
         """The user's cart with current prices, line totals and total; None if there is none."""
         with self._uow(read_only=True) as uow:
             return uow.carts.find_for_user(user_id)
 
+    @use_case
     def checkout(self, user_id: int) -> Receipt:
         """Reserve stock for every line and empty the cart, all or nothing: if any line is short,
         nothing is reserved and the cart is unchanged. Raises EmptyCart or InsufficientInventory

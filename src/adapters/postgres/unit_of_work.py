@@ -11,9 +11,11 @@ from psycopg_pool import PoolTimeout
 from adapters.postgres.carts import PostgresCartRepository
 from adapters.postgres.errors import translate
 from adapters.postgres.pool import ShopdbPool, give_back
+from adapters.postgres.probe import Probe
 from adapters.postgres.products import PostgresProductRepository
 from adapters.postgres.session import Session
 from adapters.postgres.users import PostgresUserRepository
+from adapters.telemetry import QUIET, Telemetry
 from domain.errors import DomainError, StorageUnavailable, UnitOfWorkNotActive
 
 
@@ -23,9 +25,15 @@ class PostgresUnitOfWork:
     every call before entry and after exit (UnitOfWorkNotActive)."""
 
     def __init__(
-        self, pool: ShopdbPool, *, read_only: bool = False, autocommit: bool = False
+        self,
+        pool: ShopdbPool,
+        *,
+        read_only: bool = False,
+        autocommit: bool = False,
+        telemetry: Telemetry = QUIET,
     ) -> None:
         self._pool = pool
+        self._telemetry = telemetry
         self._read_only = read_only
         self._autocommit = autocommit
         self._session = _INACTIVE
@@ -50,8 +58,16 @@ class PostgresUnitOfWork:
             conn = self._pool.getconn()
         except (PoolTimeout, psycopg.Error) as exc:
             raise unavailable(self._pool, exc) from exc
+        telemetry = self._telemetry
+        # Decided once per unit of work: unobserved, statements take the plain cursor.
+        probe = Probe(telemetry, conn) if telemetry.observing() else None
         self._session = Session(
-            conn, self._pool.deadlines, read_only=self._read_only, autocommit=self._autocommit
+            conn,
+            self._pool.deadlines,
+            read_only=self._read_only,
+            autocommit=self._autocommit,
+            probe=probe,
+            slow=telemetry.slow,
         )
         self._repositories = _repositories(self._session)
         return self
@@ -70,6 +86,13 @@ class PostgresUnitOfWork:
             session.abort()
         finally:
             give_back(self._pool, session.conn)
+            if session.probe is not None:
+                session.probe.finish(self._kind(), exc_type)
+
+    def _kind(self) -> str:
+        if self._read_only:
+            return "read-only"
+        return "autocommit" if self._autocommit else "transaction"
 
     def commit(self) -> None:
         self._session.commit()
@@ -105,6 +128,7 @@ class _InactiveSession(Session):
     def __init__(self) -> None:  # no connection at all
         self.active = False
         self.read_only = True
+        self.probe = None
 
     def abort(self) -> None:
         pass  # nothing began, so nothing to roll back; every use refuses already
@@ -117,8 +141,11 @@ _REFUSING = _repositories(_INACTIVE)
 class PostgresUnitOfWorkFactory:
     """Makes units of work over one connection pool (made by `create_pool`)."""
 
-    def __init__(self, pool: ShopdbPool) -> None:
+    def __init__(self, pool: ShopdbPool, telemetry: Telemetry = QUIET) -> None:
         self.pool = pool
+        self.telemetry = telemetry
 
     def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self.pool, read_only=read_only, autocommit=autocommit)
+        return PostgresUnitOfWork(
+            self.pool, read_only=read_only, autocommit=autocommit, telemetry=self.telemetry
+        )
