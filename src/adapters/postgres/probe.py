@@ -141,9 +141,24 @@ class ProbedCursor(psycopg.Cursor[Any]):
 
 
 def probed_cursor(conn: psycopg.Connection[Any], probe: Probe) -> ProbedCursor:
-    """The connection's probed cursor, kept with it like its plain one, now reporting to `probe`."""
+    """The connection's probed cursor, kept with it like its plain one, now reporting to `probe`.
+    It is of the connection's own cursor class too, so a cursor_factory an application set still
+    applies while the unit of work is observed."""
     cursor: ProbedCursor | None = conn.__dict__.get(_PROBED)
     if cursor is None or cursor.closed:
-        cursor = conn.__dict__[_PROBED] = ProbedCursor(conn)
+        cursor = conn.__dict__[_PROBED] = _probed_class(conn.cursor_factory)(conn)
     cursor.probe = probe
     return cursor
+
+
+_CLASSES: dict[type[Any], type[ProbedCursor]] = {}
+
+
+def _probed_class(base: type[Any]) -> type[ProbedCursor]:
+    found = _CLASSES.get(base)
+    if found is None:
+        found = ProbedCursor
+        if base is not psycopg.Cursor and issubclass(base, psycopg.Cursor):
+            found = type(f"Probed{base.__name__}", (ProbedCursor, base), {})
+        found = _CLASSES.setdefault(base, found)
+    return found
