@@ -48,7 +48,9 @@ def telemetry(settings: Settings) -> Telemetry:
 
 
 def open_pool(
-    settings: Settings, config: Callable[[], PoolConfig], telemetry: Callable[[], Telemetry]
+    settings: Settings,
+    config: Callable[[], PoolConfig],
+    telemetry: Callable[[], Telemetry] | None = None,
 ) -> Iterator[ShopdbPool | None]:
     """A new pool at each start (a closed pool cannot reopen), closed at shutdown_resources().
     The memory backend has none: its start connects nowhere and boots no server."""
@@ -56,7 +58,8 @@ def open_pool(
         yield None
         return
     pool = create_pool(config())
-    telemetry().watch_pool(pool)
+    if telemetry is not None:  # the pool gauges read it while it is open
+        telemetry().watch_pool(pool)
     try:
         yield pool
     finally:
