@@ -74,8 +74,11 @@ class Telemetry:
         return UseCase(name, self.otel)
 
     def observing(self) -> bool:
-        """Whether a unit of work starting now counts and times its statements."""
-        return self.otel is not None or database_log.isEnabledFor(DEBUG)
+        """Whether a unit of work starting now counts and times its statements: for its own
+        record, for spans, or for the use case it runs in (its record counts them too)."""
+        return (
+            self.otel is not None or database_log.isEnabledFor(DEBUG) or _current.get() is not None
+        )
 
     def watch_pool(self, pool: Any) -> None:
         """Report `pool`'s gauges (from `get_stats()`) while it is open, if metrics are on."""

@@ -203,6 +203,20 @@ def test_debug_record_per_unit_of_work_counts_the_statements_sent(
         assert use_case.levelno == logging.DEBUG
 
 
+def test_a_use_case_counts_its_statements_with_only_its_own_logger_at_debug(
+    clean_database: str, pg_pool: ShopdbPool, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, catalog, _ = services(pg_pool, Telemetry())
+    caplog.set_level(logging.WARNING, logger="shopdb.postgres")
+    caplog.set_level(logging.DEBUG, logger="shopdb.services")  # last: it sets the handler's too
+    before = CountingConnection.statements
+    catalog.create_product("Desk lamp", "19.99")
+    sent = CountingConnection.statements - before
+    (record,) = caplog.records
+    assert record.name == "shopdb.services"
+    assert f": ok, {sent} statements in 1 units of work" in record.getMessage()
+
+
 def test_nothing_secret_in_logs_or_spans(
     clean_database: str, pg_pool: ShopdbPool, otel: Otel, caplog: pytest.LogCaptureFixture
 ) -> None:

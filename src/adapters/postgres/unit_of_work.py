@@ -59,16 +59,20 @@ class PostgresUnitOfWork:
         except (PoolTimeout, psycopg.Error) as exc:
             raise unavailable(self._pool, exc) from exc
         telemetry = self._telemetry
-        # Decided once per unit of work: unobserved, statements take the plain cursor.
-        probe = Probe(telemetry, conn) if telemetry.observing() else None
-        self._session = Session(
-            conn,
-            self._pool.deadlines,
-            read_only=self._read_only,
-            autocommit=self._autocommit,
-            probe=probe,
-            slow=telemetry.slow,
-        )
+        try:
+            # Decided once per unit of work: unobserved, statements take the plain cursor.
+            probe = Probe(telemetry, conn) if telemetry.observing() else None
+            self._session = Session(
+                conn,
+                self._pool.deadlines,
+                read_only=self._read_only,
+                autocommit=self._autocommit,
+                probe=probe,
+                slow=telemetry.slow,
+            )
+        except BaseException:
+            give_back(self._pool, conn)  # the connection would be lost to the pool
+            raise
         self._repositories = _repositories(self._session)
         return self
 
