@@ -7,7 +7,9 @@ from domain.model import NewUser, User
 from domain.validation import build, check
 from domain.values import Email, Username
 from ports.hashing import PasswordHasher
+from ports.observation import Observer
 from ports.unit_of_work import UnitOfWorkFactory
+from services.observed import UNOBSERVED, use_case
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
@@ -35,11 +37,15 @@ def _encodable(text: str) -> bool:
 
 
 class AccountService:
-    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, hasher: PasswordHasher, observer: Observer = UNOBSERVED
+    ) -> None:
         self._uow = uow
+        self._observer = observer
         self._hasher = hasher
         self._decoy: str | None = None
 
+    @use_case
     def register(self, username: str, email: str, password: str) -> User:
         """Raises InvalidInput, UsernameTaken or EmailTaken. Only a hash of the password is kept."""
         # Cheap checks first: hashing is deliberately slow.
@@ -52,6 +58,7 @@ class AccountService:
         with self._uow(autocommit=True) as uow:
             return uow.users.add(new)
 
+    @use_case
     def authenticate(self, login: str, password: str) -> User:
         """`login` is a username or an email. Raises AuthenticationFailed, saying no more."""
         if not (isinstance(login, str) and isinstance(password, str) and _encodable(password)):
@@ -75,6 +82,7 @@ class AccountService:
             raise AuthenticationFailed()
         return user
 
+    @use_case
     def change_email(self, user_id: int, email: str) -> User:
         """Raises UserNotFound, EmailTaken or InvalidInput."""
         with self._uow(autocommit=True) as uow:

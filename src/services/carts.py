@@ -7,14 +7,18 @@ import uuid
 from domain.model import Cart, CartItem, Order
 from domain.validation import identifier
 from domain.validation import quantity as valid_quantity
+from ports.observation import Observer
 from ports.unit_of_work import UnitOfWorkFactory
+from services.observed import UNOBSERVED, use_case
 from services.retry import retrying
 
 
 class CartService:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, observer: Observer = UNOBSERVED) -> None:
         self._uow = uow
+        self._observer = observer
 
+    @use_case
     def add_to_cart(self, user_id: int, product_id: int, quantity: int = 1) -> CartItem:
         """Add to the user's cart (creating it), refusing more than the stock on hand in total
         and more than CART_LINES_MAX (1,000) lines; returns the line as it is now. Costs the
@@ -28,6 +32,7 @@ class CartService:
             uow.commit()
         return item
 
+    @use_case
     def change_quantity(self, user_id: int, product_id: int, quantity: int) -> Cart:
         """Set the quantity of a product already in the cart (>= 1; remove it to drop it).
         Raises CartItemNotFound, ProductNotFound, InsufficientInventory or InvalidInput."""
@@ -39,6 +44,7 @@ class CartService:
             uow.commit()
         return cart
 
+    @use_case
     def remove_from_cart(self, user_id: int, product_id: int) -> Cart:
         """Raises CartItemNotFound."""
         with self._uow() as uow:
@@ -48,11 +54,13 @@ class CartService:
             uow.commit()
         return cart
 
+    @use_case
     def view_cart(self, user_id: int) -> Cart | None:
         """The user's cart with current prices, line totals and total; None if there is none."""
         with self._uow(read_only=True) as uow:
             return uow.carts.find_for_user(user_id)
 
+    @use_case
     def checkout(self, user_id: int, idempotency_key: str | None = None) -> Order:
         """Sell the cart as one order: reserve stock for every line, record the order at the
         current prices and empty the cart, all or nothing (if any line is short, nothing is

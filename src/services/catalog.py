@@ -10,13 +10,17 @@ from domain.model import NewProduct, Product, ProductChanges, ProductSummary
 from domain.search import Page, ProductQuery, ProductSort
 from domain.validation import build, check, identifier
 from domain.values import Version
+from ports.observation import Observer
 from ports.unit_of_work import UnitOfWorkFactory
+from services.observed import UNOBSERVED, use_case
 
 
 class CatalogService:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, observer: Observer = UNOBSERVED) -> None:
         self._uow = uow
+        self._observer = observer
 
+    @use_case
     def create_product(
         self,
         name: str,
@@ -35,6 +39,7 @@ class CatalogService:
         with self._uow(autocommit=True) as uow:
             return uow.products.add(new)
 
+    @use_case
     def import_products(self, rows: Iterable[NewProduct | Mapping[str, object]]) -> int:
         """All or nothing, in one transaction: rows are validated as they stream into storage
         (memory stays bounded whatever their number), and a bad row, or any exception raised
@@ -45,11 +50,13 @@ class CatalogService:
         with self._uow(autocommit=True) as uow:
             return uow.products.add_many(_validated(rows))
 
+    @use_case
     def get_product(self, product_id: int) -> Product:
         """Raises ProductNotFound."""
         with self._uow(read_only=True) as uow:
             return uow.products.get(product_id)
 
+    @use_case
     def update_product(self, product_id: int, expected_version: int, **changes: object) -> Product:
         """Change name, description and/or price, if nobody changed the product since
         `expected_version`. Raises ProductNotFound, ConcurrencyConflict or InvalidInput."""
@@ -58,17 +65,20 @@ class CatalogService:
         with self._uow(autocommit=True) as uow:
             return uow.products.update(product_id, expected_version, patch)
 
+    @use_case
     def restock(self, product_id: int, quantity: int) -> Product:
         """Raises ProductNotFound or InvalidInput."""
         with self._uow(autocommit=True) as uow:
             return uow.products.restock(product_id, quantity)
 
+    @use_case
     def delete_product(self, product_id: int) -> None:
         """Raises ProductNotFound."""
         identifier(product_id, "product_id")
         with self._uow(autocommit=True) as uow:
             uow.products.delete(product_id)
 
+    @use_case
     def search(
         self,
         text: str | None = None,

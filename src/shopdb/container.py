@@ -11,6 +11,7 @@ from dependency_injector import containers, providers
 from adapters.hashing import Argon2PasswordHasher
 from adapters.memory import MemoryDatabase, MemoryUnitOfWorkFactory
 from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, ShopdbPool, create_pool
+from adapters.telemetry import Telemetry
 from domain.errors import StorageUnavailable
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from services import AccountService, CartService, CatalogService, OrderService
@@ -40,13 +41,26 @@ def pool_config(settings: Settings, url: str) -> PoolConfig:
     )
 
 
-def open_pool(settings: Settings, config: Callable[[], PoolConfig]) -> Iterator[ShopdbPool | None]:
+def telemetry(settings: Settings) -> Telemetry:
+    """Logging always; spans and metrics too with SHOPDB_OPENTELEMETRY=true."""
+    if settings.opentelemetry:
+        return Telemetry.with_opentelemetry(slow_statement_ms=settings.slow_statement_ms)
+    return Telemetry(slow_statement_ms=settings.slow_statement_ms)
+
+
+def open_pool(
+    settings: Settings,
+    config: Callable[[], PoolConfig],
+    telemetry: Callable[[], Telemetry] | None = None,
+) -> Iterator[ShopdbPool | None]:
     """A new pool at each start (a closed pool cannot reopen), closed at shutdown_resources().
     The memory backend has none: its start connects nowhere and boots no server."""
     if settings.backend is Backend.MEMORY:
         yield None
         return
     pool = create_pool(config())
+    if telemetry is not None:  # the pool gauges read it while it is open
+        telemetry().watch_pool(pool)
     try:
         yield pool
     finally:
@@ -59,8 +73,9 @@ class PoolOnFirstUse:
     container's shutdown_resources()) it refuses work rather than reopen a pool nobody closes.
     The indirection costs ~0.2 µs a unit of work (a unit of work on PostgreSQL: 45-70 µs)."""
 
-    def __init__(self, pool: Callable[[], ShopdbPool | None]) -> None:
+    def __init__(self, pool: Callable[[], ShopdbPool | None], telemetry: Telemetry) -> None:
         self._pool = pool
+        self._telemetry = telemetry
         self._units: PostgresUnitOfWorkFactory | None = None
         self._closed = False
         self._lock = threading.Lock()  # one pool, however many threads start at once
@@ -80,7 +95,7 @@ class PoolOnFirstUse:
             if self._units is None:
                 pool = self._pool()
                 assert pool is not None, "the postgres backend always has a pool"
-                self._units = PostgresUnitOfWorkFactory(pool)
+                self._units = PostgresUnitOfWorkFactory(pool, self._telemetry)
             return self._units
 
     def close(self) -> None:
@@ -112,6 +127,7 @@ def units_of_work(
     settings: Settings,
     pool: Callable[[], ShopdbPool | None],
     memory: Callable[[], MemoryDatabase],
+    telemetry: Callable[[], Telemetry],
 ) -> Iterator[UnitOfWorkFactory]:
     """Made anew at each start, so none outlives the pool it was given; services taken before
     a shutdown_resources() refuse work after it (the pool is closed)."""
@@ -122,7 +138,7 @@ def units_of_work(
         finally:
             stopping.close()
     else:
-        units = PoolOnFirstUse(pool)
+        units = PoolOnFirstUse(pool, telemetry())
         try:
             yield units
         finally:
@@ -138,19 +154,21 @@ class Container(containers.DeclarativeContainer):
 
     database_url = providers.Singleton(database_url, settings)
     pool_config = providers.Singleton(pool_config, settings, database_url)
+    # One per container, not per start: OpenTelemetry keeps the first instruments of a name.
+    telemetry = providers.Singleton(telemetry, settings)
     # Annotated: the stubs infer no type from a generator function.
     pool: providers.Resource[ShopdbPool | None] = providers.Resource(
-        open_pool, settings, pool_config.provider
+        open_pool, settings, pool_config.provider, telemetry.provider
     )
 
     # The fake's data outlives restarts, as a database's would.
     memory_database = providers.Singleton(MemoryDatabase)
     unit_of_work: providers.Resource[UnitOfWorkFactory] = providers.Resource(
-        units_of_work, settings, pool.provider, memory_database.provider
+        units_of_work, settings, pool.provider, memory_database.provider, telemetry.provider
     )
     password_hasher = providers.Singleton(Argon2PasswordHasher)
 
-    accounts = providers.Factory(AccountService, unit_of_work, password_hasher)
-    catalog = providers.Factory(CatalogService, unit_of_work)
-    carts = providers.Factory(CartService, unit_of_work)
-    orders = providers.Factory(OrderService, unit_of_work)
+    accounts = providers.Factory(AccountService, unit_of_work, password_hasher, telemetry)
+    catalog = providers.Factory(CatalogService, unit_of_work, telemetry)
+    carts = providers.Factory(CartService, unit_of_work, telemetry)
+    orders = providers.Factory(OrderService, unit_of_work, telemetry)

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     idle_in_transaction_timeout_ms: Annotated[int, Field(ge=0)] = 5_000
     connect_timeout: Annotated[int, Field(ge=2, le=3600)] = 5
     deadline_margin_ms: Annotated[int, Field(ge=0)] = 2_000
+    # A statement (or, with DEBUG off, a call) slower than this is logged as a WARNING; 0: never.
+    slow_statement_ms: Annotated[int, Field(ge=0)] = 500
+    # Spans and metrics through the OpenTelemetry API's global providers (the `otel` extra).
+    opentelemetry: bool = False
     migration_lock_timeout_ms: Annotated[int, Field(ge=0)] = 5_000
     migration_wait_timeout_ms: Annotated[int, Field(ge=0)] = 60_000
     # Without DATABASE_URL: true starts the per-user embedded server (the `embedded` extra),

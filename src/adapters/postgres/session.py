@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from time import monotonic
@@ -15,6 +16,7 @@ from psycopg.pq import ConnStatus, TransactionStatus
 
 from adapters.postgres.errors import translate
 from adapters.postgres.pool import Deadlines, tended
+from adapters.postgres.probe import Probe, probed_cursor, slow_call
 from domain.errors import (
     CommitOutcomeUnknown,
     DomainError,
@@ -39,6 +41,10 @@ class Session:
     45 µs on a kept cursor (same connection, client and server on one core). The repositories
     use the cursor one statement at a time and fetch at once.
 
+    While a probe observes the unit of work, statements go through its probed cursor instead
+    (counted, timed, traced, each slow one named). Without one, a block slower than the
+    threshold is still a WARNING, from the times taken for the deadlines anyway.
+
     Every block that talks to the server runs under the pool's deadline (see deadlines.py).
     Once the unit of work has exited, `active` is False and every block refuses to start: the
     connection belongs to someone else by then."""
@@ -50,9 +56,17 @@ class Session:
         *,
         read_only: bool,
         autocommit: bool = False,
+        probe: Probe | None = None,
+        slow: float = math.inf,
     ) -> None:
         self.conn = conn
-        self.cur = tended(conn).cursor
+        self.probe = probe
+        if probe is None:
+            self.cur: psycopg.Cursor[Any] = tended(conn).cursor
+            self.slow = slow
+        else:
+            self.cur = probed_cursor(conn, probe)
+            self.slow = math.inf  # the probe times each statement itself
         self.read_only = read_only
         self.autocommit = autocommit
         self.active = True
@@ -85,6 +99,8 @@ class Session:
         self.last_answer = monotonic()
         if self.limit is not None:
             self.watchdog.done(self.conn)
+        if self.last_answer - self.started > self.slow:
+            slow_call(self.last_answer - self.started, self.slow)
 
     @contextmanager
     def writing(
@@ -240,7 +256,9 @@ class _Reading:
             session.watchdog.done(session.conn)
         if isinstance(exc, psycopg.Error):
             raise session.failure(exc, {}) from exc
-        session.last_answer = monotonic()
+        session.last_answer = now = monotonic()
+        if now - session.started > session.slow:
+            slow_call(now - session.started, session.slow)
 
 
 W = TypeVar("W", bound=Callable[..., Any])

@@ -12,9 +12,11 @@ from adapters.postgres.carts import PostgresCartRepository
 from adapters.postgres.errors import translate
 from adapters.postgres.orders import PostgresOrderRepository
 from adapters.postgres.pool import ShopdbPool, give_back
+from adapters.postgres.probe import Probe
 from adapters.postgres.products import PostgresProductRepository
 from adapters.postgres.session import Session
 from adapters.postgres.users import PostgresUserRepository
+from adapters.telemetry import QUIET, Telemetry
 from domain.errors import DomainError, StorageUnavailable, UnitOfWorkNotActive
 
 
@@ -24,9 +26,15 @@ class PostgresUnitOfWork:
     every call before entry and after exit (UnitOfWorkNotActive)."""
 
     def __init__(
-        self, pool: ShopdbPool, *, read_only: bool = False, autocommit: bool = False
+        self,
+        pool: ShopdbPool,
+        *,
+        read_only: bool = False,
+        autocommit: bool = False,
+        telemetry: Telemetry = QUIET,
     ) -> None:
         self._pool = pool
+        self._telemetry = telemetry
         self._read_only = read_only
         self._autocommit = autocommit
         self._session = _INACTIVE
@@ -55,9 +63,21 @@ class PostgresUnitOfWork:
             conn = self._pool.getconn()
         except (PoolTimeout, psycopg.Error) as exc:
             raise unavailable(self._pool, exc) from exc
-        self._session = Session(
-            conn, self._pool.deadlines, read_only=self._read_only, autocommit=self._autocommit
-        )
+        telemetry = self._telemetry
+        try:
+            # Decided once per unit of work: unobserved, statements take the plain cursor.
+            probe = Probe(telemetry, conn) if telemetry.observing() else None
+            self._session = Session(
+                conn,
+                self._pool.deadlines,
+                read_only=self._read_only,
+                autocommit=self._autocommit,
+                probe=probe,
+                slow=telemetry.slow,
+            )
+        except BaseException:
+            give_back(self._pool, conn)  # the connection would be lost to the pool
+            raise
         self._repositories = _repositories(self._session)
         return self
 
@@ -75,6 +95,13 @@ class PostgresUnitOfWork:
             session.abort()
         finally:
             give_back(self._pool, session.conn)
+            if session.probe is not None:
+                session.probe.finish(self._kind(), exc_type)
+
+    def _kind(self) -> str:
+        if self._read_only:
+            return "read-only"
+        return "autocommit" if self._autocommit else "transaction"
 
     def commit(self) -> None:
         self._session.commit()
@@ -117,6 +144,7 @@ class _InactiveSession(Session):
         self.active = False
         self.busy = False
         self.read_only = True
+        self.probe = None
 
     def abort(self) -> None:
         pass  # nothing began, so nothing to roll back; every use refuses already
@@ -129,8 +157,11 @@ _REFUSING = _repositories(_INACTIVE)
 class PostgresUnitOfWorkFactory:
     """Makes units of work over one connection pool (made by `create_pool`)."""
 
-    def __init__(self, pool: ShopdbPool) -> None:
+    def __init__(self, pool: ShopdbPool, telemetry: Telemetry = QUIET) -> None:
         self.pool = pool
+        self.telemetry = telemetry
 
     def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self.pool, read_only=read_only, autocommit=autocommit)
+        return PostgresUnitOfWork(
+            self.pool, read_only=read_only, autocommit=autocommit, telemetry=self.telemetry
+        )
