@@ -10,7 +10,7 @@ import pytest
 from dependency_injector import providers
 
 from adapters.hashing import Argon2PasswordHasher
-from adapters.memory import MemoryUnitOfWorkFactory
+from adapters.memory import MemoryUnitOfWork, MemoryUnitOfWorkFactory
 from adapters.postgres.pool import LifoConnectionPool
 from shopdb.container import Container
 from shopdb.settings import Settings, SettingsError, load_settings
@@ -79,8 +79,10 @@ def test_building_the_container_and_its_services_connects_nowhere(
 
 def test_backend_memory_selects_the_fake() -> None:
     container = Container(settings=Settings(backend="memory"))
-    assert isinstance(container.unit_of_work(), MemoryUnitOfWorkFactory)
-    assert container.unit_of_work() is container.unit_of_work()
+    units = container.unit_of_work()
+    assert units is container.unit_of_work()
+    with units() as work:
+        assert isinstance(work, MemoryUnitOfWork)
 
 
 def test_memory_backend_starts_no_pool_and_no_server() -> None:

@@ -270,13 +270,13 @@ class PostgresProductRepository:
     def add_many(self, products: Iterable[NewProduct]) -> int:
         rows = new_products(products)
         count = 0
-        budget = self._s.copy_budget
         # One transaction around every batch; whatever raises inside (the caller's iterable,
         # even Ctrl-C) rolls it all back: nothing of the import stays for a later commit().
         # Only the waits on the server are under the deadline, not the time the caller's
         # iterable takes; and a COPY ends after COPY_BATCH_ROWS rows or half the statement
         # timeout, whichever comes first, so a slow source never trips statement_timeout.
         with self._s.writing() as cur, self._s.importing():
+            budget = self._s.copy_budget
             pending = next(rows, None)
             while pending is not None:
                 opened, in_batch = monotonic(), 0
