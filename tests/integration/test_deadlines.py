@@ -277,7 +277,9 @@ def test_a_frozen_client_holds_its_row_locks_only_for_the_idle_timeout(
     """A client that stops between two statements (frozen, crashed, slow) while holding a
     product's row lock: checkouts of that product wait for the server's idle timeout, no longer."""
     _, url = owned
-    pool = _pool(url, **{**FAST, "idle_in_transaction_timeout_ms": 1000})
+    # The waiter's own statement_timeout is longer than the holder's idle timeout.
+    options = {**FAST, "idle_in_transaction_timeout_ms": 1000, "statement_timeout_ms": 5000}
+    pool = _pool(url, **options)
     uow = PostgresUnitOfWorkFactory(pool)
     product, user = _shop(uow, 1)
     carts = CartService(uow)

@@ -137,5 +137,5 @@ def test_a_description_over_the_limit_stops_0004_and_leaves_nothing_behind(
         ).fetchone()
         conn.execute("UPDATE products SET description = left(description, 10000)")
     assert left == (0,)
-    upgrade(empty_database_url)  # once the row is fixed, the same revision goes through
+    upgrade(empty_database_url, "0004")  # once the row is fixed, the same revision goes through
     assert current_revision(empty_database_url) == "0004"

@@ -92,8 +92,7 @@ def test_spans_per_use_case_and_statement_with_db_attributes(
     assert all(s.parent is not None for s in statements)
     assert {s.parent.span_id for s in statements if s.parent} == {use_case.context.span_id}
     operations = [s.attributes["db.operation.name"] for s in statements if s.attributes]
-    assert operations[0] != "BEGIN"  # reads first: the transaction starts at the first write
-    assert "BEGIN" in operations
+    assert operations[0] == "BEGIN"  # add_to_cart writes from its first statement
     assert operations[-1] == "COMMIT"
     dbname = psycopg.conninfo.conninfo_to_dict(clean_database)["dbname"]
     for span in statements:
