@@ -26,15 +26,25 @@ from tests.harness import (
 DATABASE_SUITES = ("contract", "integration", "security")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Marks the database suites, and leaves out (deselects, never skips) what belongs to the
+    other run: tests of the pooler itself run only through PgBouncer, and tests that need a
+    server session of their own only without it (CI runs both)."""
     behind_pooler = pooled()
+    kept: list[pytest.Item] = []
+    left_out: list[pytest.Item] = []
     for item in items:
         if any(part in DATABASE_SUITES for part in Path(str(item.path)).parts):
             item.add_marker(pytest.mark.database)
-        marker = item.get_closest_marker("needs_session")
-        if behind_pooler and marker is not None:
-            reason = marker.args[0] if marker.args else "needs a server session of its own"
-            item.add_marker(pytest.mark.skip(reason=f"transaction pooler: {reason}"))
+        other_run = (
+            item.get_closest_marker("needs_session") is not None
+            if behind_pooler
+            else item.get_closest_marker("pooler_only") is not None
+        )
+        (left_out if other_run else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")

@@ -21,11 +21,10 @@ from shopdb.cli import app
 from shopdb.pooler import set_role_timeouts
 from shopdb.roles import create_app_role
 from shopdb.settings import load_settings
-from tests.harness import pooled, scratch_database, through_pooler, with_database
+from tests.harness import scratch_database, through_pooler, with_database
 
-pytestmark = pytest.mark.skipif(
-    not pooled(), reason="needs PgBouncer: the pooler run (.ci/run, SHOPDB_POOLER=transaction)"
-)
+# Runs only through PgBouncer: the pooler run of .ci/run (SHOPDB_POOLER=transaction).
+pytestmark = pytest.mark.pooler_only
 
 
 def test_default_settings_are_refused_by_the_pooler_with_a_clear_error(
