@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.memory import MemoryUnitOfWorkFactory
-from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
+from adapters.postgres import PostgresUnitOfWorkFactory, create_pool
 from ports.unit_of_work import UnitOfWorkFactory
+from tests.harness import pool_config
 
 
 @pytest.fixture(params=["memory", "postgres"])
@@ -19,7 +20,7 @@ def own_uow(request: pytest.FixtureRequest) -> Iterator[UnitOfWorkFactory]:
         return
     url: str = request.getfixturevalue("clean_database")
     pool = create_pool(
-        PoolConfig(
+        pool_config(
             conninfo=url,
             min_size=1,
             max_size=4,

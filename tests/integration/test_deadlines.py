@@ -17,14 +17,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from adapters.postgres import PostgresUnitOfWorkFactory, ShopdbPool, create_pool
+from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, ShopdbPool, create_pool
 from domain.errors import CommitOutcomeUnknown, DomainError, StorageUnavailable
 from domain.model import NewProduct, NewUser
 from services import CartService
 from shopdb.embedded import ensure_database, server_url, start_server
 from shopdb.migrations import upgrade
 from tests.faults import DroppingProxy, frozen, server_processes
-from tests.harness import pool_config
 from tests.threads import run_all
 from tests.throwaway import throwaway_dir
 
@@ -50,7 +49,8 @@ def owned() -> Iterator[tuple[Path, str]]:
 
 
 def _pool(url: str, **options: Any) -> ShopdbPool:
-    pool = create_pool(pool_config(conninfo=url, **{"min_size": 4, "max_size": 4, **options}))
+    # The server is this module's own, reached directly whatever run this is.
+    pool = create_pool(PoolConfig(conninfo=url, **{"min_size": 4, "max_size": 4, **options}))
     pool.wait()
     return pool
 
@@ -223,7 +223,7 @@ def test_running_out_of_connections_names_the_servers_reason(owned: tuple[Path, 
             sql.SQL("GRANT ALL ON ALL TABLES IN SCHEMA public TO {}").format(sql.Identifier(role))
         )
     limited = psycopg.conninfo.make_conninfo(url, user=role)
-    pool = create_pool(pool_config(conninfo=limited, min_size=0, max_size=2, timeout=2.0))
+    pool = create_pool(PoolConfig(conninfo=limited, min_size=0, max_size=2, timeout=2.0))
     uow = PostgresUnitOfWorkFactory(pool)
     with uow(read_only=True) as first:
         first.products.get_many([1])
@@ -234,9 +234,6 @@ def test_running_out_of_connections_names_the_servers_reason(owned: tuple[Path, 
     pool.close()
 
 
-@pytest.mark.needs_session(
-    "its idle timeout is a startup option on a server of its own; the direct run covers it"
-)
 def test_a_stalled_server_is_not_blamed_on_an_idle_client(owned: tuple[Path, str]) -> None:
     _, url = owned
     app = f"stall-{uuid.uuid4().hex[:8]}"

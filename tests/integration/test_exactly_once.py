@@ -11,12 +11,13 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
+from adapters.postgres import PostgresUnitOfWorkFactory, create_pool
 from domain.errors import CommitOutcomeUnknown, DomainError
 from domain.model import NewProduct, NewUser, Order
 from ports.unit_of_work import UnitOfWorkFactory
 from services import CartService, OrderService
 from tests.faults import DroppingProxy
+from tests.harness import pool_config
 from tests.threads import run_all
 
 
@@ -47,7 +48,7 @@ def test_a_retry_after_a_lost_commit_reply_returns_the_committed_order(
 ) -> None:
     proxy = DroppingProxy(clean_database, "COMMIT")
     pool = create_pool(
-        PoolConfig(
+        pool_config(
             conninfo=proxy.client_url(),
             min_size=1,
             max_size=1,

@@ -10,10 +10,11 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
+from adapters.postgres import PostgresUnitOfWorkFactory, create_pool
 from domain.errors import ProductNotFound, StorageUnavailable, TransactionAborted
 from domain.model import NewProduct, NewUser, Order
 from services import CartService
+from tests.harness import pool_config
 
 
 def _wait_for_lock_wait(url: str, timeout: float = 10.0) -> float:
@@ -117,6 +118,7 @@ def test_commit_of_a_transaction_the_server_aborted_raises(
         assert work.products.get_many([1]) == {}
 
 
+@pytest.mark.needs_session("its statement_timeout is a startup option; the direct runs cover it")
 def test_a_read_the_database_fails_rolls_the_transaction_back_as_documented(
     clean_database: str,
 ) -> None:
@@ -124,7 +126,7 @@ def test_a_read_the_database_fails_rolls_the_transaction_back_as_documented(
     the transaction on PostgreSQL: the unit of work says so with StorageUnavailable, goes on
     from its last commit, and its commit stores only what came after."""
     pool = create_pool(
-        PoolConfig(conninfo=clean_database, min_size=1, max_size=2, statement_timeout_ms=500)
+        pool_config(conninfo=clean_database, min_size=1, max_size=2, statement_timeout_ms=500)
     )
     uow = PostgresUnitOfWorkFactory(pool)
     with psycopg.connect(clean_database) as other:

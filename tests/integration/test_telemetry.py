@@ -23,6 +23,7 @@ from adapters.telemetry import Telemetry
 from domain.errors import InsufficientInventory
 from services import AccountService, CartService, CatalogService
 from tests.conftest import CountingConnection
+from tests.harness import pool_config
 
 PASSWORD = "correct horse battery staple"  # pragma: allowlist secret
 
@@ -155,9 +156,9 @@ def test_duration_histogram_and_pool_gauges(
 def test_gauges_count_a_lent_connection_and_forget_a_closed_pool(
     clean_database: str, otel: Otel
 ) -> None:
-    from adapters.postgres import PoolConfig, create_pool
+    from adapters.postgres import create_pool
 
-    pool = create_pool(PoolConfig(conninfo=clean_database, min_size=1, max_size=3))
+    pool = create_pool(pool_config(conninfo=clean_database, min_size=1, max_size=3))
     pool.wait()
     otel.telemetry.watch_pool(pool)
     with pool.connection():
