@@ -22,10 +22,13 @@ def postmaster_pid(pgdata: Path) -> int:
 
 @contextlib.contextmanager
 def frozen(pids: list[int]) -> Iterator[None]:
-    """SIGSTOP the processes (by pid) for the block; SIGCONT them whatever happens."""
-    for pid in pids:
-        os.kill(pid, signal.SIGSTOP)
+    """SIGSTOP the processes (by pid) for the block; SIGCONT them whatever happens. A process
+    that has exited since it was listed (a backend of a pool just closed) is passed over: it
+    cannot answer anyway, and failing there would leave the others stopped for good."""
     try:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
         yield
     finally:
         for pid in pids:
@@ -55,13 +58,19 @@ class DroppingProxy:
     """Listens on 127.0.0.1 and forwards to the server of `url`. Once a client sends a statement
     whose text starts with `trigger` (simple or extended protocol, prepared or not), it forwards
     it, then closes the client's side without forwarding the answer: the server does the work,
-    the client never hears of it. Triggers once per `arm()`."""
+    the client never hears of it. Triggers once per `arm()`.
+
+    `fired` is set when the client's side is closed; `answered` once the server has answered
+    the dropped batch (its ReadyForQuery), so the work it was sent is over, committed or not.
+    A test that reads what the server stored waits for `answered` first: the client hears of
+    the loss at once, the server may still be running the statement."""
 
     def __init__(self, url: str, trigger: str) -> None:
         self.url = url
         self.trigger = trigger.encode()
         self.armed = threading.Event()
         self.fired = threading.Event()
+        self.answered = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
@@ -74,6 +83,7 @@ class DroppingProxy:
 
     def arm(self) -> None:
         self.fired.clear()
+        self.answered.clear()
         self.armed.set()
 
     def close(self) -> None:
@@ -86,17 +96,39 @@ class DroppingProxy:
             except OSError:
                 return
             server = _upstream(self.url)
-            threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
-            threading.Thread(target=self._inspect, args=(client, server), daemon=True).start()
+            dropping = threading.Event()
+            threading.Thread(
+                target=self._answer, args=(server, client, dropping), daemon=True
+            ).start()
+            threading.Thread(
+                target=self._inspect, args=(client, server, dropping), daemon=True
+            ).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                sink.sendall(data)
-        with contextlib.suppress(OSError):
-            sink.close()
+    def _answer(
+        self, server: socket.socket, client: socket.socket, dropping: threading.Event
+    ) -> None:
+        """Server to client, message by message (with SSL and GSS off, every one is typed).
+        Once `dropping` is set, answers are discarded up to the ReadyForQuery that ends the
+        dropped batch; then the server's side is closed too."""
+        try:
+            while True:
+                kind = _read(server, 1)
+                size = _read(server, 4)
+                body = _read(server, struct.unpack("!I", size)[0] - 4)
+                if not dropping.is_set():
+                    client.sendall(kind + size + body)
+                elif kind == b"Z":
+                    self.answered.set()
+                    break
+        except (OSError, struct.error):
+            pass
+        for sock in (client, server):
+            with contextlib.suppress(OSError):
+                sock.close()
 
-    def _inspect(self, client: socket.socket, server: socket.socket) -> None:
+    def _inspect(
+        self, client: socket.socket, server: socket.socket, dropping: threading.Event
+    ) -> None:
         """Client to server, message by message (after the untyped startup message)."""
         statements: dict[bytes, bytes] = {}
         pending = False  # the trigger was parsed or bound; its Sync ends the batch
@@ -107,25 +139,29 @@ class DroppingProxy:
                 kind = _read(client, 1)
                 size = _read(client, 4)
                 body = _read(client, struct.unpack("!I", size)[0] - 4)
-                server.sendall(kind + size + body)
                 if kind == b"P":  # remembered even unarmed: a prepared COMMIT is bound later
                     name, rest = body.split(b"\0", 1)
                     statements[name] = rest.split(b"\0", 1)[0].strip().upper()
-                if not self.armed.is_set():
-                    continue
-                if kind == b"Q" and body.strip().upper().startswith(self.trigger):
-                    pending = True
-                elif kind == b"P":
-                    pending = pending or (name == b"" and statements[name].startswith(self.trigger))
-                elif kind == b"B":
-                    statement = body.split(b"\0", 2)[1]
-                    pending = pending or statements.get(statement, b"-").startswith(self.trigger)
+                if self.armed.is_set():
+                    if kind == b"Q" and body.strip().upper().startswith(self.trigger):
+                        pending = True
+                    elif kind == b"P":
+                        pending = pending or (
+                            name == b"" and statements[name].startswith(self.trigger)
+                        )
+                    elif kind == b"B":
+                        statement = body.split(b"\0", 2)[1]
+                        pending = pending or statements.get(statement, b"-").startswith(
+                            self.trigger
+                        )
                 if pending and kind in (b"Q", b"S"):
+                    dropping.set()  # before the server can answer
+                    server.sendall(kind + size + body)
                     self.armed.clear()
                     self.fired.set()
                     client.close()  # the answer never reaches the client
-                    threading.Timer(2.0, server.close).start()
                     return
+                server.sendall(kind + size + body)
         except (OSError, struct.error, ValueError, IndexError):
             with contextlib.suppress(OSError):
                 server.close()

@@ -169,6 +169,7 @@ def test_a_lost_commit_answer_is_an_unknown_outcome_not_a_failure(
     assert proxy.fired.is_set()
     print(f"\nCOMMIT answer dropped: {unknown}")
     assert len(unknown) == 1
+    assert proxy.answered.wait(10)  # the server has run the COMMIT it was sent
     with psycopg.connect(url) as conn:  # it did happen
         stored = conn.execute(
             "SELECT count(*) FROM products WHERE name LIKE %s", (f"Sold {tag} %",)
@@ -190,6 +191,7 @@ def test_a_lost_answer_to_an_autocommitted_write_is_an_unknown_outcome(
     proxy.arm()
     with uow(autocommit=True) as work, pytest.raises(CommitOutcomeUnknown):
         work.products.add(NewProduct(name=name, price=Decimal("1")))
+    assert proxy.answered.wait(10)  # the server has run the INSERT it was sent
     with psycopg.connect(url) as conn:
         stored = conn.execute("SELECT count(*) FROM products WHERE name = %s", (name,)).fetchone()
     print(f"\nINSERT answer dropped in autocommit: stored {stored}")
