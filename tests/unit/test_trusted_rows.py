@@ -11,9 +11,9 @@ import pydantic
 import pytest
 from pydantic import BaseModel
 
-from adapters.postgres import carts, products, users
+from adapters.postgres import carts, orders, product_search, products, users
 from adapters.postgres.rows import column_names, columns, trusted
-from domain.model import Cart, CartItem, Product, User
+from domain.model import Cart, CartItem, Order, OrderLine, Product, ProductSummary, User
 from domain.search import Page
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -119,6 +119,47 @@ def test_a_select_list_that_is_not_the_fields_in_order_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match="not the fields"):
         columns(model, select_list)
+
+
+class UserWithNickname(User):
+    nickname: str = ""  # a field added: every select list of users is short of it
+
+
+@pytest.mark.parametrize(
+    ("model", "select_list", "nested"),
+    [
+        (UserWithNickname, users.COLUMNS, ()),
+        (Cart, carts.CART_COLUMNS, ()),  # items not declared as nested
+        (Cart, "id, user_id, updated_at, created_at", ("items",)),
+        (Order, "o.id, o.status, o.user_id, o.created_at, o.updated_at", ("lines",)),
+        (OrderLine, "l.product_id, l.unit_price, l.product_name, l.quantity", ()),
+        (Order, "o.id, o.user_id, o.status, o.created_at, o.updated_at", ("line",)),  # no field
+    ],
+)
+def test_a_select_list_short_of_a_field_or_out_of_order_is_refused(
+    model: type[BaseModel], select_list: str, nested: tuple[str, ...]
+) -> None:
+    with pytest.raises(ValueError, match="not the fields"):
+        columns(model, select_list, nested=nested)
+
+
+@pytest.mark.parametrize(
+    ("model", "select_list", "nested"),
+    [
+        (User, users.COLUMNS, ()),
+        (Product, products.COLUMNS, ()),
+        (ProductSummary, product_search.SUMMARY_COLUMNS, ()),
+        (CartItem, carts.ITEM, ()),
+        (Cart, carts.CART_COLUMNS, ("items",)),
+        (Cart, carts.CART_HEAD, ("items",)),
+        (Order, orders.ORDER_COLUMNS, ("lines",)),
+        (OrderLine, orders.LINE_COLUMNS, ()),
+    ],
+)
+def test_every_select_list_rows_are_read_from_by_position_is_the_fields_in_order(
+    model: type[BaseModel], select_list: str, nested: tuple[str, ...]
+) -> None:
+    assert column_names(select_list) == [f for f in model.model_fields if f not in nested]
 
 
 # The series `trusted` and `mapper` were verified against; pyproject.toml pins pydantic below

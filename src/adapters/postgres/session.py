@@ -14,7 +14,7 @@ import psycopg
 from psycopg.errors import IdleInTransactionSessionTimeout
 from psycopg.pq import ConnStatus, TransactionStatus
 
-from adapters.postgres.errors import translate
+from adapters.postgres.errors import ConstraintErrors, translate
 from adapters.postgres.pool import Deadlines, tended
 from adapters.postgres.probe import Probe, probed_cursor, slow_call
 from domain.errors import (
@@ -58,8 +58,10 @@ class Session:
         autocommit: bool = False,
         probe: Probe | None = None,
         slow: float = math.inf,
+        constraints: ConstraintErrors | None = None,
     ) -> None:
         self.conn = conn
+        self.constraints = constraints
         self.probe = probe
         if probe is None:
             self.cur: psycopg.Cursor[Any] = tended(conn).cursor
@@ -91,9 +93,9 @@ class Session:
     def watch(self) -> None:
         """Start the deadline of the next statement; a long block (a bulk import) calls it again
         before each of its statements."""
-        self.started = monotonic()
+        self.started = now = monotonic()
         if self.limit is not None:
-            self.watchdog.watch(self.conn, self.limit)
+            self.watchdog.watch(self.conn, self.limit, now)
 
     def unwatch(self) -> None:
         self.last_answer = monotonic()
@@ -207,7 +209,7 @@ class Session:
                 " margin): the server is frozen, overloaded or unreachable; the connection was"
                 " discarded and nothing was committed"
             )
-        return translate(exc, context)
+        return translate(exc, context, self.constraints)
 
     def abort(self) -> None:
         """Roll back; on a broken connection there is nothing left to roll back. Not while a
@@ -240,9 +242,10 @@ class _Reading:
 
     def __enter__(self) -> psycopg.Cursor[Any]:
         session = self._session
-        session.started = monotonic()
-        if session.limit is not None:
-            session.watchdog.watch(session.conn, session.limit)
+        session.started = now = monotonic()
+        limit = session.limit
+        if limit is not None:  # Watchdog.watch, inline
+            session.watchdog.in_flight[session.conn] = (now + limit, limit)
         return session.cur
 
     def __exit__(
@@ -252,8 +255,8 @@ class _Reading:
         tb: TracebackType | None,
     ) -> None:
         session = self._session
-        if session.limit is not None:
-            session.watchdog.done(session.conn)
+        if session.limit is not None:  # Watchdog.done, inline
+            session.watchdog.in_flight.pop(session.conn, None)
         if isinstance(exc, psycopg.Error):
             raise session.failure(exc, {}) from exc
         session.last_answer = now = monotonic()
