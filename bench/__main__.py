@@ -2,7 +2,8 @@
 
 Prints ops/s (median and min-max over repeats) and the ratio of each contestant to raw psycopg
 through a pool. Run `python -m bench --help` for the options; `python -m bench bulk ...` (or
-`make bench BENCH_ARGS="bulk --rows N"`) runs the bulk import at scale instead (bench/bulk.py)."""
+`make bench BENCH_ARGS="bulk --rows N"`) runs the bulk import at scale instead (bench/bulk.py);
+`python -m bench cart` the cart use cases at growing cart sizes (bench/cart_lines.py)."""
 
 from __future__ import annotations
 
@@ -26,10 +27,13 @@ from bench.database import (
     BENCH_DATABASE,
     add_products,
     add_users_and_carts,
+    mark_seeded,
     recreate,
     refill_carts,
+    reusable,
     settle,
 )
+from shopdb.migrations import upgrade
 
 ITEMS_PER_CART = 5
 
@@ -175,6 +179,12 @@ def main() -> None:
         sys.argv[1:2] = []
         bulk.main()
         return
+    if sys.argv[1:2] == ["cart"]:
+        from bench import cart_lines
+
+        sys.argv[1:2] = []
+        cart_lines.main()
+        return
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--users", type=int, default=10_000, help="users, each with a cart")
@@ -208,6 +218,12 @@ def main() -> None:
         default=3,
         help="with --growth: how many times the search mix runs per sort order and contestant",
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep a database an earlier run seeded with the same --products, --users and --seed"
+        " (migrated to head, vacuumed) instead of seeding it again",
+    )
     args = parser.parse_args()
 
     from shopdb.container import database_url
@@ -226,13 +242,21 @@ def main() -> None:
 
 
 def seeded(admin_url: str, database: str, products: int, args: argparse.Namespace) -> str:
-    """A fresh database of `products` products and `args.users` users with full carts."""
+    """A fresh database of `products` products and `args.users` users with full carts; with
+    --reuse, the one an earlier run seeded the same way, if it is there."""
     started = time.perf_counter()
+    recipe = f"{products} products, {args.users} users, seed {args.seed}"
+    if args.reuse and (url := reusable(admin_url, database, recipe)):
+        upgrade(url)
+        settle(url)
+        print(f"reused {database}: {products:,} products", flush=True)
+        return url
     url = recreate(admin_url, database)
     rng = random.Random(args.seed)
     add_products(url, products, rng)
     add_users_and_carts(url, args.users, ITEMS_PER_CART, rng)
     settle(url)
+    mark_seeded(url, database, recipe)
     print(
         f"seeded {database}: {products:,} products, {args.users:,} users and carts "
         f"x {ITEMS_PER_CART} items in {time.perf_counter() - started:.1f} s",

@@ -24,10 +24,13 @@ PRODUCT = (
     "SELECT id, name, description, price, inventory_count, version, created_at, updated_at"
     " FROM products"
 )
-GET_PRODUCT = PRODUCT + " WHERE id = %s"
+# Every contestant reads live products and users only (archived ones have deleted_at set),
+# as the partial indexes of migrations 0007 and 0008 expect.
+LIVE = " deleted_at IS NULL"
+GET_PRODUCT = PRODUCT + " WHERE id = %s AND" + LIVE
 GET_USER = (
     "SELECT id, username, email, password_hash, created_at, updated_at FROM users"
-    " WHERE lower(email) = lower(%s)"
+    " WHERE lower(email) = lower(%s) AND" + LIVE
 )
 INSERT_USER = (
     "INSERT INTO users (username, email, password_hash) VALUES (%s, %s, %s)"
@@ -43,14 +46,18 @@ LOAD_CART = (
 ADD_ITEM = (
     "INSERT INTO cart_items (cart_id, product_id, quantity)"
     " SELECT %(cart)s, id, 1 FROM products WHERE id = %(product)s AND inventory_count >= 1"
+    " AND deleted_at IS NULL"
     " ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = cart_items.quantity + 1"
     " WHERE cart_items.quantity + 1"
     " <= (SELECT inventory_count FROM products WHERE id = EXCLUDED.product_id)"
     " RETURNING id, quantity"
 )
-KEYSET = PRODUCT + ' WHERE (name COLLATE "C", id) > (%s, %s) ORDER BY name COLLATE "C", id LIMIT 21'
-FIRST_PAGE = PRODUCT + ' ORDER BY name COLLATE "C", id LIMIT 21'
-OFFSET_PAGE = PRODUCT + ' ORDER BY name COLLATE "C", id LIMIT 20 OFFSET %s'
+KEYSET = (
+    PRODUCT + " WHERE" + LIVE + ' AND (name COLLATE "C", id) > (%s, %s)'
+    ' ORDER BY name COLLATE "C", id LIMIT 21'
+)
+FIRST_PAGE = PRODUCT + " WHERE" + LIVE + ' ORDER BY name COLLATE "C", id LIMIT 21'
+OFFSET_PAGE = PRODUCT + " WHERE" + LIVE + ' ORDER BY name COLLATE "C", id LIMIT 20 OFFSET %s'
 COPY = "COPY products (name, description, price, inventory_count) FROM STDIN (FORMAT BINARY)"
 LOCK_CART = "SELECT id FROM carts WHERE user_id = %s ORDER BY id LIMIT 1 FOR UPDATE"
 LOCK_ITEMS = (
@@ -292,7 +299,9 @@ class Orm:
 
     def get_user(self, email: str) -> Any:
         with Session(self.engine) as session:
-            query = select(UserRow).where(func.lower(UserRow.email) == func.lower(email))
+            query = select(UserRow).where(
+                func.lower(UserRow.email) == func.lower(email), UserRow.deleted_at.is_(None)
+            )
             return session.scalars(query).first()
 
     def new_user(self, n: int) -> Any:
@@ -375,7 +384,8 @@ class Orm:
     def pager(self, after: Page1000 | None) -> Callable[[], Any]:
         def page() -> Any:
             with Session(self.engine) as session:
-                query = select(ProductRow).order_by(*self._order()).limit(21)
+                query = select(ProductRow).where(ProductRow.deleted_at.is_(None))
+                query = query.order_by(*self._order()).limit(21)
                 if after is not None:
                     query = query.where(tuple_(*self._order()) > tuple_(*after))
                 return session.scalars(query).all()
@@ -384,7 +394,8 @@ class Orm:
 
     def offset_page(self, offset: int) -> Any:
         with Session(self.engine) as session:
-            query = select(ProductRow).order_by(*self._order()).limit(20).offset(offset)
+            query = select(ProductRow).where(ProductRow.deleted_at.is_(None))
+            query = query.order_by(*self._order()).limit(20).offset(offset)
             return session.scalars(query).all()
 
     def bulk_rows(self, rows: Sequence[tuple[Any, ...]]) -> Any:

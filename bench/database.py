@@ -27,6 +27,23 @@ def recreate(admin_url: str, database: str = BENCH_DATABASE) -> str:
     return url
 
 
+def mark_seeded(url: str, database: str, recipe: str) -> None:
+    """Note on the database how it was seeded, for a later run's `reusable`."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        comment = sql.SQL("COMMENT ON DATABASE {} IS {}")
+        conn.execute(comment.format(sql.Identifier(database), sql.Literal(recipe)))
+
+
+def reusable(admin_url: str, database: str, recipe: str) -> str | None:
+    """The URL of `database` if an earlier run seeded it by `recipe` (and finished)."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            (database,),
+        ).fetchone()
+    return _with_database(admin_url, database) if row and row[0] == recipe else None
+
+
 def _with_database(url: str, database: str) -> str:
     from urllib.parse import urlsplit, urlunsplit
 

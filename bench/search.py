@@ -135,7 +135,9 @@ class OrmSearch:
             ProductSort.NEWEST: ProductRow.created_at,
         }[sort]
         position = tuple_(key, ProductRow.id)
-        query = select(ProductRow).where(ProductRow.name.ilike(f"%{escaped}%", escape="\\"))
+        query = select(ProductRow).where(
+            ProductRow.deleted_at.is_(None), ProductRow.name.ilike(f"%{escaped}%", escape="\\")
+        )
         if sort is ProductSort.NEWEST:
             query = query.order_by(key.desc(), ProductRow.id.desc())
             if cursor is not None:

@@ -134,3 +134,32 @@ def test_bulk_import_bench_runs_both_sides(admin_url: str, database: str) -> Non
     rows = bulk(admin_url, database, "--rows", "3000")
     assert set(rows) == {"shopdb import_products", "raw COPY"}
     assert all(number(match["rate"]) > 0 for match in rows.values())
+
+
+CART_ARGS = ("--lines", "1", "7", "--calls", "3")
+CART_LINE = re.compile(r"^(?P<case>.{30}) +(?P<lines>[\d,]+) +(?P<median>\d+) +(?P<p95>\d+)$")
+
+
+def test_cart_bench_times_every_use_case_at_every_size(admin_url: str, database: str) -> None:
+    done = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, "-m", "bench", "cart", "--database", database, *CART_ARGS],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": admin_url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    print(done.stdout)
+    rows = [m for line in done.stdout.splitlines() if (m := CART_LINE.match(line))]
+    assert {(m["case"].strip(), m["lines"]) for m in rows} == {
+        (case, lines)
+        for case in (
+            "change_quantity",
+            "remove_from_cart + add_to_cart",
+            "add_to_cart (existing line)",
+            "view_cart (whole cart)",
+        )
+        for lines in ("1", "7")
+    }

@@ -133,8 +133,15 @@ def test_cli_reports_a_lock_wait_in_one_line(
         assert current_revision(url) is None
 
 
+SEARCH_AT_0002 = (
+    'SELECT id, name FROM products WHERE name LIKE %s ORDER BY name COLLATE "C", id LIMIT 5'
+)
+
+
 def test_migration_under_a_live_pool(admin_url: str) -> None:
-    """0003 builds indexes on products while a pool reads and writes them all along."""
+    """0003 builds indexes on products while a pool reads and writes them all along. The
+    repositories' reads need the schema at head (0007 adds deleted_at), so the reads here are
+    the search's own kind of statement, sent through the same pool."""
     with scratch_database(admin_url, prefix="shopdb_migrate_live") as url:
         upgrade(url, "0002")
         pool = create_pool(pool_config(conninfo=url, min_size=2, max_size=4, timeout=10))
@@ -150,7 +157,8 @@ def test_migration_under_a_live_pool(admin_url: str) -> None:
                         NewProduct(name=f"P{slot}-{done[slot]}-{i}", price=Decimal("1.00"))
                         for i in range(50)
                     )
-                    catalog.search("P", limit=5)
+                    with pool.connection() as conn:
+                        conn.execute(SEARCH_AT_0002, ("P%",)).fetchall()
                     done[slot] += 1
             except BaseException as exc:  # reported by the assert below
                 failures.append(exc)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-import re
-from collections.abc import Iterable, Sequence
+import math
+from collections.abc import Iterable, Iterator, Sequence
 from time import monotonic
-from typing import Any
 
 from psycopg import sql
 
+from adapters.postgres.errors import ConstraintErrors
+from adapters.postgres.product_search import search_sql
 from adapters.postgres.rows import columns, mapper, trusted
 from adapters.postgres.session import Session, returned, write
 from domain.errors import (
@@ -18,7 +18,7 @@ from domain.errors import (
     ProductNotFound,
 )
 from domain.model import NewProduct, Product, ProductChanges, ProductSummary
-from domain.search import Page, ProductQuery, ProductSort, encode_cursor, fold, sort_key
+from domain.search import Page, ProductQuery, encode_cursor, sort_key
 from domain.validation import (
     exact_price,
     identifier,
@@ -28,6 +28,8 @@ from domain.validation import (
     version,
 )
 from domain.validation import quantity as valid_quantity
+from domain.values import INT8_MAX
+from ports.products import ProductRepository
 
 COLUMNS = columns(
     Product, "id, name, description, price, inventory_count, version, created_at, updated_at"
@@ -46,210 +48,46 @@ COPY_TYPES = ["varchar", "text", "numeric", "int4"]
 # 42-52k. From 10,000 rows on, a batch costs less than the noise; 50,000 rows take ~1.2 s,
 # a 25th of the default statement_timeout, so even a machine several times slower is safe.
 COPY_BATCH_ROWS = 50_000
-BY_ID = "SELECT " + COLUMNS + " FROM products WHERE id = %s"
-BY_IDS = "SELECT " + COLUMNS + " FROM products WHERE id = ANY(%s::bigint[]) ORDER BY id"
-INVENTORY = "SELECT inventory_count FROM products WHERE id = %s"
-DELETE = "DELETE FROM products WHERE id = %s"
+PULL_ROWS = 1_000
+# Archived products (deleted_at set) are never read, changed or sold: every statement but
+# the order history's (which copies names and prices) keeps to `deleted_at IS NULL`.
+BY_ID = "SELECT " + COLUMNS + " FROM products WHERE id = %s AND deleted_at IS NULL"
+BY_IDS = (
+    "SELECT " + COLUMNS + " FROM products"
+    " WHERE id = ANY(%s::bigint[]) AND deleted_at IS NULL ORDER BY id"
+)
+INVENTORY = "SELECT inventory_count FROM products WHERE id = %s AND deleted_at IS NULL"
+# Archiving, in two statements. The first takes the row lock a DELETE would take (FOR
+# UPDATE): it waits for every unit of work that is adding the product to a cart (they hold a
+# key-share lock on it) or selling it (a checkout holds it for update), and makes later ones
+# wait for this one, after which they find the product archived. The second runs after the
+# lock is held, so its snapshot holds every cart line committed while the first waited.
+LOCK_TO_ARCHIVE = "SELECT id FROM products WHERE id = %s AND deleted_at IS NULL FOR UPDATE"
+ARCHIVE = (
+    "WITH archived AS (UPDATE products SET deleted_at = now() WHERE id = %(id)s)"
+    " DELETE FROM cart_items WHERE product_id = %(id)s"
+)
 RESTOCK = (
-    "UPDATE products SET inventory_count = inventory_count + %s WHERE id = %s RETURNING " + COLUMNS
+    "UPDATE products SET inventory_count = inventory_count + %s"
+    " WHERE id = %s AND deleted_at IS NULL RETURNING " + COLUMNS
 )
 # One statement, so two concurrent reservations cannot both see the same stock: the second
 # waits for the first's row lock and then re-checks the condition against the new count.
 RESERVE = (
     "UPDATE products SET inventory_count = inventory_count - %(q)s"
-    " WHERE id = %(id)s AND inventory_count >= %(q)s RETURNING " + COLUMNS
+    " WHERE id = %(id)s AND inventory_count >= %(q)s AND deleted_at IS NULL RETURNING " + COLUMNS
 )
 UPDATE = sql.SQL(
     "UPDATE products SET {changes}, version = version + 1"
-    " WHERE id = %(id)s AND version = %(expected)s RETURNING " + COLUMNS
+    " WHERE id = %(id)s AND version = %(expected)s AND deleted_at IS NULL RETURNING " + COLUMNS
 )
-EXISTS = "SELECT 1 FROM products WHERE id = %s"
-
-SUMMARY_COLUMNS = columns(ProductSummary, "id, name, price, inventory_count, created_at")
-# LIMIT is a literal: with a parameter the generic plan guesses 10% of the table, so the
-# server would plan the statement anew on every execution (measured: +80 µs a page).
-SEARCH = sql.SQL(
-    "SELECT " + SUMMARY_COLUMNS + " FROM products WHERE {filters} ORDER BY {order} LIMIT {n}"
-)
-# With a filter, no single plan serves every term. Measured at 1,000,000 products (PostgreSQL
-# 15): walking the sort's index and filtering stops after a page for a common term (~1 ms)
-# but reads the whole catalog for a rare or absent one (~500 ms); the trigram index finds a
-# rare term's few names at once (~1 ms) but fetches and sorts all 50,000 names of a common
-# one (~70 ms). The planner's estimate of a LIKE '%...%' cannot tell the two apart (it
-# walked the name index for "lamp" and for an absent term alike), so the statement decides
-# from what it sees: it walks at most {window} rows of the sort's index first (`walk`); when
-# those hold a full page, or are all there is after the cursor, that is the page. Otherwise
-# the term is rare there, and the second branch, run only then (a one-time filter on the
-# counts), takes every match through the filter's own indexes (OFFSET 0 keeps the order off
-# the sort's index) and sorts them. Exactly one branch returns rows.
-SEARCH_TWO_WAYS = sql.SQL(
-    # Not ordered again: the walk's order is kept, and its LIMIT stops the walk at the n-th hit.
-    "WITH hits AS MATERIALIZED ("
-    " SELECT id FROM ("
-    " SELECT {walked} FROM products WHERE {after} ORDER BY {order} LIMIT {window}"
-    " ) AS walk WHERE {filters} LIMIT {n}"
-    "), beyond AS MATERIALIZED ("
-    " SELECT 1 FROM products WHERE {after} ORDER BY {order} OFFSET {window} LIMIT 1"
-    ")"
-    " SELECT " + SUMMARY_COLUMNS + " FROM ("
-    " SELECT " + SUMMARY_COLUMNS + " FROM products WHERE id IN (SELECT id FROM hits)"
-    " AND ((SELECT count(*) FROM hits) = {n} OR NOT EXISTS (SELECT 1 FROM beyond))"
-    " UNION ALL"
-    " (SELECT " + SUMMARY_COLUMNS + " FROM ("
-    " SELECT " + SUMMARY_COLUMNS + " FROM products WHERE {filters} AND {after} OFFSET 0"
-    " ) AS every_match"
-    " WHERE (SELECT count(*) FROM hits) < {n} AND EXISTS (SELECT 1 FROM beyond)"
-    " ORDER BY {order} LIMIT {n})"
-    ") AS page ORDER BY {order}"
-)
-# The walk reads only what the filters and the order need. Sorted by name with no other
-# filter than the text, that is (name, id): an index-only scan of the name index, which
-# reads no table page (measured: ~0.3 µs a row against ~7 µs through the table, whose rows
-# lie in another order). Names sort in clusters ("bamboo lamp 1" ... then nothing with
-# "lamp" for 20,000 names), so that walk must be long; the other orders meet a term's
-# names spread evenly and a short walk tells.
-WALKED = {
-    ProductSort.NAME: "id, name",
-    ProductSort.PRICE: "id, name, price",
-    ProductSort.NEWEST: "id, name, created_at",
-}
-TRIGRAM = re.compile(r"[^\W_]{3}")
-FILTER_COLUMNS = {"min_price": "price", "max_price": "price", "in_stock_only": "inventory_count"}
-# Rows the first branch walks at most, per row of the page: a term in 1 name of 100 fills
-# a page there. A rarer term has at most ~10,000 matches at 1,000,000 products, which the
-# trigram index fetches and the server sorts in less than the walk would need to find them.
-# Measured there (2 busy cores): a walk through the table ~7 µs a row (~15 ms for a page of
-# 20), an index-only walk ~1.3 µs a row, so the name order walks ten times as far: enough
-# for the clusters of a sorted catalog ("bamboo lamp ..." comes 17,000 names in).
-WINDOW_ROWS_PER_PAGE_ROW = 100
-WINDOW_INDEX_ONLY_FACTOR = 10
-NAME_FOLDED = 'lower(name COLLATE "C")'
-TEXT_FILTER = sql.SQL(NAME_FOLDED + " LIKE %(pattern)s ESCAPE '\\'")
-# The same test for a term without a trigram, in a form the trigram index does not serve:
-# for LIKE the planner would read that whole index (measured: 1.4 s for "öl" and 3-4 s for
-# "lämp" at 1,000,000 products, against ~0.5 s for a scan).
-TEXT_POSITION_FILTER = sql.SQL("strpos(" + NAME_FOLDED + ", %(folded)s) > 0")
-MIN_PRICE_FILTER = sql.SQL("price >= %(min_price)s")
-MAX_PRICE_FILTER = sql.SQL("price <= %(max_price)s")
-IN_STOCK_FILTER = sql.SQL("inventory_count > 0")
-# Each order and its cursor condition match one index of migration 0003.
-ORDER = {
-    ProductSort.NAME: sql.SQL('name COLLATE "C", id'),
-    ProductSort.PRICE: sql.SQL("price, id"),
-    ProductSort.NEWEST: sql.SQL("created_at DESC, id DESC"),
-}
-AFTER = {
-    ProductSort.NAME: sql.SQL('(name COLLATE "C", id) > (%(key)s, %(after_id)s)'),
-    ProductSort.PRICE: sql.SQL("(price, id) > (%(key)s, %(after_id)s)"),
-    ProductSort.NEWEST: sql.SQL("(created_at, id) < (%(key)s, %(after_id)s)"),
-}
-
+EXISTS = "SELECT 1 FROM products WHERE id = %s AND deleted_at IS NULL"
 
 to_product = mapper(Product)
 to_summary = mapper(ProductSummary)
 
-
-def window(limit: int, *, index_only: bool) -> int:
-    """How many rows of the sort's index a search walks before it asks the filter's indexes."""
-    scale = WINDOW_INDEX_ONLY_FACTOR if index_only else 1
-    return scale * WINDOW_ROWS_PER_PAGE_ROW * limit
-
-
-@functools.lru_cache(maxsize=4096)
-def search_statement(
-    sort: ProductSort,
-    limit: int,
-    *,
-    text: bool,
-    min_price: bool,
-    max_price: bool,
-    in_stock_only: bool,
-    after: bool,
-    trigrams: bool = True,
-) -> str:
-    """The search query for one combination of filters and page size, composed once."""
-    filters: list[sql.Composable] = [
-        fragment
-        for wanted, fragment in (
-            (text, TEXT_FILTER if trigrams else TEXT_POSITION_FILTER),
-            (min_price, MIN_PRICE_FILTER),
-            (max_price, MAX_PRICE_FILTER),
-            (in_stock_only, IN_STOCK_FILTER),
-        )
-        if wanted
-    ]
-    position = AFTER[sort] if after else sql.SQL("TRUE")
-    n = sql.Literal(int(limit))
-    if not filters or (text and not trigrams):
-        # No filter: the walk is the plan. A term without a trigram: no index can find its
-        # names, so the planner's plan it is (a short term is mostly common: the walk).
-        composed = SEARCH.format(
-            filters=sql.SQL(" AND ").join([*filters, position]), order=ORDER[sort], n=n
-        )
-    else:
-        extra = {
-            FILTER_COLUMNS[name]
-            for name, wanted in (
-                ("min_price", min_price),
-                ("max_price", max_price),
-                ("in_stock_only", in_stock_only),
-            )
-            if wanted
-        }
-        walked = ", ".join([WALKED[sort], *sorted(extra - set(WALKED[sort].split(", ")))])
-        index_only = sort is ProductSort.NAME and not extra
-        composed = SEARCH_TWO_WAYS.format(
-            walked=sql.SQL(walked),
-            filters=sql.SQL(" AND ").join(filters),
-            after=position,
-            order=ORDER[sort],
-            n=n,
-            window=sql.Literal(window(limit, index_only=index_only)),
-        )
-    return composed.as_string(None)
-
-
-def has_trigram(folded: str) -> bool:
-    """Whether pg_trgm finds a trigram in `folded`: three letters or digits in a row. Letters
-    beyond ASCII count under a UTF-8 LC_CTYPE such as C.UTF-8, which the embedded server and
-    `shopdb` databases use ("lämp": measured 0.05 ms through the index at 1,000,000
-    products); under LC_CTYPE C pg_trgm skips them, and such a term reads the whole index."""
-    return TRIGRAM.search(folded) is not None
-
-
-def like_pattern(text: str) -> str:
-    """`text` anywhere in the name, with LIKE's own characters taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def search_sql(query: ProductQuery) -> tuple[str, dict[str, Any]]:
-    """The statement and parameters of one search: what `search` runs, and what a test of
-    the plans explains. Raises InvalidInput for a bad cursor."""
-    after = query.after()
-    params: dict[str, Any] = {}
-    trigrams = query.text is not None and has_trigram(fold(query.text))
-    if query.text is not None and trigrams:
-        params["pattern"] = like_pattern(fold(query.text))
-    elif query.text is not None:
-        params["folded"] = fold(query.text)
-    if query.min_price is not None:
-        params["min_price"] = query.min_price
-    if query.max_price is not None:
-        params["max_price"] = query.max_price
-    if after is not None:
-        params["key"], params["after_id"] = after
-    statement = search_statement(
-        query.sort,
-        query.limit + 1,  # one more row tells whether there is a next page
-        text=query.text is not None,
-        min_price=query.min_price is not None,
-        max_price=query.max_price is not None,
-        in_stock_only=query.in_stock_only,
-        after=after is not None,
-        trigrams=query.text is not None and has_trigram(fold(query.text)),
-    )
-    return statement, params
+# Products are archived, never deleted, and the other rules are CHECKs (see constraints.py).
+CONSTRAINT_ERRORS: ConstraintErrors = {}
 
 
 class PostgresProductRepository:
@@ -273,30 +111,50 @@ class PostgresProductRepository:
         # One transaction around every batch; whatever raises inside (the caller's iterable,
         # even Ctrl-C) rolls it all back: nothing of the import stays for a later commit().
         # Only the waits on the server are under the deadline, not the time the caller's
-        # iterable takes; and a COPY ends after COPY_BATCH_ROWS rows or half the statement
-        # timeout, whichever comes first, so a slow source never trips statement_timeout.
+        # iterable takes: rows are pulled up to PULL_ROWS at a time with the deadline stopped,
+        # then written under it (stopping and starting it around every row cost ~0.4 µs of the
+        # ~11 µs a row takes). A COPY ends after COPY_BATCH_ROWS rows or half the statement
+        # timeout, whichever comes first, also in the middle of a pull: a slow source never
+        # trips statement_timeout.
         with self._s.writing() as cur, self._s.importing():
-            budget = self._s.copy_budget
-            pending = next(rows, None)
-            while pending is not None:
+            budget = math.inf if self._s.copy_budget is None else self._s.copy_budget
+            pending = self._pull(rows, PULL_ROWS, math.inf)
+            while pending:
                 opened, in_batch = monotonic(), 0
-                self._s.watch()
                 with cur.copy(COPY) as copy:
                     copy.set_types(COPY_TYPES)
-                    while pending is not None and in_batch < COPY_BATCH_ROWS:
-                        p = pending
-                        copy.write_row((p.name, p.description, p.price, p.inventory_count))
-                        count += 1
-                        in_batch += 1
-                        self._s.unwatch()
-                        pending = next(rows, None)  # the caller's time: no deadline
-                        self._s.watch()
-                        if budget is not None and monotonic() - opened > budget:
+                    write_row = copy.write_row
+                    while pending:
+                        for p in pending:
+                            write_row((p.name, p.description, p.price, p.inventory_count))
+                        count += len(pending)
+                        in_batch += len(pending)
+                        room = COPY_BATCH_ROWS - in_batch
+                        if room <= 0 or monotonic() - opened > budget:
+                            pending = []  # this COPY ends here: its end waits on the server
                             break
+                        # The COPY stays open while the caller's rows come: up to the budget.
+                        pending = self._pull(rows, min(PULL_ROWS, room), opened + budget)
+                pending = self._pull(rows, PULL_ROWS, math.inf)
         return count
 
+    def _pull(self, rows: Iterator[NewProduct], most: int, until: float) -> list[NewProduct]:
+        """Up to `most` of the caller's rows, fewer once the clock passes `until`: the caller's
+        time, outside the deadline (every wait on the server around it is under it)."""
+        pulled: list[NewProduct] = []
+        self._s.unwatch()
+        try:
+            for row in rows:
+                pulled.append(row)
+                if len(pulled) >= most or monotonic() > until:
+                    break
+        finally:
+            self._s.watch()
+        return pulled
+
     def get(self, product_id: int) -> Product:
-        identifier(product_id, "product_id")
+        if type(product_id) is not int or not 0 < product_id <= INT8_MAX:  # the hot path
+            identifier(product_id, "product_id")
         with self._s.reading() as cur:
             row = cur.execute(BY_ID, (product_id,)).fetchone()
         if row is None:
@@ -330,9 +188,10 @@ class PostgresProductRepository:
     @write
     def delete(self, product_id: int) -> None:
         identifier(product_id, "product_id")
-        with self._s.writing(one_statement=True, product_id=product_id) as cur:
-            if cur.execute(DELETE, (product_id,)).rowcount == 0:
+        with self._s.writing(product_id=product_id) as cur:
+            if cur.execute(LOCK_TO_ARCHIVE, (product_id,)).fetchone() is None:
                 raise ProductNotFound(product_id)
+            cur.execute(ARCHIVE, {"id": product_id})
 
     @write
     def restock(self, product_id: int, quantity: int) -> Product:
@@ -371,3 +230,8 @@ class PostgresProductRepository:
 
 def _bump_only() -> sql.Composed:
     return UPDATE.format(changes=sql.SQL("updated_at = updated_at"))
+
+
+# The class's conformance to its port: `mypy src` fails here when a port method is missing
+# or its signature differs.
+_conforms: type[ProductRepository] = PostgresProductRepository
