@@ -14,11 +14,12 @@ import psycopg
 from psycopg import sql
 
 from adapters.postgres import PoolConfig
+from adapters.schema import children_first
 from shopdb.embedded import server_url, start_server
 from shopdb.settings import redact_url
 from tests.throwaway import claim, reap_abandoned
 
-TABLES = ("order_lines", "orders", "cart_items", "carts", "products", "users")
+TABLES = children_first()
 
 
 class HarnessError(Exception):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from argon2 import PasswordHasher as _Argon2
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from ports.hashing import PasswordHasher
+
 
 class Argon2PasswordHasher:
     """Argon2id with argon2-cffi's recommended parameters; tests may pass cheaper ones."""
@@ -25,3 +27,8 @@ class Argon2PasswordHasher:
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._argon2.check_needs_rehash(password_hash)
+
+
+# The class's conformance to its port: `mypy src` fails here when a port method is missing
+# or its signature differs.
+_conforms: type[PasswordHasher] = Argon2PasswordHasher

@@ -10,6 +10,8 @@ from time import perf_counter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ports.observation import Observer
+
 if TYPE_CHECKING:
     from adapters.otel import Otel
 
@@ -130,3 +132,8 @@ class UseCase:
             )
         if self._scope is not None:
             self._scope.__exit__(exc_type, exc, tb)
+
+
+# The class's conformance to its port: `mypy src` fails here when a port method is missing
+# or its signature differs.
+_conforms: type[Observer] = Telemetry

@@ -36,11 +36,13 @@ class OrderNotFound(NotFound):
 class CartItemNotFound(NotFound):
     entity = "cart item"
 
-    def __init__(self, cart_id: int, product_id: int) -> None:
+    def __init__(self, cart_id: int | None, product_id: int) -> None:
+        """`cart_id` is None when the user has no cart at all."""
         self.cart_id = cart_id
         self.product_id = product_id
         super().__init__((cart_id, product_id))
-        self.args = (f"product {product_id} is not in cart {cart_id}",)
+        where = "the user's cart (there is none)" if cart_id is None else f"cart {cart_id}"
+        self.args = (f"product {product_id} is not in {where}",)
 
 
 class UsernameTaken(DomainError):
@@ -113,24 +115,6 @@ class IdempotencyKeyReused(DomainError):
             f"this idempotency key was used for order {order_id} of user {user_id}, of other"
             " lines than the cart holds now: use a new key for a new checkout"
         )
-
-
-class HasOrders(DomainError):
-    """A user or product that appears in an order is kept: order history is never lost."""
-
-    entity = "entity"
-
-    def __init__(self, key: int) -> None:
-        self.key = key
-        super().__init__(f"{self.entity} {key} appears in orders and cannot be deleted")
-
-
-class UserHasOrders(HasOrders):
-    entity = "user"
-
-
-class ProductHasOrders(HasOrders):
-    entity = "product"
 
 
 class TransientConflict(DomainError):

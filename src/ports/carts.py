@@ -24,7 +24,12 @@ class CartRepository(Protocol):
         """The user's cart with its items, or None if the user has none. With `lock`, the cart
         and its items stay locked until the unit of work ends: nothing can add to, change or
         empty the cart meanwhile (use it before checking out). The items are read once the lock
-        is held, so they include every change committed while it waited."""
+        is held, so they include every change committed while it waited. The lines are locked
+        before their products, where archiving a product takes the product first: reserving a
+        line's product afterwards in the same unit of work can meet an archiving of it in a
+        deadlock, which the database ends by failing one of the two with TransientConflict
+        (run that unit of work again).
+        `OrderRepository.place` takes the products first and never does."""
         ...
 
     def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
@@ -38,7 +43,8 @@ class CartRepository(Protocol):
 
     def add_for_user(self, user_id: int, product_id: int, quantity: int) -> CartItem:
         """`add_item` into the user's cart, creating it if there is none. The cart is locked
-        against other adds first, so concurrent adds cannot pass the line cap together. Costs
+        against other adds first. Concurrent adds cannot pass the line cap together through
+        either method: the schema locks the cart for each new line and counts again. Costs
         the same whatever the cart holds. Raises UserNotFound, ProductNotFound, CartFull,
         InsufficientInventory or InvalidInput."""
         ...
@@ -48,8 +54,21 @@ class CartRepository(Protocol):
         CartItemNotFound, InsufficientInventory, or InvalidInput for a quantity below 1."""
         ...
 
+    def set_quantity_for_user(self, user_id: int, product_id: int, quantity: int) -> CartItem:
+        """`set_quantity` on the user's cart (the oldest, if several): one atomic step that
+        finds the line, checks the stock on hand and writes. Costs the same whatever the cart
+        holds. Raises UserNotFound, CartItemNotFound (`cart_id` None when the user has no
+        cart), InsufficientInventory, or InvalidInput for a quantity below 1."""
+        ...
+
     def remove_item(self, cart_id: int, product_id: int) -> None:
         """Raises CartItemNotFound."""
+        ...
+
+    def remove_for_user(self, user_id: int, product_id: int) -> None:
+        """`remove_item` on the user's cart (the oldest, if several), in one step. Costs the
+        same whatever the cart holds. Raises UserNotFound or CartItemNotFound (`cart_id` None
+        when the user has no cart)."""
         ...
 
     def clear(self, cart_id: int) -> None:

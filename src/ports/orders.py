@@ -10,8 +10,9 @@ from domain.search import Page
 
 class OrderRepository(Protocol):
     """Every method that takes an id raises InvalidInput for one that is not an int from 1 to
-    2**63 - 1, before any statement runs. Orders are never changed or deleted, and a user or
-    product that appears in one cannot be deleted (UserHasOrders, ProductHasOrders)."""
+    2**63 - 1, before any statement runs. Orders are never changed or deleted: deleting a user
+    or a product archives it, and its orders, with their lines as sold, read the same after
+    as before (`get` and `list_for_user` still answer for an archived user's id)."""
 
     def place(self, user_id: int, idempotency_key: str) -> Order:
         """Check out the user's cart as one order: lock the cart, reserve the stock of every

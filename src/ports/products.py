@@ -11,7 +11,11 @@ from domain.search import Page, ProductQuery
 
 class ProductRepository(Protocol):
     """Every method that takes an id raises InvalidInput for one that is not an int from 1 to
-    2**63 - 1 (a bool, float or string is not an id), before any statement runs."""
+    2**63 - 1 (a bool, float or string is not an id), before any statement runs.
+
+    A deleted product is archived, never removed: from then on every method here, and every
+    cart, treats it as absent (ProductNotFound, left out of `get_many` and `search`), while
+    the order lines that sold it keep its id, name and price as sold."""
 
     def add(self, product: NewProduct) -> Product:
         """Store a new product at version 1 and return it."""
@@ -42,7 +46,16 @@ class ProductRepository(Protocol):
         ...
 
     def delete(self, product_id: int) -> None:
-        """Delete the product; it disappears from every cart. Raises ProductNotFound."""
+        """Archive the product (soft delete), whether or not it was ever sold: it disappears
+        from `get`, `get_many`, `search` and every cart (its cart lines are deleted), and
+        `update`, `restock`, `reserve` and `delete` raise ProductNotFound for it. Orders are
+        not touched. Raises ProductNotFound, also for a product archived already.
+
+        Against concurrent units of work, the product's row lock decides: a cart add or a
+        checkout that holds the product first finishes first (the line it added is then
+        deleted; the order it placed stays); one that comes later waits for this one and then
+        finds the product gone (ProductNotFound; a checkout sells the cart's other lines).
+        An archived product is never sold."""
         ...
 
     def restock(self, product_id: int, quantity: int) -> Product:

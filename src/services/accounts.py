@@ -1,4 +1,4 @@
-"""Accounts: registration, authentication and email changes."""
+"""Accounts: registration, authentication, email changes and deletion (archiving)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,8 @@ class AccountService:
 
     @use_case
     def authenticate(self, login: str, password: str) -> User:
-        """`login` is a username or an email. Raises AuthenticationFailed, saying no more."""
+        """`login` is a username or an email. Raises AuthenticationFailed, saying no more (also
+        for a deleted user: it can never log in again)."""
         if not (isinstance(login, str) and isinstance(password, str) and _encodable(password)):
             login, password = "", ""  # matches no user: refused like an unknown login
         with self._uow(read_only=True) as uow:
@@ -87,3 +88,12 @@ class AccountService:
         """Raises UserNotFound, EmailTaken or InvalidInput."""
         with self._uow(autocommit=True) as uow:
             return uow.users.change_email(user_id, email)
+
+    @use_case
+    def delete_user(self, user_id: int) -> None:
+        """Archive the user: it cannot log in or be found again (UserNotFound), its cart is
+        gone, its password hash is dropped, its username and email may be registered again.
+        Its orders stay as they were (OrderService still returns them by its id). Raises
+        UserNotFound or InvalidInput."""
+        with self._uow(autocommit=True) as uow:
+            uow.users.delete(user_id)

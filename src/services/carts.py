@@ -33,26 +33,24 @@ class CartService:
         return item
 
     @use_case
-    def change_quantity(self, user_id: int, product_id: int, quantity: int) -> Cart:
-        """Set the quantity of a product already in the cart (>= 1; remove it to drop it).
-        Raises CartItemNotFound, ProductNotFound, InsufficientInventory or InvalidInput."""
+    def change_quantity(self, user_id: int, product_id: int, quantity: int) -> CartItem:
+        """Set the quantity of a product already in the cart (>= 1; remove it to drop it),
+        within the stock on hand; returns the line as it is now. Costs the same for any size of
+        cart. Raises UserNotFound, CartItemNotFound, InsufficientInventory or InvalidInput."""
         valid_quantity(quantity)
         with self._uow() as uow:
-            cart = uow.carts.get_or_create(user_id)
-            uow.carts.set_quantity(cart.id, product_id, quantity)
-            cart = uow.carts.get(cart.id)
+            # The repository checks the stock in the same step as it writes.
+            item = uow.carts.set_quantity_for_user(user_id, product_id, quantity)
             uow.commit()
-        return cart
+        return item
 
     @use_case
-    def remove_from_cart(self, user_id: int, product_id: int) -> Cart:
-        """Raises CartItemNotFound."""
+    def remove_from_cart(self, user_id: int, product_id: int) -> None:
+        """Drop a product from the cart. Costs the same for any size of cart. Raises
+        UserNotFound, CartItemNotFound or InvalidInput."""
         with self._uow() as uow:
-            cart = uow.carts.get_or_create(user_id)
-            uow.carts.remove_item(cart.id, product_id)
-            cart = uow.carts.get(cart.id)
+            uow.carts.remove_for_user(user_id, product_id)
             uow.commit()
-        return cart
 
     @use_case
     def view_cart(self, user_id: int) -> Cart | None:

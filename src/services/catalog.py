@@ -73,7 +73,8 @@ class CatalogService:
 
     @use_case
     def delete_product(self, product_id: int) -> None:
-        """Raises ProductNotFound."""
+        """Archive the product: it leaves the catalog (get, search) and every cart; the orders
+        that sold it keep it as sold. Raises ProductNotFound (also when archived already)."""
         identifier(product_id, "product_id")
         with self._uow(autocommit=True) as uow:
             uow.products.delete(product_id)

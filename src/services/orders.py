@@ -16,7 +16,8 @@ class OrderService:
 
     @use_case
     def get_order(self, user_id: int, order_id: int) -> Order:
-        """One of the user's orders. Raises OrderNotFound (also for another user's order) or
+        """One of the user's orders, also after the user or its products were deleted (archived):
+        history is never lost. Raises OrderNotFound (also for another user's order) or
         InvalidInput."""
         with self._uow(read_only=True) as uow:
             return uow.orders.get(user_id, order_id)
@@ -25,7 +26,7 @@ class OrderService:
     def order_history(
         self, user_id: int, *, limit: int = 20, cursor: str | None = None
     ) -> Page[Order]:
-        """The user's orders, newest first, a page at a time (pass `next_cursor` back).
-        Raises InvalidInput."""
+        """The user's orders, newest first, a page at a time (pass `next_cursor` back); a
+        deleted (archived) user's orders too. Raises InvalidInput."""
         with self._uow(read_only=True) as uow:
             return uow.orders.list_for_user(user_id, limit=limit, cursor=cursor)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-TABLES = ("users", "products", "carts", "cart_items", "orders", "order_lines")
+from adapters.schema import TABLES
 
 
 def grant_statements(role: str, database: str) -> list[sql.Composed]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from domain.errors import (
     CartFull,
     CartItemNotFound,
     CartNotFound,
+    DomainError,
     InsufficientInventory,
     InvalidInput,
     ProductNotFound,
@@ -19,7 +21,7 @@ from domain.errors import (
 )
 from domain.model import NewProduct, ProductChanges
 from domain.values import CART_LINES_MAX, INT4_MAX
-from ports.unit_of_work import UnitOfWorkFactory
+from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from tests.contract.helpers import add_product, add_user, snapshot
 from tests.threads import run_all
 
@@ -170,6 +172,57 @@ def test_add_for_user_creates_the_cart_and_adds_up(uow: UnitOfWorkFactory) -> No
         work.carts.add_for_user(alice.id, 99, 1)
     with uow() as work, pytest.raises(InsufficientInventory):
         work.carts.add_for_user(alice.id, lamp.id, 3)
+
+
+def test_set_quantity_and_remove_for_user_touch_only_the_users_line(
+    uow: UnitOfWorkFactory,
+) -> None:
+    alice, bob, carol = add_user(uow, "alice"), add_user(uow, "bob"), add_user(uow, "carol")
+    lamp, desk = add_product(uow, "Lamp", "19.99", 5), add_product(uow, "Desk", "5.00", 5)
+    with uow() as work:
+        for user in (alice, bob):
+            work.carts.add_for_user(user.id, lamp.id, 1)
+            work.carts.add_for_user(user.id, desk.id, 1)
+        line = work.carts.set_quantity_for_user(alice.id, lamp.id, 5)
+        work.carts.remove_for_user(alice.id, desk.id)
+        work.commit()
+    assert (line.product_id, line.quantity, line.line_total) == (lamp.id, 5, Decimal("99.95"))
+    with uow(read_only=True) as work:
+        mine, theirs = work.carts.find_for_user(alice.id), work.carts.find_for_user(bob.id)
+    assert mine is not None
+    assert theirs is not None
+    assert mine.items == (line,)
+    assert [(i.product_id, i.quantity) for i in theirs.items] == [(lamp.id, 1), (desk.id, 1)]
+    before = snapshot(uow)
+    refusals: dict[str, Callable[[UnitOfWork], object]] = {
+        "short": (lambda w: w.carts.set_quantity_for_user(alice.id, lamp.id, 6)),
+        "no line": (lambda w: w.carts.set_quantity_for_user(alice.id, desk.id, 1)),
+        "no line to remove": (lambda w: w.carts.remove_for_user(alice.id, desk.id)),
+        "no cart": (lambda w: w.carts.set_quantity_for_user(carol.id, lamp.id, 1)),
+        "no cart to remove": (lambda w: w.carts.remove_for_user(carol.id, lamp.id)),
+        "no user": (lambda w: w.carts.set_quantity_for_user(99, lamp.id, 1)),
+        "no user to remove": (lambda w: w.carts.remove_for_user(99, lamp.id)),
+        "zero": (lambda w: w.carts.set_quantity_for_user(alice.id, lamp.id, 0)),
+    }
+    raised = {}
+    for name, call in refusals.items():
+        with uow() as work, pytest.raises(DomainError) as info:
+            call(work)
+        raised[name] = (type(info.value).__name__, getattr(info.value, "cart_id", "-"))
+    assert raised == {
+        "short": ("InsufficientInventory", "-"),
+        "no line": ("CartItemNotFound", mine.id),
+        "no line to remove": ("CartItemNotFound", mine.id),
+        "no cart": ("CartItemNotFound", None),
+        "no cart to remove": ("CartItemNotFound", None),
+        "no user": ("UserNotFound", "-"),
+        "no user to remove": ("UserNotFound", "-"),
+        "zero": ("InvalidInput", "-"),
+    }
+    with uow() as work, pytest.raises(InsufficientInventory) as short:
+        work.carts.set_quantity_for_user(alice.id, lamp.id, 6)
+    assert (short.value.requested, short.value.available) == (6, 5)
+    assert snapshot(uow) == before
 
 
 def test_a_cart_holds_at_most_the_line_cap(uow: UnitOfWorkFactory) -> None:

@@ -41,6 +41,10 @@ CALLS: dict[str, Call] = {
     "carts.set_quantity(product)": lambda w, x: w.carts.set_quantity(1, x, 2),
     "carts.remove_item(cart)": lambda w, x: w.carts.remove_item(x, 1),
     "carts.remove_item(product)": lambda w, x: w.carts.remove_item(1, x),
+    "carts.set_quantity_for_user(user)": lambda w, x: w.carts.set_quantity_for_user(x, 1, 2),
+    "carts.set_quantity_for_user(product)": lambda w, x: w.carts.set_quantity_for_user(1, x, 2),
+    "carts.remove_for_user(user)": lambda w, x: w.carts.remove_for_user(x, 1),
+    "carts.remove_for_user(product)": lambda w, x: w.carts.remove_for_user(1, x),
     "carts.clear": lambda w, x: w.carts.clear(x),
 }
 

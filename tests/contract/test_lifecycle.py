@@ -54,7 +54,9 @@ CALLS: dict[str, dict[str, Callable[[Any], object]]] = {
         "add_item": lambda r: r.add_item(1, 1, 1),
         "add_for_user": lambda r: r.add_for_user(1, 1, 1),
         "set_quantity": lambda r: r.set_quantity(1, 1, 1),
+        "set_quantity_for_user": lambda r: r.set_quantity_for_user(1, 1, 1),
         "remove_item": lambda r: r.remove_item(1, 1),
+        "remove_for_user": lambda r: r.remove_for_user(1, 1),
         "clear": lambda r: r.clear(1),
     },
     "orders": {

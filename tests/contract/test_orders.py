@@ -14,8 +14,6 @@ from domain.errors import (
     InsufficientInventory,
     InvalidInput,
     OrderNotFound,
-    ProductHasOrders,
-    UserHasOrders,
 )
 from domain.model import Order, OrderStatus, ProductChanges
 from ports.unit_of_work import UnitOfWorkFactory
@@ -207,23 +205,6 @@ def test_history_refuses_bad_page_sizes(uow: UnitOfWorkFactory, limit: object) -
 def test_history_refuses_cursors_it_did_not_make(uow: UnitOfWorkFactory, cursor: str) -> None:
     with uow(read_only=True) as work, pytest.raises(InvalidInput):
         work.orders.list_for_user(1, cursor=cursor)
-
-
-def test_users_and_products_in_orders_cannot_be_deleted(uow: UnitOfWorkFactory) -> None:
-    alice, lamp, desk = add_user(uow), add_product(uow), add_product(uow, "Desk")
-    _fill(uow, alice.id, (lamp.id, 1))
-    order = _place(uow, alice.id, "k")
-    before = snapshot(uow)
-    with uow() as work, pytest.raises(UserHasOrders):
-        work.users.delete(alice.id)
-    with uow() as work, pytest.raises(ProductHasOrders):
-        work.products.delete(lamp.id)
-    assert snapshot(uow) == before
-    with uow() as work:  # a product never sold goes as before
-        work.products.delete(desk.id)
-        work.commit()
-    with uow(read_only=True) as work:
-        assert work.orders.get(alice.id, order.id) == order
 
 
 def test_a_failed_place_rolls_the_unit_of_work_back(uow: UnitOfWorkFactory) -> None:

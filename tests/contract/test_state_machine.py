@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -27,8 +28,8 @@ from pydantic import BaseModel
 from adapters.hashing import Argon2PasswordHasher
 from adapters.memory import MemoryUnitOfWorkFactory
 from adapters.postgres import PostgresUnitOfWorkFactory, ShopdbPool
-from domain.errors import DomainError
-from domain.search import Page, ProductSort
+from domain.errors import DomainError, UserNotFound
+from domain.search import Page, ProductQuery, ProductSort
 from ports.unit_of_work import UnitOfWorkFactory
 from services import AccountService, CartService, CatalogService, OrderService
 from tests.harness import truncate_all
@@ -86,6 +87,8 @@ class SideBySide(RuleBasedStateMachine):
         with psycopg.connect(self.database_url, autocommit=True) as conn:
             truncate_all(conn)
         self.supplied: dict[int, int] = {}  # units ever put into stock, per product
+        self.archived_users: set[int] = set()
+        self.archived_products: set[int] = set()
         self.shops = (
             Shop(MemoryUnitOfWorkFactory(), self.hasher),
             Shop(PostgresUnitOfWorkFactory(self.pool), self.hasher),
@@ -177,16 +180,13 @@ class SideBySide(RuleBasedStateMachine):
 
     @rule(user=user_ids)
     def delete_user(self, user: int) -> None:
-        def delete(shop: Shop) -> None:
-            with shop.uow() as work:
-                work.users.delete(user)
-                work.commit()
-
-        self.both(delete)
+        if self.both(lambda s: s.accounts.delete_user(user)) is None:
+            self.archived_users.add(user)
 
     @rule(product=product_ids)
     def delete_product(self, product: int) -> None:
-        self.both(lambda s: s.catalog.delete_product(product))
+        if self.both(lambda s: s.catalog.delete_product(product)) is None:
+            self.archived_products.add(product)
 
     @rule(
         text=st.none() | st.sampled_from(["lamp", "%", "_", "DESK", "x"]) | search_texts,
@@ -219,11 +219,33 @@ class SideBySide(RuleBasedStateMachine):
         self.both(snapshot)
 
     @invariant()
+    def archived_rows_are_invisible(self) -> None:
+        """No read, search or cart shows an archived row; the orders still show their lines."""
+        for shop in self.shops:
+            with shop.uow(read_only=True) as work:
+                assert not set(work.products.get_many(range(1, 40))) & self.archived_products
+                listed = {
+                    p.id
+                    for sort in ProductSort
+                    for p in work.products.search(ProductQuery(sort=sort, limit=100)).items
+                }
+                assert not listed & self.archived_products
+                for user in range(1, 6):
+                    cart = work.carts.find_for_user(user)
+                    if user in self.archived_users:
+                        assert cart is None
+                        with pytest.raises(UserNotFound):
+                            work.users.get(user)
+                    elif cart is not None:
+                        assert not {i.product_id for i in cart.items} & self.archived_products
+
+    @invariant()
     def stock_taken_is_what_orders_sold(self) -> None:
         """Every unit that left the stock is in exactly one order line, on both adapters."""
         for shop in self.shops:
             with shop.uow(read_only=True) as work:
                 products = work.products.get_many(range(1, 40))
+                # An archived user's orders are listed too: its sales stay counted.
                 orders = [
                     o for u in range(1, 6) for o in work.orders.list_for_user(u, limit=100).items
                 ]

@@ -86,7 +86,7 @@ def test_delete(uow: UnitOfWorkFactory) -> None:
             work.users.get(alice.id)
         with pytest.raises(UserNotFound):
             work.users.delete(alice.id)
-    assert add_user(uow, "alice").id == 2  # the name is free again
+    assert add_user(uow, "alice").id == 2  # archived: the name is free again
 
 
 @pytest.mark.parametrize(

@@ -196,3 +196,67 @@ def test_updated_at_moves_on_update(conn: Conn) -> None:
 def test_infinite_price_does_not_fit(conn: Conn) -> None:
     with pytest.raises(errors.NumericValueOutOfRange):
         conn.execute("INSERT INTO products (name, price) VALUES ('Lamp', 'Infinity'::numeric)")
+
+
+def test_a_user_is_archived_without_a_password_hash_and_active_with_one(conn: Conn) -> None:
+    alice = _user(conn)
+    assert _violation(conn, "UPDATE users SET deleted_at = now() WHERE id = %s", (alice,)) == (
+        "23514",
+        "users_password_hash_archived_check",
+    )
+    assert _violation(conn, "UPDATE users SET password_hash = NULL WHERE id = %s", (alice,)) == (
+        "23514",
+        "users_password_hash_archived_check",
+    )
+    conn.execute(
+        "UPDATE users SET deleted_at = now(), password_hash = NULL WHERE id = %s", (alice,)
+    )
+
+
+def test_usernames_and_emails_are_unique_among_live_users_only(conn: Conn) -> None:
+    first = _user(conn, "alice", "alice@example.com")
+    assert _violation(
+        conn,
+        "INSERT INTO users (username, email, password_hash) VALUES (%s, %s, 'h')",
+        ("ALICE", "other@example.com"),
+    ) == ("23505", "users_username_lower_key")
+    conn.execute(
+        "UPDATE users SET deleted_at = now(), password_hash = NULL WHERE id = %s", (first,)
+    )
+    second = _user(conn, "Alice", "ALICE@example.com")  # the archived row blocks nothing
+    conn.execute(
+        "UPDATE users SET deleted_at = now(), password_hash = NULL WHERE id = %s", (second,)
+    )
+    _user(conn, "alice", "alice@example.com")
+    assert _violation(
+        conn,
+        "INSERT INTO users (username, email, password_hash) VALUES (%s, %s, 'h')",
+        ("bob", "Alice@Example.com"),
+    ) == ("23505", "users_email_lower_key")
+
+
+def test_a_hard_delete_of_what_an_order_names_is_still_refused(conn: Conn) -> None:
+    """Archiving is how the adapters delete; the foreign keys stay as a safety net, so even
+    a DELETE by hand, archived row or not, cannot take history with it."""
+    alice, lamp = _user(conn), _product(conn)
+    order = conn.execute(
+        "INSERT INTO orders (user_id, idempotency_key, total) VALUES (%s, 'k', 1) RETURNING id",
+        (alice,),
+    ).fetchone()
+    assert order is not None
+    conn.execute(
+        "INSERT INTO order_lines (order_id, product_id, product_name, unit_price, quantity)"
+        " VALUES (%s, %s, 'Lamp', 1, 1)",
+        (order[0], lamp),
+    )
+    conn.execute("UPDATE products SET deleted_at = now() WHERE id = %s", (lamp,))
+    conn.execute(
+        "UPDATE users SET deleted_at = now(), password_hash = NULL WHERE id = %s", (alice,)
+    )
+    # ON DELETE RESTRICT: foreign_key_violation (23503) up to PostgreSQL 17,
+    # restrict_violation (23001) from 18 on; the constraint is the same.
+    refused = {"23503", "23001"}
+    state, name = _violation(conn, "DELETE FROM products WHERE id = %s", (lamp,))
+    assert (state in refused, name) == (True, "order_lines_product_id_fkey")
+    state, name = _violation(conn, "DELETE FROM users WHERE id = %s", (alice,))
+    assert (state in refused, name) == (True, "orders_user_id_fkey")

@@ -11,7 +11,12 @@ import psycopg
 import pytest
 
 from adapters.postgres import PostgresUnitOfWorkFactory, create_pool
-from domain.errors import ProductNotFound, StorageUnavailable, TransactionAborted
+from domain.errors import (
+    CartItemNotFound,
+    ProductNotFound,
+    StorageUnavailable,
+    TransactionAborted,
+)
 from domain.model import NewProduct, NewUser, Order
 from services import CartService
 from tests.harness import pool_config
@@ -97,6 +102,44 @@ def test_checkout_sells_a_quantity_changed_while_it_waited_for_the_line(
     assert [(line.product_id, line.quantity) for line in orders[0].lines] == [(a.id, 4)]
     with uow(read_only=True) as work:
         assert work.products.get(a.id).inventory_count == 5
+        left = work.carts.find_for_user(alice.id)
+        assert left is not None
+        assert left.is_empty
+
+
+def test_a_quantity_changed_while_checkout_held_the_line_finds_it_sold(
+    postgres_uow: PostgresUnitOfWorkFactory, clean_database: str
+) -> None:
+    """change_quantity finds the user's line in the statement that writes it: one that waited
+    for a checkout's lock sees the line gone once the checkout commits, and changes nothing."""
+    uow = postgres_uow
+    with uow() as work:
+        alice = work.users.add(NewUser(username="alice", email="a@example.com", password_hash="h"))
+        a = work.products.add(NewProduct(name="A", price=Decimal("1.00"), inventory_count=9))
+        work.carts.add_for_user(alice.id, a.id, 2)
+        work.commit()
+
+    outcomes: list[object] = []
+
+    def change() -> None:
+        try:
+            outcomes.append(CartService(uow).change_quantity(alice.id, a.id, 5))
+        except CartItemNotFound as exc:
+            outcomes.append(exc)
+
+    checkout = uow()
+    with checkout:
+        checkout.orders.place(alice.id, "k")  # holds the cart and its lines until it commits
+        changing = threading.Thread(target=change)
+        changing.start()
+        waited = _wait_for_lock_wait(clean_database)  # change_quantity now waits for the line
+        checkout.commit()
+    changing.join(30)
+    print(f"\nchange_quantity waited for the line (seen after {waited:.3f} s), then:", outcomes)
+
+    assert [type(outcome) for outcome in outcomes] == [CartItemNotFound]
+    with uow(read_only=True) as work:
+        assert work.products.get(a.id).inventory_count == 7
         left = work.carts.find_for_user(alice.id)
         assert left is not None
         assert left.is_empty

@@ -52,8 +52,8 @@ def alembic_engine(empty_database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def test_head_is_the_orders_revision() -> None:
-    assert head_revision() == "0006"
+def test_head_is_the_cart_lines_revision() -> None:
+    assert head_revision() == "0009"
 
 
 def test_upgrade_records_head_and_downgrade_to_base_removes_everything(
@@ -139,3 +139,33 @@ def test_a_description_over_the_limit_stops_0004_and_leaves_nothing_behind(
     assert left == (0,)
     upgrade(empty_database_url, "0004")  # once the row is fixed, the same revision goes through
     assert current_revision(empty_database_url) == "0004"
+
+
+def test_0007_is_not_undone_while_rows_are_archived(empty_database_url: str) -> None:
+    upgrade(empty_database_url)
+    with psycopg.connect(empty_database_url) as conn:
+        conn.execute(
+            "INSERT INTO users (username, email, password_hash, deleted_at)"
+            " VALUES ('alice', 'a@example.com', NULL, now())"
+        )
+        conn.execute(
+            "INSERT INTO users (username, email, password_hash)"
+            " VALUES ('ALICE', 'A@example.com', 'h')"
+        )
+    before = current_revision(empty_database_url)
+    with pytest.raises(MigrationError, match="archived users or products exist"):
+        downgrade(empty_database_url, "0006")
+    assert current_revision(empty_database_url) == before  # nothing of the downgrade stays
+    with psycopg.connect(empty_database_url) as conn:
+        conn.execute("DELETE FROM users WHERE deleted_at IS NOT NULL")
+    downgrade(empty_database_url, "0006")  # with no archived row the same downgrade goes through
+    assert current_revision(empty_database_url) == "0006"
+
+
+def test_the_cap_of_0009_is_the_domains() -> None:
+    from pathlib import Path
+
+    from domain.values import CART_LINES_MAX
+
+    text = (Path(__file__).parents[2] / "alembic/versions/0009_cart_lines_max.py").read_text()
+    assert f") > {CART_LINES_MAX} THEN" in text

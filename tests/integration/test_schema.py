@@ -9,9 +9,10 @@ COLUMNS = {
     ("users", "id"): ("bigint", "NO", None),
     ("users", "username"): ("character varying(50)", "NO", None),
     ("users", "email"): ("character varying(254)", "NO", None),
-    ("users", "password_hash"): ("character varying(255)", "NO", None),
+    ("users", "password_hash"): ("character varying(255)", "YES", None),
     ("users", "created_at"): ("timestamp with time zone", "NO", "now()"),
     ("users", "updated_at"): ("timestamp with time zone", "NO", "now()"),
+    ("users", "deleted_at"): ("timestamp with time zone", "YES", None),
     ("products", "id"): ("bigint", "NO", None),
     ("products", "name"): ("character varying(255)", "NO", None),
     ("products", "description"): ("text", "YES", None),
@@ -20,6 +21,7 @@ COLUMNS = {
     ("products", "version"): ("integer", "NO", "1"),
     ("products", "created_at"): ("timestamp with time zone", "NO", "now()"),
     ("products", "updated_at"): ("timestamp with time zone", "NO", "now()"),
+    ("products", "deleted_at"): ("timestamp with time zone", "YES", None),
     ("carts", "id"): ("bigint", "NO", None),
     ("carts", "user_id"): ("bigint", "NO", None),
     ("carts", "created_at"): ("timestamp with time zone", "NO", "now()"),
@@ -47,9 +49,11 @@ COLUMNS = {
 
 # (table, constraint name) -> contype: p primary key, c check, f foreign key, u unique
 CONSTRAINTS = {
+    ("cart_items", "cart_items_lines_max_check"): "t",  # a constraint trigger (0009)
     ("users", "users_pkey"): "p",
     ("users", "users_username_length_check"): "c",
     ("users", "users_password_hash_not_empty_check"): "c",
+    ("users", "users_password_hash_archived_check"): "c",
     ("products", "products_pkey"): "p",
     ("products", "products_name_not_blank_check"): "c",
     ("products", "products_price_non_negative_check"): "c",
@@ -81,15 +85,24 @@ CONSTRAINTS = {
 # index name -> (unique, definition fragment)
 INDEXES = {
     "users_pkey": (True, "(id)"),
-    "users_username_lower_key": (True, "(lower((username)::text))"),
-    "users_email_lower_key": (True, "(lower((email)::text))"),
+    # Partial: an archived user's username and email can be registered again.
+    "users_username_lower_key": (True, "(lower((username)::text)) WHERE (deleted_at IS NULL)"),
+    "users_email_lower_key": (True, "(lower((email)::text)) WHERE (deleted_at IS NULL)"),
     "products_pkey": (True, "(id)"),
-    "products_name_id_idx": (False, '(name COLLATE "C", id)'),
-    "products_price_id_idx": (False, "(price, id)"),
-    "products_created_at_id_idx": (False, "(created_at DESC, id DESC)"),
+    "products_name_id_idx": (False, '(name COLLATE "C", id) WHERE (deleted_at IS NULL)'),
+    "products_price_id_idx": (False, "(price, id) INCLUDE (name) WHERE (deleted_at IS NULL)"),
+    "products_created_at_id_idx": (
+        False,
+        "(created_at DESC, id DESC) INCLUDE (name) WHERE (deleted_at IS NULL)",
+    ),
     "products_name_trgm_idx": (
         False,
         'USING gin (lower(((name)::text COLLATE "C")) gin_trgm_ops)',
+    ),
+    "products_name_hex_trgm_idx": (
+        False,
+        "USING gin (encode((replace(lower(((name)::text COLLATE \"C\")), '\\'::text,"
+        " '\\\\'::text))::bytea, 'hex'::text) gin_trgm_ops) WHERE (deleted_at IS NULL)",
     ),
     "carts_pkey": (True, "(id)"),
     "carts_user_id_idx": (False, "(user_id)"),
@@ -108,7 +121,8 @@ FOREIGN_KEYS = {
     "carts_user_id_fkey": ("users", "c"),
     "cart_items_cart_id_fkey": ("carts", "c"),
     "cart_items_product_id_fkey": ("products", "c"),
-    # History is never lost: a user or product in an order is not deleted (r: restrict).
+    # History is never lost: deleting through the ports archives; a hard DELETE of a user
+    # or product in an order is still refused (r: restrict).
     "orders_user_id_fkey": ("users", "r"),
     "order_lines_order_id_fkey": ("orders", "c"),
     "order_lines_product_id_fkey": ("products", "r"),
@@ -193,7 +207,7 @@ def test_foreign_keys_cascade_or_restrict_on_delete(
     assert {r[0]: (r[1], r[2]) for r in rows} == FOREIGN_KEYS
 
 
-def test_updated_at_triggers_exist(catalog: psycopg.Connection[tuple[object, ...]]) -> None:
+def test_triggers_exist(catalog: psycopg.Connection[tuple[object, ...]]) -> None:
     rows = catalog.execute(
         """
         SELECT t.tgname, c.relname, p.proname FROM pg_trigger t
@@ -202,6 +216,7 @@ def test_updated_at_triggers_exist(catalog: psycopg.Connection[tuple[object, ...
         """
     ).fetchall()
     assert sorted(rows) == [
+        ("cart_items_lines_max_check", "cart_items", "cart_items_lines_max"),
         ("cart_items_set_updated_at", "cart_items", "set_updated_at"),
         ("carts_set_updated_at", "carts", "set_updated_at"),
         ("orders_set_updated_at", "orders", "set_updated_at"),

@@ -196,6 +196,7 @@ ENTRIES: dict[str, Entry] = {
         (h(st.sampled_from(["alice", "emil@bücher.de"])), h(st.just("a long password"))),
     ),
     "accounts.change_email": (lambda s, i, e: s.accounts.change_email(i, e), (ids, emails)),
+    "accounts.delete_user": (lambda s, i: s.accounts.delete_user(i), (missing_ids,)),
     "catalog.create_product": (
         lambda s, n, p, d, i: s.catalog.create_product(n, p, d, i),
         (names, prices, h(st.none()), h(st.integers(0, 5))),
@@ -288,6 +289,14 @@ ENTRIES: dict[str, Entry] = {
     ),
     "carts.remove_item": (
         lambda s, c, p: s.in_unit_of_work(lambda w: w.carts.remove_item(c, p)),
+        (missing_ids, ids),
+    ),
+    "carts.set_quantity_for_user": (
+        lambda s, u, p, q: s.in_unit_of_work(lambda w: w.carts.set_quantity_for_user(u, p, q)),
+        (ids, ids, quantities),
+    ),
+    "carts.remove_for_user": (
+        lambda s, u, p: s.in_unit_of_work(lambda w: w.carts.remove_for_user(u, p)),
         (missing_ids, ids),
     ),
     "carts.clear": (lambda s, c: s.in_unit_of_work(lambda w: w.carts.clear(c)), (missing_ids,)),

@@ -82,13 +82,16 @@ def test_change_quantity_and_remove(
 ) -> None:
     carts.add_to_cart(alice.id, lamp.id, 1)
     carts.add_to_cart(alice.id, desk.id, 1)
-    assert carts.change_quantity(alice.id, lamp.id, 5).item(lamp.id).quantity == 5  # type: ignore[union-attr]
+    line = carts.change_quantity(alice.id, lamp.id, 5)
+    assert (line.product_id, line.quantity, line.line_total) == (lamp.id, 5, 5 * lamp.price)
     with pytest.raises(InsufficientInventory):
         carts.change_quantity(alice.id, lamp.id, 6)
     with pytest.raises(InvalidInput):
         carts.change_quantity(alice.id, lamp.id, 0)
-    cart = carts.remove_from_cart(alice.id, lamp.id)
-    assert [i.product_id for i in cart.items] == [desk.id]
+    carts.remove_from_cart(alice.id, lamp.id)
+    cart = carts.view_cart(alice.id)
+    assert cart is not None
+    assert [(i.product_id, i.quantity) for i in cart.items] == [(desk.id, 1)]
     with pytest.raises(CartItemNotFound):
         carts.remove_from_cart(alice.id, lamp.id)
     with pytest.raises(CartItemNotFound):

@@ -17,6 +17,7 @@ from domain.model import Cart, CartItem
 from domain.validation import identifier
 from domain.validation import quantity as valid_quantity
 from domain.values import CART_LINES_MAX
+from ports.carts import CartRepository
 
 if TYPE_CHECKING:
     from adapters.memory.database import Tables
@@ -68,6 +69,16 @@ def _load_for_user(tables: Tables, user_id: int) -> Cart | None:
 
 def _lines(tables: Tables, cart_id: int) -> int:
     return sum(1 for i in tables.items.values() if i.cart_id == cart_id)
+
+
+def _users_cart(tables: Tables, user_id: int, product_id: int) -> CartRow:
+    """The user's cart, for a change to its line of `product_id`."""
+    cart = _oldest_cart(tables, user_id)
+    if cart is None:
+        if user_id not in tables.users:
+            raise UserNotFound(user_id)
+        raise CartItemNotFound(None, product_id)
+    return cart
 
 
 def _ids(cart_id: int, product_id: int) -> None:
@@ -170,6 +181,22 @@ class MemoryCartRepository:
             return _item(tables, row)
 
     @write
+    def set_quantity_for_user(self, user_id: int, product_id: int, quantity: int) -> CartItem:
+        identifier(user_id, "user_id")
+        identifier(product_id, "product_id")
+        valid_quantity(quantity)
+        with self._tx.writing() as tables:
+            cart = _users_cart(tables, user_id, product_id)
+            return self.set_quantity(cart.id, product_id, quantity)
+
+    @write
+    def remove_for_user(self, user_id: int, product_id: int) -> None:
+        identifier(user_id, "user_id")
+        identifier(product_id, "product_id")
+        with self._tx.writing() as tables:
+            self.remove_item(_users_cart(tables, user_id, product_id).id, product_id)
+
+    @write
     def remove_item(self, cart_id: int, product_id: int) -> None:
         _ids(cart_id, product_id)
         with self._tx.writing() as tables:
@@ -186,3 +213,8 @@ class MemoryCartRepository:
                 raise CartNotFound(cart_id)
             for item in [i for i in tables.items.values() if i.cart_id == cart_id]:
                 del tables.items[item.id]
+
+
+# The class's conformance to its port: `mypy src` fails here when a port method is missing
+# or its signature differs.
+_conforms: type[CartRepository] = MemoryCartRepository

@@ -10,11 +10,12 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from adapters.schema import SEQUENCES
 from domain.errors import StorageUnavailable
 from domain.model import Product, User
 
@@ -56,26 +57,60 @@ class OrderLineRow:
     quantity: int
 
 
+@dataclass(frozen=True)
+class ArchivedUserRow:
+    """An archived user as the schema keeps it: no password hash (and no cart)."""
+
+    id: int
+    username: str
+    email: str
+    created_at: datetime
+    deleted_at: datetime
+
+
+@dataclass(frozen=True)
+class ArchivedProductRow:
+    product: Product
+    deleted_at: datetime
+
+
 @dataclass
 class Tables:
+    """One attribute per table of adapters.schema.TABLES (a unit test holds them equal)."""
+
     users: dict[int, User] = field(default_factory=dict)
     products: dict[int, Product] = field(default_factory=dict)
     carts: dict[int, CartRow] = field(default_factory=dict)
-    items: dict[int, ItemRow] = field(default_factory=dict)
+    # The schema's name, where the attribute's differs.
+    items: dict[int, ItemRow] = field(default_factory=dict, metadata={"table": "cart_items"})
     orders: dict[int, OrderRow] = field(default_factory=dict)
     order_lines: dict[int, OrderLineRow] = field(default_factory=dict)
+    # Archived rows leave `users` and `products`, so no read can meet them, and stay here: the
+    # same tables in the schema (deleted_at set), so they name the table they are part of.
+    archived_users: dict[int, ArchivedUserRow] = field(
+        default_factory=dict, metadata={"archive_of": "users"}
+    )
+    archived_products: dict[int, ArchivedProductRow] = field(
+        default_factory=dict, metadata={"archive_of": "products"}
+    )
+
+    @classmethod
+    def attributes(cls) -> dict[str, str]:
+        """Table name -> attribute name (of the live rows, for users and products)."""
+        return {
+            f.metadata.get("table", f.name): f.name
+            for f in fields(cls)
+            if "archive_of" not in f.metadata
+        }
+
+    def rows(self, table: str) -> dict[int, Any]:
+        """The rows of `table`, by the schema's name."""
+        rows: dict[int, Any] = getattr(self, self.attributes()[table])
+        return rows
 
     def copy(self) -> Tables:
         # Rows are immutable, so copying the dicts isolates a writer completely.
-        return replace(
-            self,
-            users=dict(self.users),
-            products=dict(self.products),
-            carts=dict(self.carts),
-            items=dict(self.items),
-            orders=dict(self.orders),
-            order_lines=dict(self.order_lines),
-        )
+        return replace(self, **{f.name: dict(getattr(self, f.name)) for f in fields(self)})
 
 
 W = TypeVar("W", bound=Callable[..., Any])
@@ -105,8 +140,7 @@ class MemoryDatabase:
         self._committed = Tables()
         self._writer = threading.Lock()
         self._guard = threading.Lock()
-        self._sequences = {"users": 0, "products": 0, "carts": 0, "cart_items": 0}
-        self._sequences.update(orders=0, order_lines=0)
+        self._sequences = dict.fromkeys(SEQUENCES, 0)
 
     def committed(self) -> Tables:
         with self._guard:

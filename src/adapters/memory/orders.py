@@ -12,6 +12,7 @@ from domain.model import Order, OrderLine, OrderStatus
 from domain.search import Page
 from domain.validation import check, identifier
 from domain.values import IdempotencyKey
+from ports.orders import OrderRepository
 
 if TYPE_CHECKING:
     from adapters.memory.database import Tables
@@ -130,3 +131,8 @@ class MemoryOrderRepository:
         if len(rows) <= size:
             return Page(items=tuple(orders))
         return Page(items=tuple(orders), next_cursor=encode_order_cursor(orders[-1].id))
+
+
+# The class's conformance to its port: `mypy src` fails here when a port method is missing
+# or its signature differs.
+_conforms: type[OrderRepository] = MemoryOrderRepository

@@ -14,6 +14,7 @@ from adapters.memory.orders import MemoryOrderRepository
 from adapters.memory.products import MemoryProductRepository
 from adapters.memory.users import MemoryUserRepository
 from domain.errors import DomainError, ReadOnlyViolation, UnitOfWorkBusy, UnitOfWorkNotActive
+from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
 class MemoryTransaction:
@@ -92,7 +93,15 @@ class MemoryUnitOfWork:
     def __init__(
         self, database: MemoryDatabase, *, read_only: bool = False, autocommit: bool = False
     ) -> None:
-        self._transaction = MemoryTransaction(database, read_only=read_only, autocommit=autocommit)
+        self._database, self._read_only, self._autocommit = database, read_only, autocommit
+        self._bind()  # inactive until entered: its repositories refuse
+
+    def _bind(self) -> None:
+        # Every entry gets a transaction and repositories of its own, as a PostgreSQL unit of
+        # work gets a session: a repository kept from an earlier block stays refused.
+        self._transaction = MemoryTransaction(
+            self._database, read_only=self._read_only, autocommit=self._autocommit
+        )
         self.users = MemoryUserRepository(self._transaction)
         self.products = MemoryProductRepository(self._transaction)
         self.carts = MemoryCartRepository(self._transaction)
@@ -101,6 +110,7 @@ class MemoryUnitOfWork:
     def __enter__(self) -> Self:
         if self._transaction.active:
             raise UnitOfWorkNotActive()  # entered twice
+        self._bind()
         self._transaction.active = True
         return self
 
@@ -133,3 +143,9 @@ class MemoryUnitOfWorkFactory:
 
     def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self.database, read_only=read_only, autocommit=autocommit)
+
+
+# The classes' conformance to their ports: `mypy src` fails here when a port method is
+# missing or its signature differs.
+_conforms: type[UnitOfWork] = MemoryUnitOfWork
+_makes: type[UnitOfWorkFactory] = MemoryUnitOfWorkFactory

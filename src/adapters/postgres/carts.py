@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.postgres.errors import ConstraintErrors
 from adapters.postgres.rows import columns, mapper, trusted
 from adapters.postgres.session import Session, returned, write
 from domain.errors import (
@@ -18,8 +19,20 @@ from domain.model import Cart, CartItem
 from domain.validation import identifier
 from domain.validation import quantity as valid_quantity
 from domain.values import CART_LINES_MAX
+from ports.carts import CartRepository
 
-CART_COLUMNS = "id, user_id, created_at, updated_at"
+# Raised by these statements, with the values each passes to `writing`: a cart or a line whose
+# user, cart or product was deleted meanwhile.
+CONSTRAINT_ERRORS: ConstraintErrors = {
+    "carts_user_id_fkey": lambda c: UserNotFound(c["user_id"]),
+    "cart_items_cart_id_fkey": lambda c: CartNotFound(c["cart_id"]),
+    "cart_items_product_id_fkey": lambda c: ProductNotFound(c["product_id"]),
+    # 0009's trigger: a new line that a concurrent add's line took the last place from.
+    "cart_items_lines_max_check": lambda c: CartFull(c["cart_id"], CART_LINES_MAX),
+}
+
+CART_COLUMNS = columns(Cart, "id, user_id, created_at, updated_at", nested=("items",))
+CART_HEAD = columns(Cart, "c.id, c.user_id, c.created_at, c.updated_at", nested=("items",))
 ITEM_COLUMNS = "id, cart_id, product_id, quantity"
 # A cart item joined with its product, in CartItem's field order: rows map by position.
 ITEM = columns(
@@ -30,7 +43,7 @@ ITEM = columns(
 # The cart, its items and their products' names and prices, in one round trip: one row per
 # item, or a single row of NULL items for an empty cart.
 _LOAD = (
-    "SELECT c.id, c.user_id, c.created_at, c.updated_at," + ITEM + " FROM carts c"
+    "SELECT " + CART_HEAD + "," + ITEM + " FROM carts c"
     " LEFT JOIN (cart_items i JOIN products p ON p.id = i.product_id) ON i.cart_id = c.id"
     " WHERE c.id = {cart} ORDER BY i.id"
 )
@@ -42,30 +55,47 @@ LOAD_FOR_USER = _LOAD.format(cart=OLDEST_CART)
 # during the wait (and clearing the cart would then delete it unsold). The load runs after the
 # lock is held. Its items are locked too: changing a quantity takes no lock on the cart row.
 LOCK_FOR_USER = "SELECT id FROM carts WHERE id = " + OLDEST_CART + " FOR UPDATE"
+# Then the products of its lines, in id order, before the lines themselves: the order every
+# unit of work takes them in (archiving locks a product, then deletes its lines), so a
+# checkout and an archiving of one of its products never wait for each other in a circle.
+# With the cart locked no line of another product can join it. An archived product is not
+# locked, and its line, deleted by the archiving, is gone when the checkout reads the lines.
+LOCK_PRODUCTS = (
+    "SELECT id FROM products WHERE id IN (SELECT product_id FROM cart_items"
+    " WHERE cart_id = %(cart_id)s) AND deleted_at IS NULL ORDER BY id FOR NO KEY UPDATE"
+)
 LOAD_LOCKED = (
     "WITH i AS (SELECT " + ITEM_COLUMNS + " FROM cart_items"
     " WHERE cart_id = %(cart_id)s FOR UPDATE)"
-    " SELECT c.id, c.user_id, c.created_at, c.updated_at,"
+    " SELECT "
+    + CART_HEAD
+    + ","
     + ITEM
     + " FROM carts c LEFT JOIN (i JOIN products p ON p.id = i.product_id) ON TRUE"
     " WHERE c.id = %(cart_id)s ORDER BY i.id"
 )
-LOCK_USER = "SELECT 1 FROM users WHERE id = %s FOR NO KEY UPDATE"
+# An archived user (deleted_at set) has no cart and gets none: its row is locked for update
+# while it is archived, so a cart cannot be created for it meanwhile either.
+LOCK_USER = "SELECT 1 FROM users WHERE id = %s AND deleted_at IS NULL FOR NO KEY UPDATE"
 INSERT_CART = "INSERT INTO carts (user_id) VALUES (%s) RETURNING " + CART_COLUMNS
 _WITH_PRODUCT = " SELECT" + ITEM + " FROM x i JOIN products p ON p.id = i.product_id"
 # The stock rule and the write in one statement, so that two concurrent adds cannot both
 # pass it: a second insert of the same line waits for the first at the unique index, then
 # re-checks the summed quantity against the stock in DO UPDATE's WHERE. The product's row
 # is not locked: carts do not reserve stock, they only never ask for more than there is.
+# The product's row gets a key-share lock (as the foreign key check takes anyway), explicitly,
+# in the SELECT: archiving holds the row FOR UPDATE, so an add either finishes first (and
+# archiving then deletes its line) or waits and, re-checking the row, finds it archived.
 # A new line only while the cart holds fewer than CART_LINES_MAX (an index-only count: ~0.1 ms
 # at 1,000 lines); `add_for_user` locks the cart first, so concurrent adds cannot pass it together.
 ADD_ITEM = (
     "WITH x AS (INSERT INTO cart_items (cart_id, product_id, quantity)"
     " SELECT %(cart_id)s, id, %(quantity)s FROM products"
-    " WHERE id = %(product_id)s AND inventory_count >= %(quantity)s"
+    " WHERE id = %(product_id)s AND inventory_count >= %(quantity)s AND deleted_at IS NULL"
     " AND ((SELECT count(*) FROM cart_items WHERE cart_id = %(cart_id)s) < %(max_lines)s"
     " OR EXISTS (SELECT FROM cart_items"
     " WHERE cart_id = %(cart_id)s AND product_id = %(product_id)s))"
+    " FOR KEY SHARE"
     " ON CONFLICT ON CONSTRAINT cart_items_cart_id_product_id_key"
     " DO UPDATE SET quantity = cart_items.quantity + EXCLUDED.quantity"
     " WHERE cart_items.quantity::int8 + EXCLUDED.quantity"
@@ -75,7 +105,7 @@ ADD_ITEM = (
 # Why a line was not written: the cart, the product's stock, the line's quantity, the lines.
 LINE_STATE = (
     "SELECT EXISTS (SELECT 1 FROM carts WHERE id = %(cart_id)s),"
-    " (SELECT inventory_count FROM products WHERE id = %(product_id)s),"
+    " (SELECT inventory_count FROM products WHERE id = %(product_id)s AND deleted_at IS NULL),"
     " (SELECT quantity FROM cart_items"
     " WHERE cart_id = %(cart_id)s AND product_id = %(product_id)s),"
     " (SELECT count(*) FROM cart_items WHERE cart_id = %(cart_id)s)"
@@ -89,6 +119,26 @@ SET_QUANTITY = (
     " RETURNING " + ITEM_COLUMNS + ")" + _WITH_PRODUCT
 )
 REMOVE_ITEM = "DELETE FROM cart_items WHERE cart_id = %s AND product_id = %s"
+# The same two writes on the user's cart, found by the index on carts (user_id): one statement
+# each whatever the cart holds. Like SET_QUANTITY, they lock the line, not the cart.
+SET_QUANTITY_FOR_USER = (
+    "WITH x AS (UPDATE cart_items SET quantity = %(quantity)s"
+    " WHERE cart_id = " + OLDEST_CART + " AND product_id = %(product_id)s"
+    " AND %(quantity)s <= (SELECT inventory_count FROM products WHERE id = %(product_id)s)"
+    " RETURNING " + ITEM_COLUMNS + ")" + _WITH_PRODUCT
+)
+REMOVE_FOR_USER = (
+    "DELETE FROM cart_items WHERE cart_id = " + OLDEST_CART + " AND product_id = %(product_id)s"
+)
+# Why the user's line was not written: the user, the cart, the product's stock, the line.
+USER_LINE_STATE = (
+    "SELECT EXISTS (SELECT 1 FROM users WHERE id = %(user_id)s AND deleted_at IS NULL), "
+    + OLDEST_CART
+    + ","
+    " (SELECT inventory_count FROM products WHERE id = %(product_id)s AND deleted_at IS NULL),"
+    " (SELECT quantity FROM cart_items"
+    " WHERE cart_id = " + OLDEST_CART + " AND product_id = %(product_id)s)"
+)
 CLEAR = (
     "WITH gone AS (DELETE FROM cart_items WHERE cart_id = %(cart_id)s)"
     " SELECT EXISTS (SELECT 1 FROM carts WHERE id = %(cart_id)s)"
@@ -225,11 +275,44 @@ class PostgresCartRepository:
         return to_item(row)
 
     @write
+    def set_quantity_for_user(self, user_id: int, product_id: int, quantity: int) -> CartItem:
+        identifier(user_id, "user_id")
+        identifier(product_id, "product_id")
+        valid_quantity(quantity)
+        values = {"user_id": user_id, "product_id": product_id, "quantity": quantity}
+        with self._s.writing(one_statement=True) as cur:
+            row = cur.execute(SET_QUANTITY_FOR_USER, values).fetchone()
+            if row is None:
+                _, cart_id, stock, line = self._user_line(cur, values)
+                if line is None:
+                    raise CartItemNotFound(cart_id, product_id)
+                raise InsufficientInventory(product_id, quantity, stock)
+        return to_item(row)
+
+    @write
     def remove_item(self, cart_id: int, product_id: int) -> None:
         _ids(cart_id, product_id)
         with self._s.writing(one_statement=True) as cur:
             if cur.execute(REMOVE_ITEM, (cart_id, product_id)).rowcount == 0:
                 raise CartItemNotFound(cart_id, product_id)
+
+    @write
+    def remove_for_user(self, user_id: int, product_id: int) -> None:
+        identifier(user_id, "user_id")
+        identifier(product_id, "product_id")
+        values = {"user_id": user_id, "product_id": product_id}
+        with self._s.writing(one_statement=True) as cur:
+            if cur.execute(REMOVE_FOR_USER, values).rowcount == 0:
+                cart_id = self._user_line(cur, values)[1]
+                raise CartItemNotFound(cart_id, product_id)
+
+    @staticmethod
+    def _user_line(cur: Any, values: dict[str, int]) -> tuple[Any, ...]:
+        """The user's cart, the product's stock and the line; raises UserNotFound."""
+        state = returned(cur.execute(USER_LINE_STATE, values).fetchone())
+        if not state[0]:
+            raise UserNotFound(values["user_id"])
+        return state
 
     @write
     def clear(self, cart_id: int) -> None:
@@ -238,3 +321,8 @@ class PostgresCartRepository:
             exists = returned(cur.execute(CLEAR, {"cart_id": cart_id}).fetchone())[0]
             if not exists:
                 raise CartNotFound(cart_id)
+
+
+# The class's conformance to its port: `mypy src` fails here when a port method is missing
+# or its signature differs.
+_conforms: type[CartRepository] = PostgresCartRepository

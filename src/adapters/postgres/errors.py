@@ -10,35 +10,16 @@ from psycopg import errors
 from psycopg_pool import PoolTimeout
 
 from domain.errors import (
-    CartNotFound,
     DomainError,
-    EmailTaken,
     InvalidInput,
-    ProductHasOrders,
-    ProductNotFound,
     StorageUnavailable,
     TransientConflict,
-    UserHasOrders,
-    UsernameTaken,
-    UserNotFound,
 )
 
-# Constraint name -> domain error, built from the values of the statement that failed.
-BY_CONSTRAINT: Mapping[str, Callable[[Mapping[str, Any]], DomainError]] = {
-    "users_username_lower_key": lambda c: UsernameTaken(c["username"]),
-    "users_email_lower_key": lambda c: EmailTaken(c["email"]),
-    "carts_user_id_fkey": lambda c: UserNotFound(c["user_id"]),
-    "cart_items_cart_id_fkey": lambda c: CartNotFound(c["cart_id"]),
-    "cart_items_product_id_fkey": lambda c: ProductNotFound(c["product_id"]),
-    # Raised only by deleting a user or a product that appears in orders: a checkout writes
-    # orders only for a user with a cart and lines only for products it has just reserved.
-    "orders_user_id_fkey": lambda c: UserHasOrders(c["user_id"]),
-    "order_lines_product_id_fkey": lambda c: ProductHasOrders(c["product_id"]),
-    # Two checkouts with one key both wrote an order: the loser, run again, finds the winner's.
-    "orders_user_id_idempotency_key_key": lambda c: TransientConflict(
-        "another checkout with the same idempotency key committed first"
-    ),
-}
+# Constraint name -> domain error, built from the values of the statement that failed. Each
+# repository keeps the map for its SQL beside it (CONSTRAINT_ERRORS); constraints.py joins them.
+ConstraintError = Callable[[Mapping[str, Any]], DomainError]
+ConstraintErrors = Mapping[str, ConstraintError]
 
 # Only these say that the schema is behind the code. An UndefinedFunction (42883) also means
 # an operator applied to a value of the wrong type, so it stays a generic database error.
@@ -50,15 +31,18 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def translate(exc: Exception, context: Mapping[str, Any]) -> DomainError:
-    """The domain error for a driver or pool error; `context` holds the statement's values."""
+def translate(
+    exc: Exception, context: Mapping[str, Any], by_constraint: ConstraintErrors | None = None
+) -> DomainError:
+    """The domain error for a driver or pool error; `context` holds the statement's values,
+    `by_constraint` the errors of named constraints."""
     if isinstance(exc, PoolTimeout):
         return StorageUnavailable(f"no database connection available: {_first_line(exc)}")
     if not isinstance(exc, psycopg.Error):
         return StorageUnavailable(f"database error: {_first_line(exc)}")
     constraint = exc.diag.constraint_name
-    if constraint is not None and constraint in BY_CONSTRAINT:
-        return BY_CONSTRAINT[constraint](context)
+    if constraint is not None and by_constraint and constraint in by_constraint:
+        return by_constraint[constraint](context)
     if isinstance(exc, errors.CheckViolation):
         return InvalidInput(f"violates the rule {constraint}")
     if isinstance(exc, errors.NumericValueOutOfRange):

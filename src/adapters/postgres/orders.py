@@ -5,19 +5,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from adapters.postgres.carts import LOCK_FOR_USER
-from adapters.postgres.rows import trusted
+from adapters.postgres.carts import LOCK_FOR_USER, LOCK_PRODUCTS
+from adapters.postgres.errors import ConstraintErrors
+from adapters.postgres.rows import columns, trusted
 from adapters.postgres.session import Session, returned, write
-from domain.errors import EmptyCart, IdempotencyKeyReused, InsufficientInventory, OrderNotFound
+from domain.errors import (
+    EmptyCart,
+    IdempotencyKeyReused,
+    InsufficientInventory,
+    OrderNotFound,
+    TransientConflict,
+)
 from domain.history import PageSize, decode_order_cursor, encode_order_cursor
 from domain.model import Order, OrderLine, OrderStatus
 from domain.search import Page
 from domain.validation import check, identifier
 from domain.values import IdempotencyKey
+from ports.orders import OrderRepository
 
 # The whole checkout after the cart's lock is held (LOCK_FOR_USER, a statement of its own so
-# that this one's snapshot includes every line committed while it waited). One statement for
-# any number of lines; its parts see one snapshot and pass rows on only through RETURNING:
+# that this one's snapshot includes every line committed while it waited) and then its
+# products' (LOCK_PRODUCTS: products before lines, the order archiving takes them in). One
+# statement for any number of lines; its parts see one snapshot and pass rows on only through
+# RETURNING:
 # - items: the cart's lines, locked (changing a quantity takes no lock on the cart row);
 # - wanted: nothing when the key names an order already (`prior`): it is not sold again;
 # - locked: the products, locked in id order, so concurrent checkouts cannot deadlock;
@@ -34,7 +44,7 @@ WITH prior AS (
     SELECT product_id, quantity FROM items WHERE NOT EXISTS (SELECT FROM prior)
 ), locked AS (
     SELECT id FROM products WHERE id IN (SELECT product_id FROM wanted)
-    ORDER BY id FOR NO KEY UPDATE
+    AND deleted_at IS NULL ORDER BY id FOR NO KEY UPDATE
 ), reserved AS (
     UPDATE products p SET inventory_count = p.inventory_count - w.quantity
     FROM wanted w
@@ -67,9 +77,19 @@ SELECT (SELECT id FROM prior),
     (SELECT array_agg(quantity ORDER BY product_id) FROM lines)
 FROM (SELECT) one LEFT JOIN new_order o ON TRUE
 """
+# Two checkouts with one key both wrote an order: the loser, run again, finds the winner's. A
+# checkout writes orders only for a user with a cart and lines only for products it has just
+# reserved, so the order tables' foreign keys are the deleting repositories' business.
+CONSTRAINT_ERRORS: ConstraintErrors = {
+    "orders_user_id_idempotency_key_key": lambda c: TransientConflict(
+        "another checkout with the same idempotency key committed first"
+    ),
+}
 INVENTORY = "SELECT inventory_count FROM products WHERE id = %s"
-ORDER_COLUMNS = "o.id, o.user_id, o.status, o.created_at, o.updated_at"
-LINE_COLUMNS = "l.product_id, l.product_name, l.unit_price, l.quantity"
+ORDER_COLUMNS = columns(
+    Order, "o.id, o.user_id, o.status, o.created_at, o.updated_at", nested=("lines",)
+)
+LINE_COLUMNS = columns(OrderLine, "l.product_id, l.product_name, l.unit_price, l.quantity")
 # An order with its lines, one row per line (orders always have lines).
 BY_ID = (
     "SELECT " + ORDER_COLUMNS + ", " + LINE_COLUMNS + " FROM orders o"
@@ -131,6 +151,8 @@ class PostgresOrderRepository:
         with self._s.writing(user_id=user_id, product_id=None, field="total") as cur:
             locked = cur.execute(LOCK_FOR_USER, {"user_id": user_id}).fetchone()
             values = {"user_id": user_id, "key": key, "cart_id": locked[0] if locked else None}
+            if locked is not None:
+                cur.execute(LOCK_PRODUCTS, values)
             row = returned(cur.execute(PLACE, values).fetchone())
             prior, item_ids, item_quantities, short_id, short_quantity = row[:5]
             if prior is not None:
@@ -178,3 +200,8 @@ class PostgresOrderRepository:
         return Page(
             items=tuple(orders[:size]), next_cursor=encode_order_cursor(orders[size - 1].id)
         )
+
+
+# The class's conformance to its port: `mypy src` fails here when a port method is missing
+# or its signature differs.
+_conforms: type[OrderRepository] = PostgresOrderRepository

@@ -2,26 +2,48 @@
 
 from __future__ import annotations
 
+from adapters.postgres.errors import ConstraintErrors
 from adapters.postgres.rows import columns, mapper
 from adapters.postgres.session import Session, returned, write
-from domain.errors import UserNotFound
+from domain.errors import EmailTaken, UsernameTaken, UserNotFound
 from domain.model import NewUser, User
 from domain.validation import check, identifier, instance
 from domain.values import Email, email_key, searchable_key
+from ports.users import UserRepository
 
 COLUMNS = columns(User, "id, username, email, password_hash, created_at, updated_at")
 
 INSERT = (
     "INSERT INTO users (username, email, password_hash) VALUES (%s, %s, %s) RETURNING " + COLUMNS
 )
-BY_ID = "SELECT " + COLUMNS + " FROM users WHERE id = %s"
-BY_USERNAME = "SELECT " + COLUMNS + " FROM users WHERE lower(username) = lower(%s)"
-BY_EMAIL = "SELECT " + COLUMNS + " FROM users WHERE lower(email) = lower(%s)"
-CHANGE_EMAIL = "UPDATE users SET email = %s WHERE id = %s RETURNING " + COLUMNS
-DELETE = "DELETE FROM users WHERE id = %s"
+# Archived users (deleted_at set) are never read or changed; the partial unique indexes on
+# lower(username) and lower(email) cover exactly these rows.
+LIVE = " AND deleted_at IS NULL"
+BY_ID = "SELECT " + COLUMNS + " FROM users WHERE id = %s" + LIVE
+BY_USERNAME = "SELECT " + COLUMNS + " FROM users WHERE lower(username) = lower(%s)" + LIVE
+BY_EMAIL = "SELECT " + COLUMNS + " FROM users WHERE lower(email) = lower(%s)" + LIVE
+CHANGE_EMAIL = "UPDATE users SET email = %s WHERE id = %s" + LIVE + " RETURNING " + COLUMNS
+# Archiving, in two statements: the first marks the row and drops its password hash, holding
+# the row lock that creating a cart takes (carts.LOCK_USER), so no cart is created meanwhile;
+# the second, whose snapshot is taken once that lock is held, deletes the user's carts (their
+# items cascade), waiting for a unit of work that is adding to one. Orders are not touched.
+ARCHIVE = (
+    "UPDATE users SET deleted_at = now(), password_hash = NULL WHERE id = %s"
+    + LIVE
+    + " RETURNING id"
+)
+DELETE_CARTS = "DELETE FROM carts WHERE user_id = %s"
 
 
 to_user = mapper(User)
+
+
+# Raised by these statements, with the values each passes to `writing`. A deleted user's
+# orders refuse the DELETE: order history is never lost.
+CONSTRAINT_ERRORS: ConstraintErrors = {
+    "users_username_lower_key": lambda c: UsernameTaken(c["username"]),
+    "users_email_lower_key": lambda c: EmailTaken(c["email"]),
+}
 
 
 class PostgresUserRepository:
@@ -69,6 +91,12 @@ class PostgresUserRepository:
     @write
     def delete(self, user_id: int) -> None:
         identifier(user_id, "user_id")
-        with self._s.writing(one_statement=True, user_id=user_id) as cur:
-            if cur.execute(DELETE, (user_id,)).rowcount == 0:
+        with self._s.writing(user_id=user_id) as cur:
+            if cur.execute(ARCHIVE, (user_id,)).fetchone() is None:
                 raise UserNotFound(user_id)
+            cur.execute(DELETE_CARTS, (user_id,))
+
+
+# The class's conformance to its port: `mypy src` fails here when a port method is missing
+# or its signature differs.
+_conforms: type[UserRepository] = PostgresUserRepository

@@ -1,0 +1,97 @@
+"""The declared tables, sequences and foreign keys (adapters.schema) are the migrated schema's.
+
+The fake's tables, the grants and the harness derive from that declaration, and the fake deletes
+by its ON DELETE actions, so a table or a cascade a migration adds fails here until declared."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import psycopg
+
+from adapters.memory.cascade import REFUSALS
+from adapters.memory.database import Tables
+from adapters.schema import FOREIGN_KEYS, SEQUENCES, TABLES, children_first
+from shopdb.migrations import upgrade
+from shopdb.roles import grant_statements
+from tests.harness import TABLES as TRUNCATED
+from tests.harness import scratch_database
+
+SCHEMA_TABLES = """
+    SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'S') AND c.relname <> 'alembic_version'
+"""
+# Single-column foreign keys (ours all are) with the action their ON DELETE names.
+SCHEMA_FOREIGN_KEYS = """
+    SELECT k.conname, t.relname, a.attname, r.relname, k.confdeltype
+    FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid
+    JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+    JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+    WHERE n.nspname = 'public' AND k.contype = 'f'
+"""
+ON_DELETE = {"c": "cascade", "r": "restrict", "a": "no action", "n": "set null", "d": "set default"}
+
+
+Key = tuple[str, str, str, str, str]  # a ForeignKey's fields
+
+
+def schema_lists(url: str) -> tuple[set[str], set[str], set[Key]]:
+    """The migrated schema's tables, sequences and foreign keys."""
+    with psycopg.connect(url) as conn:
+        relations = conn.execute(SCHEMA_TABLES).fetchall()
+        keys = {
+            (name, table, column, references, ON_DELETE[action])
+            for name, table, column, references, action in conn.execute(SCHEMA_FOREIGN_KEYS)
+        }
+    tables = {name for name, kind in relations if kind != "S"}
+    sequences = {name for name, kind in relations if kind == "S"}
+    return tables, sequences, keys
+
+
+def declared() -> tuple[set[str], set[str], set[Key]]:
+    keys = {dataclasses.astuple(key) for key in FOREIGN_KEYS}
+    return set(TABLES), {f"{table}_id_seq" for table in SEQUENCES}, keys
+
+
+def test_declared_tables_sequences_and_foreign_keys_are_the_schemas(database_url: str) -> None:
+    assert schema_lists(database_url) == declared()
+
+
+def test_a_new_table_or_a_changed_on_delete_is_noticed(admin_url: str) -> None:
+    with scratch_database(admin_url, prefix="shopdb_lists") as url:
+        upgrade(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE wishes (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY)")
+            # The cascade from products to cart lines, gone: deleting a product in a cart fails.
+            conn.execute("ALTER TABLE cart_items DROP CONSTRAINT cart_items_product_id_fkey")
+            conn.execute(
+                "ALTER TABLE cart_items ADD CONSTRAINT cart_items_product_id_fkey"
+                " FOREIGN KEY (product_id) REFERENCES products (id)"
+            )
+        tables, sequences, keys = schema_lists(url)
+    expected_tables, expected_sequences, expected_keys = declared()
+    assert tables - expected_tables == {"wishes"}
+    assert sequences - expected_sequences == {"wishes_id_seq"}
+    assert keys ^ expected_keys == {
+        ("cart_items_product_id_fkey", "cart_items", "product_id", "products", action)
+        for action in ("cascade", "no action")
+    }
+
+
+def test_the_fake_the_grants_and_the_harness_derive_their_tables() -> None:
+    assert set(Tables.attributes()) == set(TABLES)
+    live = {f.name for f in dataclasses.fields(Tables) if "archive_of" not in f.metadata}
+    assert live == set(Tables.attributes().values())
+    archives = {f.metadata.get("archive_of") for f in dataclasses.fields(Tables)} - {None}
+    assert archives <= set(TABLES)
+    granted = {str(part) for part in grant_statements("app", "shop")}
+    assert all(table in "".join(granted) for table in TABLES)
+    assert children_first() == TRUNCATED
+    # Children first: TRUNCATE ... CASCADE needs no order, but deleting row by row does.
+    position = {table: n for n, table in enumerate(TRUNCATED)}
+    assert all(position[key.table] < position[key.references] for key in FOREIGN_KEYS)
+
+
+def test_every_restricting_foreign_key_has_its_refusal_in_the_fake() -> None:
+    restricting = {key.name for key in FOREIGN_KEYS if key.on_delete != "cascade"}
+    assert set(REFUSALS) == restricting
