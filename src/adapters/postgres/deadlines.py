@@ -32,7 +32,7 @@ class Watchdog:
     def __init__(self, *, tick: float = 0.2) -> None:
         self.tick = tick
         # connection -> (deadline, limit); written by callers, scanned by the watchdog thread.
-        # Public for the one caller on every read (session._Reading), which sets and pops it
+        # Public for the one caller on every read (Session.reading), which sets and pops it
         # itself: two method calls fewer on the hot path.
         self.in_flight: dict[psycopg.Connection[Any], tuple[float, float]] = {}
         # Connections whose socket this watchdog shut down, with the limit they exceeded.

@@ -125,10 +125,14 @@ def tended(conn: psycopg.Connection[Any]) -> Tended:
     return found
 
 
-def give_back(pool: ConnectionPool[Any], conn: psycopg.Connection[Any]) -> None:
-    """Return `conn` to `pool`, noting the time for the liveness check. (Not the pool's `reset`
-    hook: with one, psycopg_pool hands every returned connection to a worker thread first.)"""
-    tended(conn).returned_at = time.monotonic()
+def give_back(
+    pool: ConnectionPool[Any], conn: psycopg.Connection[Any], alive_at: float = 0.0
+) -> None:
+    """Return `conn` to `pool`, noting for the liveness check when it was last known alive:
+    `alive_at`, the time of the server's last answer on it, if the caller has one (0.0: the
+    time now). (Not the pool's `reset` hook: with one, psycopg_pool hands every returned
+    connection to a worker thread first.)"""
+    tended(conn).returned_at = alive_at or time.monotonic()
     pool.putconn(conn)
 
 

@@ -49,11 +49,17 @@ class Session:
     Once the unit of work has exited, `active` is False and every block refuses to start: the
     connection belongs to someone else by then."""
 
+    # What most sessions keep, as class defaults: a unit of work of one point read sets only
+    # what differs (each attribute set per session is on the hot path).
+    probe: Probe | None = None
+    busy = False  # a bulk import is consuming the caller's rows: refuse re-entry
+    started = 0.0  # when the block under way started (its deadline's start)
+    last_answer = 0.0  # when the server last answered in this session; 0.0: not yet
+
     def __init__(
         self,
         conn: psycopg.Connection[Any],
         deadlines: Deadlines,
-        *,
         read_only: bool,
         autocommit: bool = False,
         probe: Probe | None = None,
@@ -62,33 +68,62 @@ class Session:
     ) -> None:
         self.conn = conn
         self.constraints = constraints
-        self.probe = probe
         if probe is None:
             self.cur: psycopg.Cursor[Any] = tended(conn).cursor
             self.slow = slow
         else:
+            self.probe = probe
             self.cur = probed_cursor(conn, probe)
             self.slow = math.inf  # the probe times each statement itself
         self.read_only = read_only
         self.autocommit = autocommit
         self.active = True
-        self.busy = False  # a bulk import is consuming the caller's rows: refuse re-entry
+        self.deadlines = deadlines
         self.limit = deadlines.statement
         self.watchdog = deadlines.watchdog
-        self.idle_limit = deadlines.idle_in_transaction
-        self.copy_budget = deadlines.copy
-        self.last_answer = self.started = monotonic()
+
+    @property
+    def idle_limit(self) -> float:
+        return self.deadlines.idle_in_transaction
+
+    @property
+    def copy_budget(self) -> float | None:
+        return self.deadlines.copy
 
     @property
     def in_transaction(self) -> bool:
         # pgconn, not conn.info: this runs on every statement and info is built on each access.
         return self.conn.pgconn.transaction_status != _IDLE
 
-    def reading(self) -> _Reading:
-        """The cursor, for reads; a failure of the database becomes a domain error."""
+    def reading(self) -> Session:
+        """For reads: `with session.reading() as cur:` runs the block under the deadline, and a
+        failure of the database becomes a domain error. The session is that context manager
+        itself (blocks do not nest): a new object per read costs ~0.3 µs, and a generator-based
+        context manager ~1.5 µs more."""
         if not self.active:
             raise self.refusal()
-        return _Reading(self)  # made per read: kept on the session, it would be a ref cycle
+        return self
+
+    def __enter__(self) -> psycopg.Cursor[Any]:
+        self.started = now = monotonic()
+        limit = self.limit
+        if limit is not None:  # Watchdog.watch, inline
+            self.watchdog.in_flight[self.conn] = (now + limit, limit)
+        return self.cur
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.limit is not None:  # Watchdog.done, inline
+            self.watchdog.in_flight.pop(self.conn, None)
+        if isinstance(exc, psycopg.Error):
+            raise self.failure(exc, {}) from exc
+        self.last_answer = now = monotonic()
+        if now - self.started > self.slow:
+            slow_call(now - self.started, self.slow)
 
     def watch(self) -> None:
         """Start the deadline of the next statement; a long block (a bulk import) calls it again
@@ -229,39 +264,6 @@ class Session:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-class _Reading:
-    """`Session.reading()`: a plain context manager, as it wraps every read (a generator-based
-    one costs ~1.5 µs more)."""
-
-    __slots__ = ("_session",)
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
-    def __enter__(self) -> psycopg.Cursor[Any]:
-        session = self._session
-        session.started = now = monotonic()
-        limit = session.limit
-        if limit is not None:  # Watchdog.watch, inline
-            session.watchdog.in_flight[session.conn] = (now + limit, limit)
-        return session.cur
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        session = self._session
-        if session.limit is not None:  # Watchdog.done, inline
-            session.watchdog.in_flight.pop(session.conn, None)
-        if isinstance(exc, psycopg.Error):
-            raise session.failure(exc, {}) from exc
-        session.last_answer = now = monotonic()
-        if now - session.started > session.slow:
-            slow_call(now - session.started, session.slow)
 
 
 W = TypeVar("W", bound=Callable[..., Any])

@@ -22,15 +22,57 @@ from domain.errors import DomainError, StorageUnavailable, UnitOfWorkNotActive
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
+def _repositories(
+    session: Session,
+) -> tuple[
+    PostgresUserRepository,
+    PostgresProductRepository,
+    PostgresCartRepository,
+    PostgresOrderRepository,
+]:
+    return (
+        PostgresUserRepository(session),
+        PostgresProductRepository(session),
+        PostgresCartRepository(session),
+        PostgresOrderRepository(session),
+    )
+
+
+class _InactiveSession(Session):
+    """Stands for the session before entry and after exit: every call refuses."""
+
+    def __init__(self) -> None:  # no connection at all
+        self.active = False
+        self.busy = False
+        self.read_only = True
+        self.probe = None
+
+    def abort(self) -> None:
+        pass  # nothing began, so nothing to roll back; every use refuses already
+
+
+_INACTIVE: Session = _InactiveSession()
+_REFUSING = _repositories(_INACTIVE)
+
+
 class PostgresUnitOfWork:
     """Takes a connection from the pool on entry and gives it back on exit, never inside a
     transaction: whatever was not committed is rolled back first. Its repositories refuse
     every call before entry and after exit (UnitOfWorkNotActive)."""
 
+    # Before entry, as class defaults (set per unit of work, they would cost on the hot path):
+    # the inactive session, and the refusing repositories. On entry the repositories become
+    # None, each made on first use and bound to the session of the block it is taken in, so
+    # a point read makes one repository, not four.
+    _session: Session = _INACTIVE
+    _users: PostgresUserRepository | None = _REFUSING[0]
+    _products: PostgresProductRepository | None = _REFUSING[1]
+    _carts: PostgresCartRepository | None = _REFUSING[2]
+    _orders: PostgresOrderRepository | None = _REFUSING[3]
+
     def __init__(
         self,
         pool: ShopdbPool,
-        *,
         read_only: bool = False,
         autocommit: bool = False,
         telemetry: Telemetry = QUIET,
@@ -39,13 +81,6 @@ class PostgresUnitOfWork:
         self._telemetry = telemetry
         self._read_only = read_only
         self._autocommit = autocommit
-        self._session = _INACTIVE
-        # Made on first use, bound to the session of the block they are taken in: a point read
-        # makes one repository, not four (~0.2 µs each). Before entry they are the refusing ones.
-        self._users: PostgresUserRepository | None = _REFUSING[0]
-        self._products: PostgresProductRepository | None = _REFUSING[1]
-        self._carts: PostgresCartRepository | None = _REFUSING[2]
-        self._orders: PostgresOrderRepository | None = _REFUSING[3]
 
     @property
     def users(self) -> PostgresUserRepository:
@@ -86,14 +121,14 @@ class PostgresUnitOfWork:
         try:
             # Decided once per unit of work: unobserved, statements take the plain cursor.
             probe = Probe(telemetry, conn) if telemetry.observing() else None
-            self._session = Session(
+            self._session = Session(  # by position: keywords cost more on the hot path
                 conn,
                 self._pool.deadlines,
-                read_only=self._read_only,
-                autocommit=self._autocommit,
-                probe=probe,
-                slow=telemetry.slow,
-                constraints=BY_CONSTRAINT,
+                self._read_only,
+                self._autocommit,
+                probe,
+                telemetry.slow,
+                BY_CONSTRAINT,
             )
         except BaseException:
             give_back(self._pool, conn)  # the connection would be lost to the pool
@@ -114,7 +149,7 @@ class PostgresUnitOfWork:
         try:
             session.abort()
         finally:
-            give_back(self._pool, session.conn)
+            give_back(self._pool, session.conn, session.last_answer)
             if session.probe is not None:
                 session.probe.finish(self._kind(), exc_type)
 
@@ -132,22 +167,6 @@ class PostgresUnitOfWork:
         self._session.abort()
 
 
-def _repositories(
-    session: Session,
-) -> tuple[
-    PostgresUserRepository,
-    PostgresProductRepository,
-    PostgresCartRepository,
-    PostgresOrderRepository,
-]:
-    return (
-        PostgresUserRepository(session),
-        PostgresProductRepository(session),
-        PostgresCartRepository(session),
-        PostgresOrderRepository(session),
-    )
-
-
 def unavailable(pool: ShopdbPool, exc: Exception) -> DomainError:
     """No connection: say why, with the server's own reason when it refused new ones."""
     error = translate(exc, {})
@@ -155,23 +174,6 @@ def unavailable(pool: ShopdbPool, exc: Exception) -> DomainError:
     if isinstance(exc, PoolTimeout) and reason:
         return StorageUnavailable(f"{error}; the last attempt to connect failed: {reason}")
     return error
-
-
-class _InactiveSession(Session):
-    """Stands for the session before entry and after exit: every call refuses."""
-
-    def __init__(self) -> None:  # no connection at all
-        self.active = False
-        self.busy = False
-        self.read_only = True
-        self.probe = None
-
-    def abort(self) -> None:
-        pass  # nothing began, so nothing to roll back; every use refuses already
-
-
-_INACTIVE: Session = _InactiveSession()
-_REFUSING = _repositories(_INACTIVE)
 
 
 class PostgresUnitOfWorkFactory:
@@ -182,9 +184,7 @@ class PostgresUnitOfWorkFactory:
         self.telemetry = telemetry
 
     def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(
-            self.pool, read_only=read_only, autocommit=autocommit, telemetry=self.telemetry
-        )
+        return PostgresUnitOfWork(self.pool, read_only, autocommit, self.telemetry)
 
 
 # The classes' conformance to their ports: `mypy src` fails here when a port method is
