@@ -7,11 +7,13 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
 from adapters.postgres import create_pool
 from adapters.postgres.pool import give_back
+from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from tests.harness import pool_config
 from tests.threads import run_all
 
@@ -99,3 +101,46 @@ def test_under_load_every_connection_is_used(
     run_all([worker] * 4)
     print(f"\n4 threads used {len(used)} backends")
     assert len(used) == 4
+
+
+class _CountingChecks(psycopg.Connection[Any]):
+    """Counts the pool's liveness checks: psycopg_pool's `check_connection` runs an empty
+    query, which nothing else sends."""
+
+    checks = 0
+
+    def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        if query == "":
+            _CountingChecks.checks += 1
+        return super().execute(query, *args, **kwargs)
+
+
+@pytest.mark.parametrize(("held", "checked"), [(0.0, 0), (0.6, 1)])
+def test_a_connection_is_checked_when_the_server_last_answered_on_it_long_ago(
+    database_url: str, pools: list[ConnectionPool[Any]], held: float, checked: int
+) -> None:
+    """What counts for the liveness check is when the server last answered, not when the
+    connection came back: a unit of work that held it silent for longer than
+    `check_after_idle` gives back a connection the next one checks first."""
+    pool = create_pool(
+        pool_config(
+            conninfo=database_url,
+            timeout=5.0,
+            min_size=1,
+            max_size=1,
+            check_after_idle=0.4,
+            connection_class=_CountingChecks,
+        )
+    )
+    pools.append(pool)
+    uow = PostgresUnitOfWorkFactory(pool)
+    with uow(read_only=True) as work:
+        work.products.get_many([1])  # the server answers here
+    with uow(read_only=True) as work:  # given back at once: no check on the way in
+        work.products.get_many([1])
+        time.sleep(held)  # then silent for `held` seconds before going back
+    _CountingChecks.checks = 0
+    with uow(read_only=True) as work:
+        work.products.get_many([1])
+    print(f"\nheld {held} s after the last answer: {_CountingChecks.checks} check(s)")
+    assert _CountingChecks.checks == checked
