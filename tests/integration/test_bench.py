@@ -163,3 +163,22 @@ def test_cart_bench_times_every_use_case_at_every_size(admin_url: str, database:
         )
         for lines in ("1", "7")
     }
+
+
+@pytest.mark.parametrize("op", ["get", "email"])
+def test_the_instruction_count_calls_read_the_seeded_rows(
+    admin_url: str, database: str, op: str
+) -> None:
+    """`bench.instructions` runs its calls under valgrind; here, the calls alone (what it runs
+    in each of its two processes), on a database the bench seeded: every read finds its row."""
+    bench(admin_url, "--products", "50", "--users", "20", "--only", "get", "--database", database)
+    url = psycopg.conninfo.make_conninfo(admin_url, dbname=database)
+    done = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, "-m", "bench.instructions", url, f"--op={op}", "--inner=30", "--keys=20"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
