@@ -49,9 +49,10 @@ def database(admin_url: str) -> Iterator[str]:
             conn.execute(drop.format(sql.Identifier(each)))
 
 
-def bench(admin_url: str, *args: str) -> str:
+def run_module(admin_url: str, module: str, *args: str) -> str:
+    """`python -m module args` from the checkout, with DATABASE_URL set; its output."""
     done = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-        [sys.executable, "-m", "bench", "--ops", "24", "--repeats", "2", *args],
+        [sys.executable, "-m", module, *args],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": admin_url},
         capture_output=True,
@@ -61,6 +62,10 @@ def bench(admin_url: str, *args: str) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def bench(admin_url: str, *args: str) -> str:
+    return run_module(admin_url, "bench", "--ops", "24", "--repeats", "2", *args)
 
 
 def table(output: str) -> dict[tuple[str, str], re.Match[str]]:
@@ -115,18 +120,9 @@ BULK_LINE = re.compile(
 
 
 def bulk(admin_url: str, database: str, *args: str) -> dict[str, re.Match[str]]:
-    done = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-        [sys.executable, "-m", "bench", "bulk", "--database", database, *args],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": admin_url},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    print(done.stdout)
-    lines = [BULK_LINE.match(line) for line in done.stdout.splitlines()]
+    output = run_module(admin_url, "bench", "bulk", "--database", database, *args)
+    print(output)
+    lines = [BULK_LINE.match(line) for line in output.splitlines()]
     return {match["name"]: match for match in lines if match}
 
 
@@ -141,18 +137,9 @@ CART_LINE = re.compile(r"^(?P<case>.{30}) +(?P<lines>[\d,]+) +(?P<median>\d+) +(
 
 
 def test_cart_bench_times_every_use_case_at_every_size(admin_url: str, database: str) -> None:
-    done = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-        [sys.executable, "-m", "bench", "cart", "--database", database, *CART_ARGS],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": admin_url},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    print(done.stdout)
-    rows = [m for line in done.stdout.splitlines() if (m := CART_LINE.match(line))]
+    output = run_module(admin_url, "bench", "cart", "--database", database, *CART_ARGS)
+    print(output)
+    rows = [m for line in output.splitlines() if (m := CART_LINE.match(line))]
     assert {(m["case"].strip(), m["lines"]) for m in rows} == {
         (case, lines)
         for case in (
@@ -173,12 +160,4 @@ def test_the_instruction_count_calls_read_the_seeded_rows(
     in each of its two processes), on a database the bench seeded: every read finds its row."""
     bench(admin_url, "--products", "50", "--users", "20", "--only", "get", "--database", database)
     url = psycopg.conninfo.make_conninfo(admin_url, dbname=database)
-    done = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-        [sys.executable, "-m", "bench.instructions", url, f"--op={op}", "--inner=30", "--keys=20"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    run_module(admin_url, "bench.instructions", url, f"--op={op}", "--inner=30", "--keys=20")
