@@ -161,3 +161,18 @@ def test_the_instruction_count_calls_read_the_seeded_rows(
     bench(admin_url, "--products", "50", "--users", "20", "--only", "get", "--database", database)
     url = psycopg.conninfo.make_conninfo(admin_url, dbname=database)
     run_module(admin_url, "bench.instructions", url, f"--op={op}", "--inner=30", "--keys=20")
+
+
+def test_the_segments_of_a_point_read_are_timed(admin_url: str, database: str) -> None:
+    bench(admin_url, "--products", "50", "--users", "20", "--only", "get", "--database", database)
+    url = psycopg.conninfo.make_conninfo(admin_url, dbname=database)
+    output = run_module(admin_url, "bench.segments", url, "--calls=40", "--repeats=2", "--keys=50")
+    print(output)
+    found = re.search(
+        r"entry ([\d.]+)  repository ([\d.]+)  get ([\d.]+)  exit ([\d.]+)  total ([\d.]+) µs",
+        output,
+    )
+    assert found is not None
+    parts = [float(found[i]) for i in range(1, 5)]
+    assert all(part > 0 for part in parts)
+    assert abs(sum(parts) - float(found[5])) < 0.02
