@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.errors import DomainError
-from domain.model import NewProduct
+from domain.model import Cart, NewProduct
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from tests.integration.test_archive_interleavings import _in_thread
 from tests.integration.test_interleavings import _wait_for_lock_wait
@@ -77,3 +77,13 @@ def add_products(uow: UnitOfWorkFactory, count: int, inventory: int = 10) -> Non
             for i in range(count)
         )
         work.commit()
+
+
+def fill_cart(uow: UnitOfWorkFactory, user_id: int, lines: int) -> Cart:
+    """The user's cart, holding one unit each of products 1 to `lines`, committed."""
+    with uow() as work:
+        cart = work.carts.get_or_create(user_id)
+        for product_id in range(1, lines + 1):
+            work.carts.add_item(cart.id, product_id, 1)
+        work.commit()
+    return cart

@@ -11,7 +11,7 @@ from domain.model import CartItem
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from services import CartService
 from tests.contract.helpers import add_product, add_user
-from tests.review.helpers import add_products, in_own_unit, while_held
+from tests.review.helpers import add_products, fill_cart, in_own_unit, while_held
 
 
 @pytest.mark.parametrize(
@@ -31,11 +31,7 @@ def test_the_line_cap_holds_against_concurrent_add_item(
     uow = postgres_uow
     add_products(uow, 1001)
     alice = add_user(uow)
-    with uow() as work:
-        cart = work.carts.get_or_create(alice.id)
-        for product_id in range(1, 1000):
-            work.carts.add_item(cart.id, product_id, 1)
-        work.commit()
+    cart = fill_cart(uow, alice.id, 999)
 
     def add(work: UnitOfWork, how: str, product_id: int) -> CartItem:
         if how == "add_item":

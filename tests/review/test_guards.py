@@ -27,7 +27,7 @@ from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from services import AccountService, CartService, CatalogService, OrderService
 from tests.contract.helpers import add_product, add_user
 from tests.integration.test_archive_interleavings import _shop
-from tests.review.helpers import add_products, together, while_held
+from tests.review.helpers import add_products, fill_cart, together, while_held
 
 HASHER = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 TRIALS = 20
@@ -354,11 +354,7 @@ def test_concurrent_adds_at_the_cap_let_one_new_line_in(
     carts = CartService(uow)
     add_products(uow, 1010)
     alice = add_user(uow)
-    with uow() as work:
-        cart = work.carts.get_or_create(alice.id)
-        for product_id in range(1, 1000):
-            work.carts.add_item(cart.id, product_id, 1)
-        work.commit()
+    fill_cart(uow, alice.id, 999)
     results = together(*[partial(carts.add_to_cart, alice.id, pid, 1) for pid in range(1000, 1006)])
     assert sum(ok for ok, _ in results) == 1
     assert all(isinstance(error, CartFull) for ok, error in results if not ok)

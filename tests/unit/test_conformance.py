@@ -7,7 +7,6 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from mypy import api
 
 import adapters.hashing
 import adapters.memory.carts
@@ -21,8 +20,7 @@ import adapters.postgres.products
 import adapters.postgres.unit_of_work
 import adapters.postgres.users
 import adapters.telemetry
-
-ROOT = Path(__file__).parents[2]
+from tests.typecheck import strict_mypy
 
 SNIPPET = """
 from ports.hashing import PasswordHasher
@@ -82,16 +80,7 @@ DECLARED: dict[ModuleType, tuple[tuple[str, str, str], ...]] = {
 
 def test_a_missing_or_changed_method_fails_mypy(tmp_path: Path) -> None:
     (tmp_path / "adapter.py").write_text(SNIPPET)
-    stdout, stderr, _ = api.run(
-        [
-            "--strict",
-            "--config-file",
-            str(ROOT / "pyproject.toml"),
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            str(tmp_path / "adapter.py"),
-        ]
-    )
+    stdout, stderr = strict_mypy(tmp_path / "cache", tmp_path / "adapter.py")
     assert stderr == ""
     # Complete passes; each of the others fails at its conformance line.
     errors = [line.split(": ", 1)[1] for line in stdout.splitlines() if ": error: " in line]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mypy import api
-
-ROOT = Path(__file__).parents[2]
+from tests.typecheck import strict_mypy
 
 USER_CODE = """
 from decimal import Decimal
@@ -42,17 +40,7 @@ WRONG = "\n".join(
 def test_accessors_are_typed_and_errors_in_user_code_are_reported(tmp_path: Path) -> None:
     (tmp_path / "right.py").write_text(USER_CODE)
     (tmp_path / "wrong.py").write_text(WRONG)
-    stdout, stderr, _ = api.run(
-        [
-            "--strict",
-            "--config-file",
-            str(ROOT / "pyproject.toml"),
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            str(tmp_path / "right.py"),
-            str(tmp_path / "wrong.py"),
-        ]
-    )
+    stdout, stderr = strict_mypy(tmp_path / "cache", tmp_path / "right.py", tmp_path / "wrong.py")
     right = [line for line in stdout.splitlines() if line.startswith(str(tmp_path / "right.py"))]
     wrong = [line for line in stdout.splitlines() if line.startswith(str(tmp_path / "wrong.py"))]
     assert stderr == ""

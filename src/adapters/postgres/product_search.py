@@ -90,7 +90,6 @@ WALKED = {
     ProductSort.PRICE: "id, name, price",
     ProductSort.NEWEST: "id, name, created_at",
 }
-FILTER_COLUMNS = {"min_price": "price", "max_price": "price", "in_stock_only": "inventory_count"}
 NAME_FOLDED = 'lower(name COLLATE "C")'
 # The test itself, in a form no index serves: cheap on rows already read (the probe, the
 # walk, a look-up's recheck), and never a reason for the planner to read a whole index.
@@ -160,15 +159,16 @@ def search_statement(
 ) -> str:
     """The search query for one combination of filters and page size, composed once. `scan`:
     a text no index finds (`lookup` gave None), which the planner's own plan reads."""
-    extras: list[sql.Composable] = [
-        fragment
-        for wanted, fragment in (
-            (min_price, MIN_PRICE_FILTER),
-            (max_price, MAX_PRICE_FILTER),
-            (in_stock_only, IN_STOCK_FILTER),
+    chosen = [
+        (fragment, column)
+        for wanted, fragment, column in (
+            (min_price, MIN_PRICE_FILTER, "price"),
+            (max_price, MAX_PRICE_FILTER, "price"),
+            (in_stock_only, IN_STOCK_FILTER, "inventory_count"),
         )
         if wanted
     ]
+    extras: list[sql.Composable] = [fragment for fragment, _ in chosen]
     position = AFTER[sort] if after else sql.SQL("TRUE")
     n = sql.Literal(int(limit))
     if text is None:
@@ -178,17 +178,10 @@ def search_statement(
             filters=sql.SQL(" AND ").join([*filters, position]), order=ORDER[sort], n=n
         )
         return composed.as_string(None)
-    extra = {
-        FILTER_COLUMNS[name]
-        for name, wanted in (
-            ("min_price", min_price),
-            ("max_price", max_price),
-            ("in_stock_only", in_stock_only),
-        )
-        if wanted
-    }
-    walked = ", ".join([WALKED[sort], *sorted(extra - set(WALKED[sort].split(", ")))])
-    index_only = extra <= set(WALKED[sort].split(", "))
+    in_index = WALKED[sort].split(", ")
+    beyond_index = sorted({column for _, column in chosen} - set(in_index))
+    walked = ", ".join([*in_index, *beyond_index])
+    index_only = not beyond_index
     composed = SEARCH_BY_EVIDENCE.format(
         enough=sql.Literal(ENOUGH[sort]),
         sample=sql.Literal(PROBE_SAMPLE_ROWS),

@@ -28,7 +28,6 @@ from domain.validation import (
     version,
 )
 from domain.validation import quantity as valid_quantity
-from domain.values import INT8_MAX
 from ports.products import ProductRepository
 
 COLUMNS = columns(
@@ -153,8 +152,7 @@ class PostgresProductRepository:
         return pulled
 
     def get(self, product_id: int) -> Product:
-        if type(product_id) is not int or not 0 < product_id <= INT8_MAX:  # the hot path
-            identifier(product_id, "product_id")
+        identifier(product_id, "product_id")
         with self._s.reading() as cur:
             row = cur.execute(BY_ID, (product_id,)).fetchone()
         if row is None:

@@ -41,11 +41,9 @@ def _repositories(
 class _InactiveSession(Session):
     """Stands for the session before entry and after exit: every call refuses."""
 
-    def __init__(self) -> None:  # no connection at all
+    def __init__(self) -> None:  # no connection at all; not busy and no probe (the defaults)
         self.active = False
-        self.busy = False
         self.read_only = True
-        self.probe = None
 
     def abort(self) -> None:
         pass  # nothing began, so nothing to roll back; every use refuses already

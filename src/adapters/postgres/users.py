@@ -38,8 +38,8 @@ DELETE_CARTS = "DELETE FROM carts WHERE user_id = %s"
 to_user = mapper(User)
 
 
-# Raised by these statements, with the values each passes to `writing`. A deleted user's
-# orders refuse the DELETE: order history is never lost.
+# Raised by these statements, with the values each passes to `writing`. Users are archived,
+# never deleted, so the order tables' foreign keys meet no statement here.
 CONSTRAINT_ERRORS: ConstraintErrors = {
     "users_username_lower_key": lambda c: UsernameTaken(c["username"]),
     "users_email_lower_key": lambda c: EmailTaken(c["email"]),
