@@ -10,6 +10,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from domain.errors import InvalidInput
 from domain.model import NewProduct
+from domain.search import ProductQuery
 from domain.values import INT4_MAX, INT8_MAX
 
 M = TypeVar("M", bound=BaseModel)
@@ -52,6 +53,18 @@ def instance(value: object, kind: type[T], name: str) -> T:
     if not isinstance(value, kind):
         raise InvalidInput(f"{name}: must be a {kind.__name__}")
     return value
+
+
+def product_query(value: object) -> ProductQuery:
+    """`value` as validation makes a ProductQuery. One built with `model_construct` skipped
+    validation, and a bad field would reach the adapters: a text the database refuses (which
+    aborts the transaction around the read), a sort no statement has. Validated again, every
+    bad field is InvalidInput on both adapters before anything runs. ~5 µs a search."""
+    query = instance(value, ProductQuery, "query")
+    return build(ProductQuery, **{name: getattr(query, name) for name in PRODUCT_QUERY_FIELDS})
+
+
+PRODUCT_QUERY_FIELDS = tuple(ProductQuery.model_fields)
 
 
 def _whole(value: object, name: str, low: int, high: int) -> int:

@@ -27,7 +27,8 @@ class UnitOfWork(Protocol):
     unit of work: every call raises UnitOfWorkBusy (use another unit of work there).
 
     Before `with` enters it and after it exits, the unit of work and every repository taken
-    from it raise UnitOfWorkNotActive, and touch no data; entering it twice raises too.
+    from it raise UnitOfWorkNotActive, and touch no data; entering it a second time (nested, or
+    after its block) raises too.
     Every call that waits on the database ends within the deadlines of the configuration
     (StorageUnavailable after them)."""
 

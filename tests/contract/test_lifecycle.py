@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from domain.errors import DomainError, InvalidInput, UnitOfWorkNotActive
+from domain.errors import DomainError, InvalidInput, UnitOfWorkBusy, UnitOfWorkNotActive
 from domain.model import Cart, NewProduct, NewUser, Product, ProductChanges, User
 from domain.search import ProductQuery
 from ports.carts import CartRepository
@@ -250,3 +250,41 @@ def test_concurrent_adds_never_put_more_than_the_stock_in_a_cart(
         over += line.quantity > 1
         assert line.quantity == 1, outcomes
     print(f"\n{trials} trials of {threads} concurrent adds of the last unit: {over} over stock")
+
+
+def test_a_unit_of_work_is_entered_once(uow: UnitOfWorkFactory) -> None:
+    """After its block, entering the same unit of work again raises UnitOfWorkNotActive and
+    writes nothing: a unit of work is one block, as the port says."""
+    work = uow()
+    with work:
+        work.products.add(NEW_PRODUCT)
+        work.commit()
+    with pytest.raises(UnitOfWorkNotActive):
+        work.__enter__()
+    with pytest.raises(UnitOfWorkNotActive):
+        work.products.add(NEW_PRODUCT)
+    with uow(read_only=True) as reader:
+        assert len(reader.products.search(ProductQuery()).items) == 1
+
+
+def test_leaving_the_block_from_the_callers_iterable_is_busy(uow: UnitOfWorkFactory) -> None:
+    """`__exit__` called from inside add_many's iterable (an ExitStack closed there, say) is a
+    call on the unit of work like any other: UnitOfWorkBusy, and the import goes on to its
+    end; the block then ends as usual, without a commit, so nothing is stored."""
+    outcome: list[str] = []
+    with uow() as work:
+
+        def feed() -> Iterator[NewProduct]:
+            yield NEW_PRODUCT
+            try:
+                work.__exit__(None, None, None)
+                outcome.append("left")
+            except UnitOfWorkBusy:
+                outcome.append("busy")
+            yield NEW_PRODUCT
+
+        assert work.products.add_many(feed()) == 2
+        assert len(work.products.search(ProductQuery()).items) == 2  # still in its block
+    assert outcome == ["busy"]
+    with uow(read_only=True) as reader:
+        assert reader.products.search(ProductQuery()).items == ()

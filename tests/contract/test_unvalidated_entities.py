@@ -51,3 +51,35 @@ def test_a_float_price_in_an_unvalidated_import_is_no_type_error(uow: UnitOfWork
         work.commit()
     with uow(read_only=True) as work:
         assert [p.price for p in work.products.search(ProductQuery()).items] == [Decimal("1.50")]
+
+
+BAD_QUERIES: dict[str, dict[str, object]] = {
+    "NUL in the text": {"text": "lamp\x00"},
+    "a lone surrogate": {"text": "\ud800"},
+    "a text that is no string": {"text": 1},
+    "an unknown sort": {"sort": "bogus"},
+    "a limit of 0": {"limit": 0},
+    "a limit past any page": {"limit": 10**30},
+    "a NaN price": {"min_price": Decimal("NaN")},
+    "a price of three decimal places": {"max_price": Decimal("1.005")},
+    "a range the wrong way round": {"min_price": Decimal(5), "max_price": Decimal(1)},
+}
+
+
+@pytest.mark.parametrize("fields", list(BAD_QUERIES.values()), ids=list(BAD_QUERIES))
+def test_an_unvalidated_search_is_invalid_input_and_rolls_nothing_back(
+    uow: UnitOfWorkFactory, fields: dict[str, object]
+) -> None:
+    """A ProductQuery made with model_construct and a bad field: InvalidInput on both adapters
+    before anything runs, never a KeyError or a driver's error, and, being a read that raises
+    InvalidInput, it rolls back nothing (on PostgreSQL a statement the server refused would
+    have aborted the transaction around it)."""
+    query = ProductQuery.model_construct(**fields)  # type: ignore[arg-type]
+    with uow() as work:
+        work.products.add(NewProduct(**VALID))
+        with pytest.raises(InvalidInput):
+            work.products.search(query)
+        assert [p.name for p in work.products.search(ProductQuery()).items] == ["Lamp"]
+        work.commit()
+    with uow(read_only=True) as work:
+        assert [p.name for p in work.products.search(ProductQuery()).items] == ["Lamp"]

@@ -15,7 +15,15 @@ from domain.errors import (
 )
 from domain.model import NewProduct, Product, ProductChanges, ProductSummary
 from domain.search import Page, ProductQuery, ProductSort, encode_cursor, sort_key
-from domain.validation import build, identifier, identifiers, instance, new_products, version
+from domain.validation import (
+    build,
+    identifier,
+    identifiers,
+    instance,
+    new_products,
+    product_query,
+    version,
+)
 from domain.validation import quantity as valid_quantity
 from domain.values import INT4_MAX
 from ports.products import ProductRepository
@@ -131,7 +139,8 @@ class MemoryProductRepository:
             return self._store(tables, product, inventory_count=product.inventory_count - quantity)
 
     def search(self, query: ProductQuery) -> Page[ProductSummary]:
-        after = instance(query, ProductQuery, "query").after()
+        query = product_query(query)
+        after = query.after()
         descending = query.sort is ProductSort.NEWEST
         matches = [p for p in self._tx.read().products.values() if query.matches(p)]
         matches.sort(key=lambda p: (sort_key(p, query.sort), p.id), reverse=descending)

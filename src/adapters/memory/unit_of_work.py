@@ -93,24 +93,18 @@ class MemoryUnitOfWork:
     def __init__(
         self, database: MemoryDatabase, *, read_only: bool = False, autocommit: bool = False
     ) -> None:
-        self._database, self._read_only, self._autocommit = database, read_only, autocommit
-        self._bind()  # inactive until entered: its repositories refuse
-
-    def _bind(self) -> None:
-        # Every entry gets a transaction and repositories of its own, as a PostgreSQL unit of
-        # work gets a session: a repository kept from an earlier block stays refused.
-        self._transaction = MemoryTransaction(
-            self._database, read_only=self._read_only, autocommit=self._autocommit
-        )
+        # Inactive until entered, and again after exit: the repositories refuse then.
+        self._transaction = MemoryTransaction(database, read_only=read_only, autocommit=autocommit)
+        self._entered = False
         self.users = MemoryUserRepository(self._transaction)
         self.products = MemoryProductRepository(self._transaction)
         self.carts = MemoryCartRepository(self._transaction)
         self.orders = MemoryOrderRepository(self._transaction)
 
     def __enter__(self) -> Self:
-        if self._transaction.active:
-            raise UnitOfWorkNotActive()  # entered twice
-        self._bind()
+        if self._entered:
+            raise UnitOfWorkNotActive()  # one block per unit of work: entered twice or again
+        self._entered = True
         self._transaction.active = True
         return self
 
@@ -120,6 +114,8 @@ class MemoryUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._transaction.busy:
+            raise UnitOfWorkBusy()  # from inside add_many's iterable: the import goes on
         if self._transaction.active:
             self._transaction.active = False
             self._transaction.rollback()

@@ -25,6 +25,7 @@ from domain.validation import (
     identifiers,
     instance,
     new_products,
+    product_query,
     version,
 )
 from domain.validation import quantity as valid_quantity
@@ -215,7 +216,8 @@ class PostgresProductRepository:
         return to_product(row)
 
     def search(self, query: ProductQuery) -> Page[ProductSummary]:
-        statement, params = search_sql(instance(query, ProductQuery, "query"))
+        query = product_query(query)
+        statement, params = search_sql(query)
         with self._s.reading() as cur:
             rows = cur.execute(statement, params).fetchall()
         items = [to_summary(row) for row in rows[: query.limit]]

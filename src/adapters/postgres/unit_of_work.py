@@ -18,7 +18,7 @@ from adapters.postgres.products import PostgresProductRepository
 from adapters.postgres.session import Session
 from adapters.postgres.users import PostgresUserRepository
 from adapters.telemetry import QUIET, Telemetry
-from domain.errors import DomainError, StorageUnavailable, UnitOfWorkNotActive
+from domain.errors import DomainError, StorageUnavailable, UnitOfWorkBusy, UnitOfWorkNotActive
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
@@ -109,8 +109,10 @@ class PostgresUnitOfWork:
         return found
 
     def __enter__(self) -> Self:
-        if self._session.active:
-            raise UnitOfWorkNotActive()  # entered twice: the first connection would leak
+        if self._session is not _INACTIVE:
+            # One block per unit of work: entered twice (the first connection would leak), or
+            # again after exit (its repositories of the first block must stay refused).
+            raise UnitOfWorkNotActive()
         try:
             conn = self._pool.getconn()
         except (PoolTimeout, psycopg.Error) as exc:
@@ -142,6 +144,8 @@ class PostgresUnitOfWork:
     ) -> None:
         session = self._session
         if not session.active:
+            if session.busy:
+                raise UnitOfWorkBusy()  # from inside add_many's iterable: the import goes on
             return
         session.active = False  # first: the repositories refuse from here on
         try:
