@@ -92,6 +92,8 @@ def version(value: int, name: str = "expected_version") -> int:
 def identifier(value: int, name: str = "id") -> int:
     """An id as the BIGINT identity columns hold it (`Id`): an int from 1 to 2**63 - 1, never
     a bool, float or string. Raises InvalidInput."""
+    if type(value) is int and 0 < value <= INT8_MAX:  # `_whole`'s test, one call fewer per read
+        return value
     return _whole(value, name, 1, INT8_MAX)
 
 

@@ -176,6 +176,8 @@ def _ids(cart_id: int, product_id: int) -> None:
 
 
 class PostgresCartRepository:
+    __slots__ = ("_s",)
+
     def __init__(self, session: Session) -> None:
         self._s = session
 

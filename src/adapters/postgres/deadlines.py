@@ -32,8 +32,8 @@ class Watchdog:
     def __init__(self, *, tick: float = 0.2) -> None:
         self.tick = tick
         # connection -> (deadline, limit); written by callers, scanned by the watchdog thread.
-        # Public for the one caller on every read (Session.reading), which sets and pops it
-        # itself: two method calls fewer on the hot path.
+        # Public for the one caller on every read (the session's read block), which sets and
+        # pops it itself: two method calls fewer on the hot path.
         self.in_flight: dict[psycopg.Connection[Any], tuple[float, float]] = {}
         # Connections whose socket this watchdog shut down, with the limit they exceeded.
         self.expired: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = (

@@ -140,6 +140,8 @@ def to_orders(rows: list[tuple[Any, ...]]) -> list[Order]:
 
 
 class PostgresOrderRepository:
+    __slots__ = ("_s",)
+
     def __init__(self, session: Session) -> None:
         self._s = session
 

@@ -126,13 +126,16 @@ def tended(conn: psycopg.Connection[Any]) -> Tended:
 
 
 def give_back(
-    pool: ConnectionPool[Any], conn: psycopg.Connection[Any], alive_at: float = 0.0
+    pool: ConnectionPool[Any],
+    conn: psycopg.Connection[Any],
+    alive_at: float = 0.0,
+    state: Tended | None = None,
 ) -> None:
     """Return `conn` to `pool`, noting for the liveness check when it was last known alive:
     `alive_at`, the time of the server's last answer on it, if the caller has one (0.0: the
-    time now). (Not the pool's `reset` hook: with one, psycopg_pool hands every returned
-    connection to a worker thread first.)"""
-    tended(conn).returned_at = alive_at or time.monotonic()
+    time now); `state`, its `Tended` if the caller holds it. (Not the pool's `reset` hook: with
+    one, psycopg_pool hands every returned connection to a worker thread first.)"""
+    (state or tended(conn)).returned_at = alive_at or time.monotonic()
     pool.putconn(conn)
 
 
@@ -155,7 +158,7 @@ class LifoConnectionPool(ShopdbPool):
         ready = self._pool
         if len(ready) > 1:
             ready.rotate(1)
-        return super()._get_ready_connection(timeout)
+        return ShopdbPool._get_ready_connection(self, timeout)  # super(), for less
 
 
 class StaleConnectionGuard:

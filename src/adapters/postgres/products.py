@@ -91,6 +91,8 @@ CONSTRAINT_ERRORS: ConstraintErrors = {}
 
 
 class PostgresProductRepository:
+    __slots__ = ("_s",)
+
     def __init__(self, session: Session) -> None:
         self._s = session
 

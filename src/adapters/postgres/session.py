@@ -27,7 +27,7 @@ from domain.errors import (
     UnitOfWorkNotActive,
 )
 
-_IDLE = TransactionStatus.IDLE
+IDLE = TransactionStatus.IDLE
 _INERROR = TransactionStatus.INERROR
 
 
@@ -49,12 +49,27 @@ class Session:
     Once the unit of work has exited, `active` is False and every block refuses to start: the
     connection belongs to someone else by then."""
 
-    # What most sessions keep, as class defaults: a unit of work of one point read sets only
-    # what differs (each attribute set per session is on the hot path).
-    probe: Probe | None = None
-    busy = False  # a bulk import is consuming the caller's rows: refuse re-entry
-    started = 0.0  # when the block under way started (its deadline's start)
-    last_answer = 0.0  # when the server last answered in this session; 0.0: not yet
+    # Slots, each set in __init__: CPython 3.11 specializes an attribute read or write of a
+    # slot, but not of an instance attribute that shadows a class attribute (a default), which
+    # then takes the generic lookup (dict, then the type's MRO) on every access.
+    __slots__ = (
+        "active",
+        "autocommit",
+        "busy",
+        "conn",
+        "constraints",
+        "cur",
+        "deadlines",
+        "in_flight",
+        "last_answer",
+        "limit",
+        "probe",
+        "read_only",
+        "slow",
+        "started",
+        "tended",
+        "watchdog",
+    )
 
     def __init__(
         self,
@@ -68,19 +83,24 @@ class Session:
     ) -> None:
         self.conn = conn
         self.constraints = constraints
+        self.probe = probe
+        self.tended = tended(conn)
         if probe is None:
-            self.cur: psycopg.Cursor[Any] = tended(conn).cursor
+            self.cur: psycopg.Cursor[Any] = self.tended.cursor
             self.slow = slow
         else:
-            self.probe = probe
             self.cur = probed_cursor(conn, probe)
             self.slow = math.inf  # the probe times each statement itself
         self.read_only = read_only
         self.autocommit = autocommit
         self.active = True
+        self.busy = False  # a bulk import is consuming the caller's rows: refuse re-entry
+        self.started = 0.0  # when the block under way started (its deadline's start)
+        self.last_answer = 0.0  # when the server last answered in this session; 0.0: not yet
         self.deadlines = deadlines
         self.limit = deadlines.statement
         self.watchdog = deadlines.watchdog
+        self.in_flight = deadlines.watchdog.in_flight  # Watchdog.watch and done, inline
 
     @property
     def idle_limit(self) -> float:
@@ -93,7 +113,7 @@ class Session:
     @property
     def in_transaction(self) -> bool:
         # pgconn, not conn.info: this runs on every statement and info is built on each access.
-        return self.conn.pgconn.transaction_status != _IDLE
+        return self.conn.pgconn.transaction_status != IDLE
 
     def reading(self) -> Session:
         """For reads: `with session.reading() as cur:` runs the block under the deadline, and a
@@ -107,8 +127,8 @@ class Session:
     def __enter__(self) -> psycopg.Cursor[Any]:
         self.started = now = monotonic()
         limit = self.limit
-        if limit is not None:  # Watchdog.watch, inline
-            self.watchdog.in_flight[self.conn] = (now + limit, limit)
+        if limit is not None:
+            self.in_flight[self.conn] = (now + limit, limit)
         return self.cur
 
     def __exit__(
@@ -117,9 +137,9 @@ class Session:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self.limit is not None:  # Watchdog.done, inline
-            self.watchdog.in_flight.pop(self.conn, None)
-        if isinstance(exc, psycopg.Error):
+        if self.limit is not None:
+            self.in_flight.pop(self.conn, None)
+        if exc is not None and isinstance(exc, psycopg.Error):
             raise self.failure(exc, {}) from exc
         self.last_answer = now = monotonic()
         if now - self.started > self.slow:

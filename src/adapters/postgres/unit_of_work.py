@@ -15,7 +15,7 @@ from adapters.postgres.orders import PostgresOrderRepository
 from adapters.postgres.pool import ShopdbPool, give_back
 from adapters.postgres.probe import Probe
 from adapters.postgres.products import PostgresProductRepository
-from adapters.postgres.session import Session
+from adapters.postgres.session import IDLE, Session
 from adapters.postgres.users import PostgresUserRepository
 from adapters.telemetry import QUIET, Telemetry
 from domain.errors import DomainError, StorageUnavailable, UnitOfWorkBusy, UnitOfWorkNotActive
@@ -41,9 +41,14 @@ def _repositories(
 class _InactiveSession(Session):
     """Stands for the session before entry and after exit: every call refuses."""
 
-    def __init__(self) -> None:  # no connection at all; not busy and no probe (the defaults)
+    __slots__ = ()
+
+    def __init__(self) -> None:  # no connection at all: only what the refusals read
         self.active = False
+        self.busy = False
         self.read_only = True
+        self.probe = None
+        self.started = self.last_answer = 0.0
 
     def abort(self) -> None:
         pass  # nothing began, so nothing to roll back; every use refuses already
@@ -58,15 +63,21 @@ class PostgresUnitOfWork:
     transaction: whatever was not committed is rolled back first. Its repositories refuse
     every call before entry and after exit (UnitOfWorkNotActive)."""
 
-    # Before entry, as class defaults (set per unit of work, they would cost on the hot path):
-    # the inactive session, and the refusing repositories. On entry the repositories become
-    # None, each made on first use and bound to the session of the block it is taken in, so
-    # a point read makes one repository, not four.
-    _session: Session = _INACTIVE
-    _users: PostgresUserRepository | None = _REFUSING[0]
-    _products: PostgresProductRepository | None = _REFUSING[1]
-    _carts: PostgresCartRepository | None = _REFUSING[2]
-    _orders: PostgresOrderRepository | None = _REFUSING[3]
+    # Slots, each set in __init__ (see Session). Before entry: the inactive session, and the
+    # refusing repositories. On entry the repositories become None, each made on first use and
+    # bound to the session of the block it is taken in, so a point read makes one repository,
+    # not four.
+    __slots__ = (
+        "_autocommit",
+        "_carts",
+        "_orders",
+        "_pool",
+        "_products",
+        "_read_only",
+        "_session",
+        "_telemetry",
+        "_users",
+    )
 
     def __init__(
         self,
@@ -79,6 +90,11 @@ class PostgresUnitOfWork:
         self._telemetry = telemetry
         self._read_only = read_only
         self._autocommit = autocommit
+        self._session: Session = _INACTIVE
+        self._users: PostgresUserRepository | None = _REFUSING[0]
+        self._products: PostgresProductRepository | None = _REFUSING[1]
+        self._carts: PostgresCartRepository | None = _REFUSING[2]
+        self._orders: PostgresOrderRepository | None = _REFUSING[3]
 
     @property
     def users(self) -> PostgresUserRepository:
@@ -149,9 +165,10 @@ class PostgresUnitOfWork:
             return
         session.active = False  # first: the repositories refuse from here on
         try:
-            session.abort()
+            if session.conn.pgconn.transaction_status != IDLE:  # Session.abort's own test
+                session.abort()
         finally:
-            give_back(self._pool, session.conn, session.last_answer)
+            give_back(self._pool, session.conn, session.last_answer, session.tended)
             if session.probe is not None:
                 session.probe.finish(self._kind(), exc_type)
 

@@ -47,6 +47,8 @@ CONSTRAINT_ERRORS: ConstraintErrors = {
 
 
 class PostgresUserRepository:
+    __slots__ = ("_s",)
+
     def __init__(self, session: Session) -> None:
         self._s = session
 
