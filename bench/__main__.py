@@ -32,6 +32,7 @@ from bench.database import (
     refill_carts,
     reusable,
     settle,
+    user_count,
 )
 from shopdb.migrations import upgrade
 
@@ -61,7 +62,9 @@ class Run:
         self.url = url
         self.rng = random.Random(args.seed)
         self.rows: list[tuple[str, str, list[float]]] = []
-        self.names = itertools.count()
+        # Inserted users are bench0, bench1, ...: a database kept with --reuse holds those of
+        # earlier runs, fewer than all its users, so numbering from that count is unique.
+        self.names = itertools.count(user_count(url))
 
     def timed(self, ops: int, work: Callable[[int], Any]) -> float:
         started = time.perf_counter()

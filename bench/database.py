@@ -44,6 +44,13 @@ def reusable(admin_url: str, database: str, recipe: str) -> str | None:
     return _with_database(admin_url, database) if row and row[0] == recipe else None
 
 
+def user_count(url: str) -> int:
+    """Every user row, archived or not."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM users").fetchone()
+    return int(row[0]) if row else 0
+
+
 def _with_database(url: str, database: str) -> str:
     from urllib.parse import urlsplit, urlunsplit
 

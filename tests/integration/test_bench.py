@@ -96,6 +96,16 @@ def test_every_workload_through_every_contestant(admin_url: str, database: str) 
     assert "PostgreSQL " in output.splitlines()[1]
 
 
+def test_a_reused_database_takes_a_second_run_of_the_writes(admin_url: str, database: str) -> None:
+    """--reuse keeps what the earlier run wrote: the users it inserted are there, and the next
+    run names its own past them (it failed with UsernameTaken)."""
+    recipe = ("--products", "60", "--users", "10", "--database", database)
+    bench(admin_url, *recipe, "--only", "insert")
+    output = bench(admin_url, *recipe, "--only", "insert", "--reuse")
+    assert f"reused {database}" in output
+    assert ("insert user + commit", "shopdb") in table(output)
+
+
 def test_growth_compares_two_databases(admin_url: str, database: str) -> None:
     output = bench(
         admin_url, "--products", "200", "--users", "20", "--growth", "400", "--database", database
@@ -161,6 +171,16 @@ def test_the_instruction_count_calls_read_the_seeded_rows(
     bench(admin_url, "--products", "50", "--users", "20", "--only", "get", "--database", database)
     url = psycopg.conninfo.make_conninfo(admin_url, dbname=database)
     run_module(admin_url, "bench.instructions", url, f"--op={op}", "--inner=30", "--keys=20")
+
+
+def test_callgrind_totals_are_read_by_event() -> None:
+    from bench.instructions import totals
+
+    simulated = "cmd: python\nevents: Ir I1mr Bcm\nfl=x\n0 5 1 0\nsummary: 3034105 35644 31510\n"
+    assert totals(simulated) == {"Ir": 3034105, "I1mr": 35644, "Bcm": 31510}
+    assert totals("events: Ir\nsummary: 12\ntotals: 12\n") == {"Ir": 12}
+    with pytest.raises(SystemExit, match="no summary"):
+        totals("events: Ir\n")
 
 
 def test_the_segments_of_a_point_read_are_timed(admin_url: str, database: str) -> None:
