@@ -16,7 +16,7 @@ call the first-level cache misses (instructions, data) and the mispredicted bran
 (conditional, indirect) besides the instructions. Two versions with equal instructions can
 differ there: a mispredicted branch costs ~15-20 cycles, as many as a dozen instructions. In
 CPython 3.11 an attribute that shadows a class attribute is never specialized, and such reads
-showed as ~250 more mispredictions and ~300 more misses a `get`, ~3 µs, with no more
+showed as 100-250 more mispredictions and 200-300 more misses a `get`, ~3 µs, with no more
 instructions.
 
 `--tree DIR` measures the code of another checkout (its bench/ and src/ come first on the
