@@ -235,12 +235,18 @@ def test_a_cart_holds_at_most_the_line_cap(uow: UnitOfWorkFactory) -> None:
         for product_id in range(1, CART_LINES_MAX + 1):
             work.carts.add_for_user(alice.id, product_id, 1)
         work.commit()
+        cart = work.carts.find_for_user(alice.id)
+    assert cart is not None
     before = snapshot(uow)
+    with uow() as work:
+        work.products.restock(1, 5)  # an earlier write of the same unit of work
+        with pytest.raises(CartFull) as info:
+            work.carts.add_for_user(alice.id, CART_LINES_MAX + 1, 1)
+        work.commit()  # the refused add rolled the restock back: nothing to commit
+    assert (info.value.cart_id, info.value.limit) == (cart.id, CART_LINES_MAX)
     with uow() as work, pytest.raises(CartFull) as info:
-        work.carts.add_for_user(alice.id, CART_LINES_MAX + 1, 1)
-    assert info.value.limit == CART_LINES_MAX
-    with uow() as work, pytest.raises(CartFull):
-        work.carts.add_item(1, CART_LINES_MAX + 1, 1)
+        work.carts.add_item(cart.id, CART_LINES_MAX + 1, 1)
+    assert info.value.cart_id == cart.id
     assert snapshot(uow) == before
     with uow() as work:  # a line already there may still grow
         assert work.carts.add_for_user(alice.id, 1, 1).quantity == 2
