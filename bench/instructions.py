@@ -14,10 +14,10 @@ how fast the CPU runs the instructions: a timed run still decides.
 `--simulate` adds callgrind's simulation of the caches and branch predictors, and prints per
 call the first-level cache misses (instructions, data) and the mispredicted branches
 (conditional, indirect) besides the instructions. Two versions with equal instructions can
-differ there: a mispredicted branch costs ~15-20 cycles, as many as a dozen instructions. In
-CPython 3.11 an attribute that shadows a class attribute is never specialized, and such reads
-showed as 100-250 more mispredictions and 200-300 more misses a `get`, ~3 µs, with no more
-instructions.
+differ there: a mispredicted branch costs ~15-20 cycles, as many as a dozen instructions.
+Class defaults that CPython 3.11's specialized attribute paths missed (read where instances had
+not set them) showed as 100-250 more mispredictions and 200-300 more misses a `get`, ~3 µs,
+with no more instructions.
 
 `--tree DIR` measures the code of another checkout (its bench/ and src/ come first on the
 path), to compare two versions on one database."""

@@ -1,12 +1,12 @@
 """The objects every PostgreSQL unit of work builds keep their attributes in slots.
 
-CPython 3.11 specializes a read or write of a slot (LOAD_ATTR_SLOT, STORE_ATTR_SLOT), but never
-one of an instance attribute that shadows a class attribute, such as a default kept on the
-class: each such access then searches the instance's dict and the type's MRO. With defaults on
-the session and the unit of work, a point read ran as many client instructions as without them
-and still took ~3 µs longer (mispredicted branches and cache misses under callgrind's
-simulation). A class here that gains a `__dict__`, through a subclass without `__slots__` or a
-slot dropped for a default, fails this test."""
+CPython 3.11 always specializes a read or write of a slot (LOAD_ATTR_SLOT, STORE_ATTR_SLOT). A
+read of a default kept on the class that the instance never set, or of an attribute set on some
+instances and not on others, misses the specialized paths and takes the generic lookup. With
+such defaults on the session and the unit of work, a point read ran as many client
+instructions as without them and still took ~3 µs longer (more mispredicted branches and cache
+misses under callgrind's simulation). A class here that gains a `__dict__`, through a subclass
+without `__slots__` or a slot dropped for a default, fails this test."""
 
 from __future__ import annotations
 

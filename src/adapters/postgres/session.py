@@ -49,9 +49,9 @@ class Session:
     Once the unit of work has exited, `active` is False and every block refuses to start: the
     connection belongs to someone else by then."""
 
-    # Slots, each set in __init__: CPython 3.11 specializes an attribute read or write of a
-    # slot, but not of an instance attribute that shadows a class attribute (a default), which
-    # then takes the generic lookup (dict, then the type's MRO) on every access.
+    # Slots, each set in __init__: CPython 3.11 always specializes a read or write of a slot,
+    # where a default kept on the class and read before the instance set it (or set on some
+    # instances only) takes the generic lookup on every access (see tests/unit/test_hot_path.py).
     __slots__ = (
         "active",
         "autocommit",
