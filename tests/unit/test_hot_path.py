@@ -19,6 +19,7 @@ from adapters.postgres.products import PostgresProductRepository
 from adapters.postgres.session import Session
 from adapters.postgres.unit_of_work import _INACTIVE, PostgresUnitOfWork
 from adapters.postgres.users import PostgresUserRepository
+from domain.errors import UnitOfWorkNotActive
 
 PER_UNIT_OF_WORK = [
     PostgresUnitOfWork,
@@ -44,4 +45,4 @@ def test_the_inactive_session_answers_what_a_refusal_reads() -> None:
     # read before they refuse is set, the rest (conn, cur) is left unset on purpose.
     assert (_INACTIVE.active, _INACTIVE.busy, _INACTIVE.read_only) == (False, False, True)
     assert _INACTIVE.probe is None
-    assert type(_INACTIVE.refusal()).__name__ == "UnitOfWorkNotActive"
+    assert type(_INACTIVE.refusal()) is UnitOfWorkNotActive

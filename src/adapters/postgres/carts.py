@@ -23,14 +23,17 @@ from domain.validation import quantity as valid_quantity
 from domain.values import CART_LINES_MAX
 from ports.carts import CartRepository
 
+LINES_MAX_CHECK = "cart_items_lines_max_check"  # 0009's trigger
+
 # Raised by these statements, with the values each passes to `writing`: a cart or a line whose
 # user, cart or product was deleted meanwhile.
 CONSTRAINT_ERRORS: ConstraintErrors = {
     "carts_user_id_fkey": lambda c: UserNotFound(c["user_id"]),
     "cart_items_cart_id_fkey": lambda c: CartNotFound(c["cart_id"]),
     "cart_items_product_id_fkey": lambda c: ProductNotFound(c["product_id"]),
-    # 0009's trigger: a new line that a concurrent add's line took the last place from.
-    "cart_items_lines_max_check": lambda c: CartFull(c["cart_id"], CART_LINES_MAX),
+    # 0009's trigger, the line cap: `_add` turns it into CartFull itself, with the cart id it
+    # holds (add_for_user's context has none); this entry serves any other statement.
+    LINES_MAX_CHECK: lambda c: CartFull(c["cart_id"], CART_LINES_MAX),
 }
 
 CART_COLUMNS = columns(Cart, "id, user_id, created_at, updated_at", nested=("items",))
@@ -249,7 +252,7 @@ class PostgresCartRepository:
             # ~20 µs of its ~430 µs, and only its trigger's count holds under concurrent adds.
             row = cur.execute(ADD_ITEM, values).fetchone()
         except psycopg.errors.CheckViolation as exc:
-            if exc.diag.constraint_name != "cart_items_lines_max_check":
+            if exc.diag.constraint_name != LINES_MAX_CHECK:
                 raise
             raise CartFull(cart_id, CART_LINES_MAX) from exc  # the cart id add_for_user found
         if row is None:

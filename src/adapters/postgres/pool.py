@@ -158,7 +158,7 @@ class LifoConnectionPool(ShopdbPool):
         ready = self._pool
         if len(ready) > 1:
             ready.rotate(1)
-        return ShopdbPool._get_ready_connection(self, timeout)  # super(), for less
+        return super()._get_ready_connection(timeout)
 
 
 class StaleConnectionGuard:

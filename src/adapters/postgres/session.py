@@ -27,7 +27,7 @@ from domain.errors import (
     UnitOfWorkNotActive,
 )
 
-IDLE = TransactionStatus.IDLE
+_IDLE = TransactionStatus.IDLE
 _INERROR = TransactionStatus.INERROR
 
 
@@ -113,7 +113,7 @@ class Session:
     @property
     def in_transaction(self) -> bool:
         # pgconn, not conn.info: this runs on every statement and info is built on each access.
-        return self.conn.pgconn.transaction_status != IDLE
+        return self.conn.pgconn.transaction_status != _IDLE
 
     def reading(self) -> Session:
         """For reads: `with session.reading() as cur:` runs the block under the deadline, and a

@@ -15,7 +15,7 @@ from adapters.postgres.orders import PostgresOrderRepository
 from adapters.postgres.pool import ShopdbPool, give_back
 from adapters.postgres.probe import Probe
 from adapters.postgres.products import PostgresProductRepository
-from adapters.postgres.session import IDLE, Session
+from adapters.postgres.session import Session
 from adapters.postgres.users import PostgresUserRepository
 from adapters.telemetry import QUIET, Telemetry
 from domain.errors import DomainError, StorageUnavailable, UnitOfWorkBusy, UnitOfWorkNotActive
@@ -165,8 +165,7 @@ class PostgresUnitOfWork:
             return
         session.active = False  # first: the repositories refuse from here on
         try:
-            if session.conn.pgconn.transaction_status != IDLE:  # Session.abort's own test
-                session.abort()
+            session.abort()
         finally:
             give_back(self._pool, session.conn, session.last_answer, session.tended)
             if session.probe is not None:
