@@ -140,6 +140,33 @@ class TransactionAborted(DomainError):
         super().__init__("the transaction was aborted by the database: nothing was committed")
 
 
+class RollbackRequired(TransactionAborted):
+    """A call inside the unit of work failed and rolled back what it was written in: the whole
+    transaction, or the savepoint block it ran in. Until the caller acknowledges that with
+    `rollback()` (or by leaving the block), every further write and `commit()` raise this, so
+    that nothing is committed that the caller did not see succeed."""
+
+    def __init__(self, failed: str, *, savepoint: bool = False) -> None:
+        self.failed = failed
+        self.savepoint = savepoint
+        DomainError.__init__(
+            self,
+            f"{failed} failed and rolled back its savepoint block: nothing written in the block"
+            " is kept; leave the block before writing again"
+            if savepoint
+            else f"{failed} failed and rolled back the unit of work: nothing written since the"
+            " last commit is kept; call rollback() before writing again, or leave the block",
+        )
+
+
+class UnitOfWorkMisuse(DomainError):
+    """A call that the unit of work's state does not allow: `commit()` inside a savepoint
+    block, or a savepoint in an autocommit unit of work (each call commits by itself there)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+
+
 class UnitOfWorkBusy(DomainError):
     """The unit of work was used from inside one of its own bulk imports (by the iterable that
     `add_many` is consuming): use another unit of work there."""

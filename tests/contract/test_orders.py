@@ -14,6 +14,7 @@ from domain.errors import (
     InsufficientInventory,
     InvalidInput,
     OrderNotFound,
+    RollbackRequired,
 )
 from domain.model import Order, OrderStatus, ProductChanges
 from ports.unit_of_work import UnitOfWorkFactory
@@ -215,7 +216,8 @@ def test_a_failed_place_rolls_the_unit_of_work_back(uow: UnitOfWorkFactory) -> N
         work.products.reserve(lamp.id, 2)
         with pytest.raises(InsufficientInventory):
             work.orders.place(alice.id, "k")
-        work.commit()
+        with pytest.raises(RollbackRequired, match=r"orders\.place \(InsufficientInventory\)"):
+            work.commit()
     assert _stock(uow, lamp.id) == [1]
 
 

@@ -20,6 +20,7 @@ from domain.errors import (
     IdempotencyKeyReused,
     InsufficientInventory,
     OrderNotFound,
+    RollbackRequired,
     UserNotFound,
 )
 from domain.model import Order, ProductChanges
@@ -392,7 +393,11 @@ def test_a_failed_cart_or_order_write_rolls_back_and_a_failed_read_does_not(
                 before = work.products.get(desk.id).inventory_count
                 work.products.restock(desk.id, 1)
                 assert _outcome(lambda c=call, w=work: c(w)).startswith(expected)
-                work.commit()
+                if kept:
+                    work.commit()
+                else:  # the restock went with the failed write: commit() says so
+                    with pytest.raises(RollbackRequired, match=f"\\({expected}\\)"):
+                        work.commit()
             with uow(read_only=True) as work:
                 assert work.products.get(desk.id).inventory_count == before + kept, expected
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from adapters.failures import call_name
 from adapters.schema import SEQUENCES
 from domain.errors import StorageUnavailable
 from domain.model import Product, User
@@ -118,14 +119,19 @@ W = TypeVar("W", bound=Callable[..., Any])
 
 def write(method: W) -> W:
     """Marks a repository method that writes: whatever it raises, including arguments refused
-    before anything was touched, rolls the unit of work back (as in the PostgreSQL adapter)."""
+    before anything was touched, rolls the unit of work (or its innermost savepoint block) back,
+    as in the PostgreSQL adapter; refusals roll nothing back."""
+
+    name = call_name(method)
 
     @functools.wraps(method)
     def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        transaction = self._tx
+        undos = transaction.undos
         try:
             return method(self, *args, **kwargs)
-        except BaseException:
-            self._tx.rollback()  # nothing to do when writing() has rolled back already
+        except BaseException as exc:
+            transaction.failed_write(name, exc, undos)
             raise
 
     return run  # type: ignore[return-value]

@@ -15,7 +15,7 @@ from adapters.postgres.orders import PostgresOrderRepository
 from adapters.postgres.pool import ShopdbPool, give_back
 from adapters.postgres.probe import Probe
 from adapters.postgres.products import PostgresProductRepository
-from adapters.postgres.session import Session
+from adapters.postgres.session import Savepoint, Session
 from adapters.postgres.users import PostgresUserRepository
 from adapters.telemetry import QUIET, Telemetry
 from domain.errors import DomainError, StorageUnavailable, UnitOfWorkBusy, UnitOfWorkNotActive
@@ -49,6 +49,9 @@ class _InactiveSession(Session):
         self.read_only = True
         self.probe = None
         self.started = self.last_answer = 0.0
+        self.failed = self.blocked = None
+        self.savepoints = []
+        self.undos = 0
 
     def abort(self) -> None:
         pass  # nothing began, so nothing to roll back; every use refuses already
@@ -183,6 +186,9 @@ class PostgresUnitOfWork:
         if not self._session.active:
             raise self._session.refusal()
         self._session.abort()
+
+    def savepoint(self) -> Savepoint:
+        return Savepoint(self._session)
 
 
 def unavailable(pool: ShopdbPool, exc: Exception) -> DomainError:
