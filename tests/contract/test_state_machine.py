@@ -140,6 +140,41 @@ class SideBySide(RuleBasedStateMachine):
     def add_to_cart(self, user: int, product: int, quantity: int) -> None:
         self.both(lambda s: s.carts.add_to_cart(user, product, quantity))
 
+    @rule(
+        user=user_ids,
+        lines=st.lists(st.tuples(product_ids, st.integers(0, 6)), min_size=1, max_size=4),
+        savepoints=st.booleans(),
+    )
+    def add_lines_catching_errors(
+        self, user: int, lines: list[tuple[int, int]], savepoints: bool
+    ) -> None:
+        """One unit of work, as a caller writes it: every add tried, errors caught, then
+        commit. With a savepoint per add each failure undoes only its own; without, the first
+        failure refuses every later add and the commit."""
+
+        def run(shop: Shop) -> list[Any]:
+            seen: list[Any] = []
+            with shop.uow() as work:
+                for product, quantity in lines:
+                    try:
+                        if savepoints:
+                            with work.savepoint():
+                                seen.append(
+                                    observe(work.carts.add_for_user(user, product, quantity))
+                                )
+                        else:
+                            seen.append(observe(work.carts.add_for_user(user, product, quantity)))
+                    except DomainError as exc:
+                        seen.append(observe(exc))
+                try:
+                    work.commit()
+                    seen.append("committed")
+                except DomainError as exc:
+                    seen.append(observe(exc))
+            return seen
+
+        self.both(run)
+
     @rule(user=user_ids, product=product_ids, quantity=st.integers(0, 6))
     def change_quantity(self, user: int, product: int, quantity: int) -> None:
         self.both(lambda s: s.carts.change_quantity(user, product, quantity))
