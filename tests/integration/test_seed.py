@@ -134,7 +134,10 @@ def _wait_for_products(url: str, process: subprocess.Popen[str]) -> None:
 def _outcome(process: subprocess.Popen[str]) -> re.Match[str]:
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
-    lines = [line for line in stderr.splitlines() if line.strip()]
+    # A loaded machine may also log a slow call: the outcome is still the one other line.
+    lines = [
+        line for line in stderr.splitlines() if line.strip() and "slow database call" not in line
+    ]
     assert len(lines) == 1, lines
     match = OUTCOME.match(lines[0])
     assert match is not None, lines[0]

@@ -262,12 +262,16 @@ class Session:
         writing: bool = False,
     ) -> DomainError:
         """The domain error for `exc`, after rolling back what can be rolled back."""
-        limit = self.watchdog.exceeded(self.conn)
-        broken = self.conn.closed or self.conn.pgconn.status != ConnStatus.OK
+        error = self._error(exc, context, committing)
         if committing:
             self.abort()
         else:
-            self.undo(failed_call("a write" if writing else "a read", exc), writing=writing)
+            self.undo(failed_call("a write" if writing else "a read", error), writing=writing)
+        return error
+
+    def _error(self, exc: psycopg.Error, context: Any, committing: bool) -> DomainError:
+        limit = self.watchdog.exceeded(self.conn)
+        broken = self.conn.closed or self.conn.pgconn.status != ConnStatus.OK
         if committing and broken:
             what = f"no answer within {limit:g} s" if limit else _first_line(exc)
             return CommitOutcomeUnknown(
