@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     pool_max_lifetime: PositiveSeconds = 3600.0
     pool_reconnect_timeout: PositiveSeconds = 300.0
     pool_lifo: bool = True
+    # True: init_resources() waits for the pool's first connection and raises
+    # StorageUnavailable within pool_timeout when there is none, so an application can fail
+    # at startup; false: it returns at once and the first unit of work connects.
+    connect_on_start: bool = False
     application_name: str = "shopdb"
     statement_timeout_ms: Annotated[int, Field(ge=0)] = 10_000
     idle_in_transaction_timeout_ms: Annotated[int, Field(ge=0)] = 5_000
