@@ -35,7 +35,7 @@ def _closed_port() -> int:
 
 def _run(setup: str) -> subprocess.CompletedProcess[str]:
     code = textwrap.dedent(APPLICATION.format(setup=setup, port=_closed_port()))
-    return subprocess.run(
+    return subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
 
