@@ -269,7 +269,8 @@ def _require_schema(url: str) -> None:
 @app.command()
 @friendly
 def demo() -> None:
-    """Migrate, seed a small catalog, fill a cart, check out: the whole path, end to end."""
+    """Migrate, make a small catalog and two customers, check out two orders, refuse a sold-out
+    sale, list the order history: the whole path, end to end."""
     from shopdb.demo import run_demo
 
     settings = _settings()
