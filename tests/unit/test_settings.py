@@ -115,7 +115,8 @@ def test_an_unencoded_at_in_the_password_says_to_percent_encode_it(
 ) -> None:
     # libpq splits at the first @: it would look up host "7d2e@db.example", quoting part of
     # the password in its error.
-    monkeypatch.setenv("DATABASE_URL", "postgresql://shop:canary-pw@7d2e@db.example:5432/shop")
+    unencoded = "postgresql://shop:canary-pw@7d2e@db.example:5432/shop"  # pragma: allowlist secret
+    monkeypatch.setenv("DATABASE_URL", unencoded)
     with pytest.raises(SettingsError) as info:
         load_settings()
     message = str(info.value)
@@ -123,7 +124,8 @@ def test_an_unencoded_at_in_the_password_says_to_percent_encode_it(
     assert "percent-encode it as %40" in message
     assert "canary" not in message
     assert "7d2e" not in message
-    monkeypatch.setenv("DATABASE_URL", "postgresql://shop:canary-pw%407d2e@db.example:5432/shop")
+    encoded = "postgresql://shop:canary-pw%407d2e@db.example:5432/shop"  # pragma: allowlist secret
+    monkeypatch.setenv("DATABASE_URL", encoded)
     assert load_settings().redacted_database_url() == "postgresql://shop:***@db.example:5432/shop"
 
 
