@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 from dependency_injector import containers, providers
@@ -83,8 +83,8 @@ def _connected_or_closed(pool: ShopdbPool, settings: Settings) -> None:
     pool.close(timeout=1.0)
     url = pool.conninfo if isinstance(pool.conninfo, str) else ""
     password = urlsplit(url).password
-    if password:
-        reason = reason.replace(password, "***")
+    for secret in {password, unquote(password)} if password else ():
+        reason = reason.replace(secret, "***")  # as written in the URL, and as libpq reads it
     raise StorageUnavailable(
         f"cannot connect to {redact_url(url)} within {settings.pool_timeout:g} s"
         f" (SHOPDB_CONNECT_ON_START): {reason}"
