@@ -14,13 +14,24 @@ from types import FrameType
 from typing import Annotated, Any, TypeVar
 
 import psycopg
-import typer
 from psycopg_pool import PoolTimeout
-from rich.console import Console
-from rich.progress import Progress
+
+try:
+    import typer
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from shopdb import migrations
+except ModuleNotFoundError as exc:
+    # A core-only install: the command's one line instead of a traceback (this module is the
+    # `shopdb` entry point, and is imported by nothing else).
+    raise SystemExit(
+        "the shopdb command needs the cli extra: pip install 'shopdb[cli]'"
+        f" (no module named {str(exc.name).partition('.')[0]!r})"
+    ) from None
 
 from domain.errors import DomainError
-from shopdb import database, migrations
+from shopdb import database
 from shopdb.container import Container
 from shopdb.database import EmbeddedUnavailable
 from shopdb.health import DatabaseUnreachable, Health, health, probe
@@ -258,7 +269,8 @@ def _require_schema(url: str) -> None:
 @app.command()
 @friendly
 def demo() -> None:
-    """Migrate, seed a small catalog, fill a cart, check out: the whole path, end to end."""
+    """Migrate, make a small catalog and two customers, check out two orders, refuse a sold-out
+    sale, list the order history: the whole path, end to end."""
     from shopdb.demo import run_demo
 
     settings = _settings()

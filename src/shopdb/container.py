@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from urllib.parse import unquote, urlsplit
 
+import psycopg
 from dependency_injector import containers, providers
+from psycopg_pool import PoolTimeout
 
 from adapters.hashing import Argon2PasswordHasher
 from adapters.memory import MemoryDatabase, MemoryUnitOfWorkFactory
@@ -16,7 +19,7 @@ from domain.errors import StorageUnavailable
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from services import AccountService, CartService, CatalogService, OrderService
 from shopdb.database import database_url
-from shopdb.settings import Backend, Pooler, Settings
+from shopdb.settings import Backend, Pooler, Settings, redact_url
 
 __all__ = ["Container", "database_url", "pool_config"]
 
@@ -59,12 +62,33 @@ def open_pool(
         yield None
         return
     pool = create_pool(config())
+    if settings.connect_on_start:
+        _connected_or_closed(pool, settings)
     if telemetry is not None:  # the pool gauges read it while it is open
         telemetry().watch_pool(pool)
     try:
         yield pool
     finally:
         pool.close()
+
+
+def _connected_or_closed(pool: ShopdbPool, settings: Settings) -> None:
+    """Wait up to SHOPDB_POOL_TIMEOUT for one connection (SHOPDB_CONNECT_ON_START); without
+    one, close the pool and raise StorageUnavailable naming the server, never the password."""
+    try:
+        with pool.connection(timeout=settings.pool_timeout):
+            return
+    except (PoolTimeout, psycopg.Error) as exc:
+        reason = pool.last_connect_error or " ".join(str(exc).split()) or type(exc).__name__
+    pool.close(timeout=1.0)
+    url = pool.conninfo if isinstance(pool.conninfo, str) else ""
+    password = urlsplit(url).password
+    for secret in {password, unquote(password)} if password else ():
+        reason = reason.replace(secret, "***")  # as written in the URL, and as libpq reads it
+    raise StorageUnavailable(
+        f"cannot connect to {redact_url(url)} within {settings.pool_timeout:g} s"
+        f" (SHOPDB_CONNECT_ON_START): {reason}"
+    ) from None
 
 
 class PoolOnFirstUse:

@@ -76,7 +76,14 @@ def health(
     """The server's version and schema revision against the code's head revision (needs the
     `migrations` extra). With `pool`, one connection borrowed from it for two statements;
     otherwise one new connection to `url`. Raises DatabaseUnreachable within `timeout`."""
-    from shopdb.migrations import head_revision
+    try:
+        from shopdb.migrations import head_revision
+    except ModuleNotFoundError as exc:  # a core-only install: say which extra, in one line
+        raise ModuleNotFoundError(
+            "health() needs the migrations extra: pip install 'shopdb[migrations]'"
+            f" (no module named {str(exc.name).partition('.')[0]!r})",
+            name=str(exc.name).partition(".")[0],
+        ) from None
 
     if pool is not None:
         try:

@@ -67,11 +67,17 @@ def test_seed_twice_adds_more(empty_url: str) -> None:
 
 
 def test_demo_runs_end_to_end(empty_url: str) -> None:
-    result = shopdb("demo")
-    assert result.exit_code == 0, result.output
-    for expected in ("189.88", "refused, as it should be", "requested but only 0 available"):
-        assert expected in result.stdout
-    assert _count(empty_url, "users") == 2
+    for run in (1, 2):  # the second run makes its own names and keys
+        result = shopdb("demo")
+        assert result.exit_code == 0, result.output
+        for expected in ("189.88", "refused, as it should be", "requested but only 0 available"):
+            assert expected in result.stdout
+        assert _count(empty_url, "users") == 2 * run
+        assert _count(empty_url, "orders") == 2 * run
+        with psycopg.connect(empty_url) as conn:
+            newest = conn.execute("SELECT id FROM orders ORDER BY id DESC LIMIT 2").fetchall()
+        for (order_id,) in newest:  # every order it makes, it says it made
+            assert f"order #{order_id}" in result.stdout
 
 
 def test_demo_on_the_memory_backend(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from shopdb.migrations import head_revision, schema_root
 
 ROOT = Path(__file__).parents[2]
@@ -49,3 +51,38 @@ def test_the_container_and_settings_import_no_optional_package() -> None:
 
 def test_the_command_line_imports_the_embedded_server_only_when_used() -> None:
     assert _imported_by("shopdb.cli") == ["alembic", "rich", "sqlalchemy", "typer"]
+
+
+def _without(missing: str, code: str) -> subprocess.CompletedProcess[str]:
+    """`code` in a fresh interpreter where importing `missing` fails, as on a core-only
+    install (None in sys.modules makes `import` raise ModuleNotFoundError)."""
+    script = f"import sys; sys.modules[{missing!r}] = None\n{code}"
+    command = [sys.executable, "-c", script]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)  # noqa: S603
+
+
+@pytest.mark.parametrize("missing", ["typer", "rich", "alembic", "sqlalchemy"])
+def test_the_command_without_the_cli_extra_says_which_extra_in_one_line(missing: str) -> None:
+    done = _without(missing, "sys.argv = ['shopdb', 'check']\nfrom shopdb.cli import main\nmain()")
+    assert done.returncode == 1
+    assert done.stderr == (
+        "the shopdb command needs the cli extra: pip install 'shopdb[cli]'"
+        f" (no module named {missing!r})\n"
+    )
+
+
+@pytest.mark.parametrize("missing", ["alembic", "sqlalchemy"])
+def test_health_without_the_migrations_extra_says_which_extra(missing: str) -> None:
+    code = """
+from shopdb.health import health
+try:
+    health("postgresql://shop@127.0.0.1:1/shop")
+except ModuleNotFoundError as exc:
+    print(f"{exc.name}: {exc}")
+"""
+    done = _without(missing, code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (
+        f"{missing}: health() needs the migrations extra: pip install 'shopdb[migrations]'"
+        f" (no module named {missing!r})\n"
+    )

@@ -265,9 +265,21 @@ def session_timeouts(config: PoolConfig) -> dict[str, int]:
     }
 
 
+def quiet_library_logs() -> None:
+    """Keep psycopg's own records in its logger tree. psycopg_pool logs a WARNING for each
+    failed attempt to connect (dozens while a server is down), and with no handler anywhere
+    Python's last resort prints every one on stderr before our one error arrives. A
+    NullHandler on `psycopg` counts as a handler, so the last resort stays silent; records
+    still propagate to whatever handlers the application configured."""
+    library = logging.getLogger("psycopg")
+    if not any(isinstance(handler, logging.NullHandler) for handler in library.handlers):
+        library.addHandler(logging.NullHandler())
+
+
 def create_pool(config: PoolConfig, *, open_now: bool = True) -> ShopdbPool:
     """A pool of autocommit connections (units of work issue BEGIN themselves, only when they
     write) with the configured timeouts set on every session."""
+    quiet_library_logs()
     deadlines = Deadlines.of(config)
     guard = StaleConnectionGuard(config.check_after_idle, deadlines)
     kind = LifoConnectionPool if config.lifo else ShopdbPool
