@@ -106,7 +106,8 @@ class CartFull(DomainError):
 
 
 class IdempotencyKeyReused(DomainError):
-    """The key names a checkout already made, of other lines than the cart holds now."""
+    """No longer raised: a repeated key returns the order it names, whatever the cart holds
+    now (the key names the checkout that happened). Kept so that code catching it imports."""
 
     def __init__(self, user_id: int, order_id: int) -> None:
         self.user_id = user_id

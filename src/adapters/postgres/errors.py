@@ -57,7 +57,8 @@ def translate(
         return StorageUnavailable("statement cancelled: it ran longer than statement_timeout")
     if isinstance(exc, errors.IdleInTransactionSessionTimeout):
         return StorageUnavailable(
-            "transaction closed by the server: idle longer than idle_in_transaction_session_timeout"
+            "transaction closed by the server: idle longer than"
+            " idle_in_transaction_session_timeout; nothing was committed"
         )
     if isinstance(exc, errors.LockNotAvailable):
         return StorageUnavailable("gave up waiting for a lock (lock_timeout)")
