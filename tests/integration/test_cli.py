@@ -80,7 +80,7 @@ def test_seed_leaves_the_planner_counting_what_it_loaded(empty_url: str) -> None
     result = shopdb("seed", "--products", "300", "--users", "20", "--carts", "10")
     assert result.exit_code == 0, result.output
     with psycopg.connect(empty_url) as conn:
-        counted = dict(
+        counted: dict[str, float] = dict(
             conn.execute(
                 "SELECT c.relname, c.reltuples FROM pg_class c JOIN pg_stat_user_tables s"
                 " ON s.relid = c.oid WHERE s.last_vacuum IS NOT NULL AND s.last_analyze IS NOT NULL"
