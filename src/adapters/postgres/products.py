@@ -51,13 +51,15 @@ COPY_BATCH_ROWS = 50_000
 PULL_ROWS = 1_000
 # The planner's statistics after a large import: until autovacuum gets to the table (at its
 # own pace, once a tenth of it changed), searches are planned on the counts of before, and
-# after a large load they chose plans hundreds of times slower. So an import of at least
-# ANALYZE_MIN_ROWS that adds at least ANALYZE_SHARE of the rows the planner last counted
+# after a large load they chose plans hundreds of times slower. So an import of at least a
+# whole COPY batch that adds at least ANALYZE_SHARE of the rows the planner last counted
 # (autovacuum's default scale factor) ends with ANALYZE, inside the unit of work's
 # transaction (VACUUM could not run there; ANALYZE can, and counts the rows the transaction
-# itself inserted). It samples at most 30,000 rows whatever the table's size. A role that
-# does not own the table gets a warning from the server, and the statistics stay as they were.
-ANALYZE_MIN_ROWS = 1_000
+# itself inserted). It samples at most 30,000 rows whatever the table's size, a fraction of
+# what such an import takes; a smaller import is left to autovacuum, as the ANALYZE would
+# cost more than the import. A role that does not own the table gets a warning from the
+# server, and the statistics stay as they were.
+ANALYZE_MIN_ROWS = COPY_BATCH_ROWS
 ANALYZE_SHARE = 0.1
 COUNTED = "SELECT reltuples FROM pg_class WHERE oid = 'products'::regclass"
 ANALYZE = "ANALYZE products"
