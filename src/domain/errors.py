@@ -106,7 +106,8 @@ class CartFull(DomainError):
 
 
 class IdempotencyKeyReused(DomainError):
-    """The key names a checkout already made, of other lines than the cart holds now."""
+    """No longer raised: a repeated key returns the order it names, whatever the cart holds
+    now (the key names the checkout that happened). Kept so that code catching it imports."""
 
     def __init__(self, user_id: int, order_id: int) -> None:
         self.user_id = user_id
@@ -123,8 +124,21 @@ class TransientConflict(DomainError):
 
 
 class StorageUnavailable(DomainError):
-    """The database could not be reached or did not answer in time. Nothing of the unit of
-    work's transaction was committed (see CommitOutcomeUnknown for the one exception)."""
+    """The database could not be reached, did not answer in time, or failed the work for a
+    reason of its own (the message says which; ServerOutOfResources for a lack of disk,
+    memory or connections). Nothing of the unit of work's transaction was committed (see
+    CommitOutcomeUnknown for the one exception)."""
+
+
+class ServerOutOfResources(StorageUnavailable):
+    """The server answered, but lacked a resource to do the work (SQLSTATE class 53): its disk
+    is full, it ran out of memory, it has no connection slot left, or a configured limit
+    was reached. `resource` names which. Nothing of the unit of work's transaction was
+    committed; the same work can succeed once the resource is freed."""
+
+    def __init__(self, resource: str, message: str) -> None:
+        self.resource = resource
+        super().__init__(message)
 
 
 class CommitOutcomeUnknown(StorageUnavailable):

@@ -8,6 +8,7 @@ from importlib.metadata import version
 
 import psycopg
 import pytest
+from psycopg import sql
 from typer.testing import CliRunner, Result
 
 from shopdb.cli import app
@@ -64,6 +65,34 @@ def test_seed_twice_adds_more(empty_url: str) -> None:
         assert _count(empty_url, "users") == 20 * run
         assert _count(empty_url, "carts") == 10 * run
         assert _count(empty_url, "cart_items") == 50 * run
+
+
+def test_seed_leaves_the_planner_counting_what_it_loaded(empty_url: str) -> None:
+    """Autovacuum is off for these tables: only the seed itself can have counted its rows."""
+    assert shopdb("migrate").exit_code == 0
+    with psycopg.connect(empty_url, autocommit=True) as conn:
+        for table in ("products", "users", "carts", "cart_items"):
+            conn.execute(
+                sql.SQL("ALTER TABLE {} SET (autovacuum_enabled = false)").format(
+                    sql.Identifier(table)
+                )
+            )
+    result = shopdb("seed", "--products", "300", "--users", "20", "--carts", "10")
+    assert result.exit_code == 0, result.output
+    with psycopg.connect(empty_url) as conn:
+        counted: dict[str, float] = dict(
+            conn.execute(
+                "SELECT c.relname, c.reltuples FROM pg_class c JOIN pg_stat_user_tables s"
+                " ON s.relid = c.oid WHERE s.last_vacuum IS NOT NULL AND s.last_analyze IS NOT NULL"
+            ).fetchall()
+        )
+    print(f"\nthe planner's counts after the seed: {counted}")
+    assert {t: counted.get(t) for t in ("products", "users", "carts", "cart_items")} == {
+        "products": 300,
+        "users": 20,
+        "carts": 10,
+        "cart_items": 50,
+    }
 
 
 def test_demo_runs_end_to_end(empty_url: str) -> None:

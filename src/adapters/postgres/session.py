@@ -272,7 +272,10 @@ class Session:
     def _error(self, exc: psycopg.Error, context: Any, committing: bool) -> DomainError:
         limit = self.watchdog.exceeded(self.conn)
         broken = self.conn.closed or self.conn.pgconn.status != ConnStatus.OK
-        if committing and broken:
+        if committing and broken and not isinstance(exc, IdleInTransactionSessionTimeout):
+            # 25P03 is the server's word that it ended the session while waiting for this
+            # client's next statement: the COMMIT was never run, and the transaction was
+            # rolled back with the session. Any other loss during COMMIT leaves it unknown.
             what = f"no answer within {limit:g} s" if limit else _first_line(exc)
             return CommitOutcomeUnknown(
                 f"connection lost while committing ({what}): the transaction may or may not"
