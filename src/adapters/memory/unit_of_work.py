@@ -14,6 +14,7 @@ from adapters.memory.orders import MemoryOrderRepository
 from adapters.memory.products import MemoryProductRepository
 from adapters.memory.users import MemoryUserRepository
 from domain.errors import DomainError, ReadOnlyViolation, UnitOfWorkBusy, UnitOfWorkNotActive
+from ports.causality import committed
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
@@ -77,7 +78,7 @@ class MemoryTransaction:
     def commit(self) -> None:
         if self._working is not None:
             working, self._working = self._working, None
-            self.database.publish(working)
+            committed(self.database.publish(working))
         self._now = None
 
     def rollback(self) -> None:

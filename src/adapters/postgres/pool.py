@@ -46,6 +46,10 @@ class PoolConfig:
     # backends. The timeouts then come from the role's defaults (`shopdb pooler-timeouts`) and
     # the client-side deadlines, which hold either way.
     transaction_pooler: bool = False
+    # The liveness check of an idle connection gives up after this (seconds); None: after
+    # connect_timeout. Replicas take a short one, so that a frozen one is skipped quickly.
+    check_timeout: float | None = None
+    name: str = "shopdb"  # psycopg_pool's name for it, in its logs
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,10 @@ class Deadlines:
             statement = config.statement_timeout_ms / 1000 + config.deadline_margin
         idle = config.idle_in_transaction_timeout_ms / 1000
         copy = config.statement_timeout_ms / 2000 if config.statement_timeout_ms > 0 else None
-        return Deadlines(statement, float(config.connect_timeout), idle, copy, Watchdog())
+        check = config.check_timeout
+        if check is None:
+            check = float(config.connect_timeout)
+        return Deadlines(statement, check, idle, copy, Watchdog())
 
 
 class ShopdbPool(ConnectionPool[Any]):
@@ -284,7 +291,7 @@ def create_pool(config: PoolConfig, *, open_now: bool = True) -> ShopdbPool:
         max_lifetime=config.max_lifetime,
         reconnect_timeout=config.reconnect_timeout,
         check=guard,
-        name="shopdb",
+        name=config.name,
         open=False,
     )
     pool.deadlines = deadlines
