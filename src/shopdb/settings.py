@@ -102,6 +102,19 @@ class Settings(BaseSettings):
     embedded: bool | None = None
     embedded_data_dir: str | None = None
 
+    # Streaming replicas for read-only units of work: URLs separated by spaces (a URL may name
+    # several hosts with commas). Unset: every unit of work runs on DATABASE_URL's server.
+    replica_urls: SecretStr | None = None
+    # A replica further behind than this serves no read (skipped until retry_ms has passed).
+    replica_max_lag_ms: Annotated[int, Field(ge=0)] = 5_000
+    # A read after a commit waits this long for a replica to replay it, then reads the primary.
+    replica_wait_ms: Annotated[int, Field(ge=0)] = 50
+    # A replica gets this long to hand out a connection and answer the lag check, else skipped.
+    replica_deadline_ms: Annotated[int, Field(ge=1)] = 500
+    replica_retry_ms: Annotated[int, Field(ge=0)] = 1_000
+    # Off: replicas ignore causal tokens (reads may miss the caller's own last commit).
+    read_your_writes: bool = True
+
     @field_validator("database_url", "migration_database_url")
     @classmethod
     def _postgres_scheme(cls, value: SecretStr | None) -> SecretStr | None:
@@ -114,6 +127,20 @@ class Settings(BaseSettings):
         url = raw.replace("postgresql+psycopg://", "postgresql://", 1)
         _parseable(url)
         return SecretStr(url)
+
+    @field_validator("replica_urls")
+    @classmethod
+    def _replica_schemes(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        urls = [cls._postgres_scheme(SecretStr(url)) for url in value.get_secret_value().split()]
+        return SecretStr(" ".join(url.get_secret_value() for url in urls if url is not None))
+
+    def replicas(self) -> list[str]:
+        """The replica URLs, in the order given."""
+        if self.replica_urls is None:
+            return []
+        return self.replica_urls.get_secret_value().split()
 
     @model_validator(mode="after")
     def _pool_sizes(self) -> Self:
