@@ -4,15 +4,22 @@ left out of every other run)."""
 
 from __future__ import annotations
 
+import contextvars
 import os
+import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
 from adapters.postgres.replicas import Router
+from domain.model import User
+from ports.causality import causal_token
 from shopdb.container import Container, PoolOnFirstUse
 from shopdb.migrations import upgrade
 from shopdb.settings import Settings
@@ -80,6 +87,14 @@ def router(container: Container) -> Router:
     return found
 
 
+def shoppers(container: Container, tag: str, count: int) -> list[User]:
+    accounts = container.accounts()
+    return [
+        accounts.register(f"{tag}{n}", f"{tag}{n}@example.com", "pw-long-enough-1")
+        for n in range(count)
+    ]
+
+
 def pairs(container: Container, count: int, tag: str) -> int:
     """`count` write-then-read pairs through the services, alternately add to cart then view
     the cart, and checkout then the order history; returns how many reads missed the write."""
@@ -125,3 +140,114 @@ def test_read_your_writes_never_reads_stale_and_without_it_reads_do(
     served = router(unguarded).stats()
     print(f"read-your-writes off: {PAIRS} pairs in {took:.1f} s, {missed_off} stale, by {served}")
     assert missed_off > 0
+
+
+def _as_postgres(*command: str) -> None:
+    prefix = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
+    subprocess.run(  # noqa: S603 - the server binaries, fixed arguments
+        [*prefix, *command], check=True, capture_output=True, timeout=60
+    )
+
+
+def _replica_pids() -> list[int]:
+    """The replica's postmaster and every process it started (backends, startup, walreceiver)."""
+    data = Path(_env("SHOPDB_TEST_REPLICA_DATA"))
+    postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    pids = [postmaster]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+@contextmanager
+def stopped() -> Iterator[None]:
+    data = _env("SHOPDB_TEST_REPLICA_DATA")
+    pg_ctl = str(Path(_env("SHOPDB_TEST_PG_BIN")) / "pg_ctl")
+    _as_postgres(pg_ctl, "-D", data, "-m", "fast", "-w", "stop")
+    try:
+        yield
+    finally:
+        _as_postgres(pg_ctl, "-D", data, "-l", f"{data}.log", "-w", "start")
+
+
+@contextmanager
+def frozen() -> Iterator[None]:
+    pids = _replica_pids()
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    replica = _env("SHOPDB_TEST_REPLICA_URL")
+    with psycopg.connect(replica, autocommit=True) as conn:
+        conn.execute("SELECT pg_wal_replay_pause()")
+    try:
+        yield
+    finally:
+        with psycopg.connect(replica, autocommit=True) as conn:
+            conn.execute("SELECT pg_wal_replay_resume()")
+
+
+FAULTS = {"stopped": stopped, "frozen": frozen, "lagging": paused}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_reads_go_on_while_the_replica_is_stopped_frozen_or_lagging(
+    shop: Callable[..., Container], fault: str
+) -> None:
+    container = shop(replica_max_lag_ms=200, replica_deadline_ms=500, replica_retry_ms=500)
+    carts = container.carts()
+    users = shoppers(container, fault, 4)
+    routes = router(container)
+    lamp = container.catalog().create_product("Lamp", "1.00", inventory_count=100_000)
+
+    def rounds(count: int) -> tuple[int, float]:
+        """Write, then read it back in this context (with its token) and in a fresh one
+        (none); returns the stale reads among the first, and the slowest read."""
+        stale, slowest = 0, 0.0
+        for n in range(count):
+            user = users[n % len(users)].id
+            added = carts.add_to_cart(user, lamp.id, 1)
+            began = time.perf_counter()
+            cart = carts.view_cart(user)
+            middle = time.perf_counter()
+            contextvars.Context().run(carts.view_cart, user)
+            slowest = max(slowest, middle - began, time.perf_counter() - middle)
+            line = next((i for i in cart.items if i.id == added.id), None) if cart else None
+            if line is None or line.quantity != added.quantity:
+                stale += 1
+        return stale, slowest
+
+    rounds(20)
+    before = routes.stats()
+    assert before[routes.replicas[0].name] > 0, "the healthy replica serves reads"
+    routes.reset_stats()
+    with FAULTS[fault]():
+        stale, slowest = rounds(100)
+        during = routes.stats()
+    print(
+        f"\nreplica {fault}: 200 reads, {stale} stale, slowest {slowest * 1000:.0f} ms"
+        f" (bound: deadline 500 ms + watchdog tick 200 ms + wait 50 ms), by {during},"
+        f" skipped because: {routes.replicas[0].problem}"
+    )
+    assert stale == 0
+    assert during["primary"] > 0
+    routes.reset_stats()
+    for _ in range(600):  # back in service once it answers again (pool reconnects back off)
+        rounds(1)
+        if routes.stats()[routes.replicas[0].name] > 0:
+            break
+        time.sleep(0.05)
+    assert routes.stats()[routes.replicas[0].name] > 0, "the replica serves again"
+    assert causal_token() is not None
