@@ -32,7 +32,10 @@ def _split(url: str) -> SplitResult:
     moved part of the password elsewhere: an unencoded / ends the netloc inside the password
     ("user:pa/ss@host" reads as host "user" and port "pa", with "ss@host" in the path)."""
     parts = urlsplit(url)
-    parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    hosts = parts.netloc.rpartition("@")[2]
+    # libpq's multi-host form (failover): "h1:5432,h2:5432"; each port must be a number.
+    for host in hosts.split(","):
+        urlsplit(f"//{host}").port  # noqa: B018 - raises ValueError for a port not a number
     if "@" in parts.path + parts.query + parts.fragment:
         raise ValueError("@ after the host")
     return parts
@@ -42,16 +45,13 @@ def redact_url(url: str) -> str:
     """The URL with any password replaced by `***`, safe for logs and error messages."""
     try:
         parts = _split(url)
-        port = parts.port
         if not parts.password:
             return url
         user = parts.username or ""
-        host = parts.hostname or ""
-        if port is not None:
-            host = f"{host}:{port}"
+        hosts = parts.netloc.rpartition("@")[2]
     except ValueError:
         return "<unparseable URL>"
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hosts}"))
 
 
 PositiveSeconds = Annotated[float, Field(gt=0)]
