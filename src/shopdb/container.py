@@ -7,7 +7,9 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
+import psycopg
 from dependency_injector import containers, providers
+from psycopg.conninfo import conninfo_to_dict
 
 from adapters.hashing import Argon2PasswordHasher
 from adapters.memory import MemoryDatabase, MemoryUnitOfWorkFactory
@@ -40,7 +42,16 @@ def pool_config(settings: Settings, url: str) -> PoolConfig:
         connect_timeout=settings.connect_timeout,
         deadline_margin=settings.deadline_margin_ms / 1000,
         transaction_pooler=settings.pooler is Pooler.TRANSACTION,
+        connect_retry=settings.failover_connect_retry_ms / 1000 if _hosts(url) > 1 else 0.0,
     )
+
+
+def _hosts(url: str) -> int:
+    """How many hosts a URL names (libpq's multi-host form: h1:5432,h2:5432)."""
+    try:
+        return len(str(conninfo_to_dict(url).get("host") or "").split(","))
+    except psycopg.Error:
+        return 1
 
 
 def replica_configs(settings: Settings, primary: PoolConfig) -> list[PoolConfig]:
@@ -48,7 +59,13 @@ def replica_configs(settings: Settings, primary: PoolConfig) -> list[PoolConfig]
     gives up within the replica deadline (a frozen replica is skipped, not waited on)."""
     deadline = settings.replica_deadline_ms / 1000
     return [
-        replace(primary, conninfo=url, name=f"shopdb-replica-{n}", check_timeout=deadline)
+        replace(
+            primary,
+            conninfo=url,
+            name=f"shopdb-replica-{n}",
+            check_timeout=deadline,
+            connect_retry=0.0,  # a replica that does not answer is skipped, not waited for
+        )
         for n, url in enumerate(settings.replicas(), 1)
     ]
 

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     embedded: bool | None = None
     embedded_data_dir: str | None = None
 
+    # With a DATABASE_URL naming several hosts (failover): a failed connection attempt is made
+    # again every 50 ms for this long, so that a standby is used as soon as it is promoted.
+    failover_connect_retry_ms: Annotated[int, Field(ge=0)] = 5_000
+
     # Streaming replicas for read-only units of work: URLs separated by spaces (a URL may name
     # several hosts with commas). Unset: every unit of work runs on DATABASE_URL's server.
     replica_urls: SecretStr | None = None
