@@ -251,3 +251,18 @@ def test_reads_go_on_while_the_replica_is_stopped_frozen_or_lagging(
         time.sleep(0.05)
     assert routes.stats()[routes.replicas[0].name] > 0, "the replica serves again"
     assert causal_token() is not None
+
+
+def test_the_bench_of_read_your_writes_prints_every_workload(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bench import replicas
+
+    primary, replica = _env("SHOPDB_TEST_PRIMARY_URL"), _env("SHOPDB_TEST_REPLICA_URL")
+    argv = ["bench", primary, replica, "--seconds", "0.05", "--repeats", "1", "--products", "50"]
+    monkeypatch.setattr("sys.argv", argv)
+    replicas.main()
+    rows = capsys.readouterr().out.splitlines()
+    print("\n".join(rows))
+    assert len(rows) == 7
+    assert all(float(row.split()[-1]) > 0 for row in rows[1:])
