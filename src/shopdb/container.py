@@ -81,7 +81,9 @@ def replica_policy(settings: Settings) -> ReplicaPolicy:
 
 
 def open_replicas(
-    settings: Settings, configs: Callable[[], list[PoolConfig]]
+    settings: Settings,
+    configs: Callable[[], list[PoolConfig]],
+    telemetry: Callable[[], Telemetry] | None = None,
 ) -> Iterator[list[ShopdbPool]]:
     """The replicas' pools, opened at each start and closed at shutdown_resources(); none with
     the memory backend or without SHOPDB_REPLICA_URLS."""
@@ -89,6 +91,9 @@ def open_replicas(
         yield []
         return
     pools = [create_pool(config) for config in configs()]
+    if telemetry is not None:  # gauges per pool, by its name (shopdb-replica-1, ...)
+        for pool in pools:
+            telemetry().watch_pool(pool)
     try:
         yield pools
     finally:
@@ -241,7 +246,7 @@ class Container(containers.DeclarativeContainer):
 
     replica_configs = providers.Singleton(replica_configs, settings, pool_config)
     replica_pools: providers.Resource[list[ShopdbPool]] = providers.Resource(
-        open_replicas, settings, replica_configs.provider
+        open_replicas, settings, replica_configs.provider, telemetry.provider
     )
 
     # The fake's data outlives restarts, as a database's would.

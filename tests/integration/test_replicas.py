@@ -5,6 +5,7 @@ left out of every other run)."""
 from __future__ import annotations
 
 import contextvars
+import json
 import os
 import signal
 import subprocess
@@ -16,10 +17,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from typer.testing import CliRunner
 
 from adapters.postgres.replicas import Router
 from domain.model import User
-from ports.causality import causal_token
+from ports.causality import causal_token, position
+from shopdb.cli import app
 from shopdb.container import Container, PoolOnFirstUse
 from shopdb.migrations import upgrade
 from shopdb.settings import Settings
@@ -266,3 +269,32 @@ def test_the_bench_of_read_your_writes_prints_every_workload(
     print("\n".join(rows))
     assert len(rows) == 7
     assert all(float(row.split()[-1]) > 0 for row in rows[1:])
+
+
+def test_check_shows_each_replica_and_its_lag_and_stays_healthy_without_it(
+    topology: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    primary, replica = topology
+    monkeypatch.setenv("DATABASE_URL", primary)
+    monkeypatch.setenv("SHOPDB_REPLICA_URLS", replica)
+    monkeypatch.delenv("SHOPDB_BACKEND", raising=False)
+
+    def check() -> dict[str, Any]:
+        result = CliRunner().invoke(app, ["check", "--json"])
+        assert result.exit_code == 0, result.output
+        report: dict[str, Any] = json.loads(result.output)
+        return report
+
+    up = check()
+    print(f"\n{up['replicas']}")
+    assert up["healthy"] is True
+    assert [r["database"] for r in up["replicas"]] == [replica]
+    assert position(up["replicas"][0]["replayed"]) > 0
+    assert up["replicas"][0]["lag_s"] >= 0
+    assert "shopdb-replica-1" not in up["pool"]
+    with stopped():
+        down = check()
+    print(down["replicas"])
+    assert down["healthy"] is True, "reads go on from the primary"
+    assert "error" in down["replicas"][0]
+    assert "replayed" not in down["replicas"][0]
