@@ -67,10 +67,7 @@ def shop(topology: tuple[str, str]) -> Iterator[Callable[..., Container]]:
     def make(**settings: Any) -> Container:
         container = Container(
             settings=Settings(
-                DATABASE_URL=primary,
-                replica_urls=replica,
-                pool_min_size=1,
-                **settings,
+                **{"DATABASE_URL": primary, "replica_urls": replica, "pool_min_size": 1, **settings}
             )
         )
         container.init_resources()
@@ -298,3 +295,20 @@ def test_check_shows_each_replica_and_its_lag_and_stays_healthy_without_it(
     assert down["healthy"] is True, "reads go on from the primary"
     assert "error" in down["replicas"][0]
     assert "replayed" not in down["replicas"][0]
+
+
+def test_a_server_that_is_not_in_recovery_never_serves_as_a_replica(
+    shop: Callable[..., Container], topology: tuple[str, str]
+) -> None:
+    """Named as a replica by mistake, or promoted since: reads go to the primary instead."""
+    primary, _ = topology
+    container = shop(replica_urls=primary)
+    carts = container.carts()
+    (user,) = shoppers(container, "mistaken", 1)
+    lamp = container.catalog().create_product("Lamp", "1.00", inventory_count=10)
+    carts.add_to_cart(user.id, lamp.id, 1)
+    contextvars.Context().run(carts.view_cart, user.id)  # no token: any replica would do
+    routes = router(container)
+    assert routes.stats()["shopdb-replica-1"] == 0
+    assert routes.stats()["primary"] >= 1
+    assert routes.replicas[0].problem == "not in recovery: not a replica"
