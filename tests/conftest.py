@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -29,8 +30,12 @@ DATABASE_SUITES = ("contract", "integration", "security")
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Marks the database suites, and leaves out (deselects, never skips) what belongs to the
     other run: tests of the pooler itself run only through PgBouncer, and tests that need a
-    server session of their own only without it (CI runs both)."""
+    server session of their own only without it (CI runs both); tests of replicas run only
+    where .ci/replicas set up a primary and its replica (SHOPDB_TEST_REPLICA_URL), tests of
+    failover where it set up a formation (SHOPDB_TEST_FAILOVER_URL)."""
     behind_pooler = pooled()
+    with_replicas = bool(os.environ.get("SHOPDB_TEST_REPLICA_URL"))
+    with_formation = bool(os.environ.get("SHOPDB_TEST_FAILOVER_URL"))
     kept: list[pytest.Item] = []
     left_out: list[pytest.Item] = []
     for item in items:
@@ -41,6 +46,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if behind_pooler
             else item.get_closest_marker("pooler_only") is not None
         )
+        if item.get_closest_marker("replicas") is not None and not with_replicas:
+            other_run = True
+        if item.get_closest_marker("failover") is not None and not with_formation:
+            other_run = True
         (left_out if other_run else kept).append(item)
     if left_out:
         config.hook.pytest_deselected(items=left_out)

@@ -34,7 +34,7 @@ from domain.errors import DomainError
 from shopdb import database
 from shopdb.container import Container
 from shopdb.database import EmbeddedUnavailable
-from shopdb.health import DatabaseUnreachable, Health, health, probe
+from shopdb.health import DatabaseUnreachable, Health, health, probe, replica_state
 from shopdb.migrations import MigrationError
 from shopdb.settings import Backend, Settings, SettingsError, load_settings, redact_url
 from shopdb.statistics import refresh_statistics
@@ -299,7 +299,7 @@ def demo() -> None:
         run_demo(container, console)
 
 
-def _check(settings: Settings) -> tuple[str, Health, dict[str, int]]:
+def _check(settings: Settings) -> tuple[str, Health, dict[str, int], list[dict[str, Any]]]:
     url = _reachable_url(settings)  # one quick connection: a clear error if there is none
     with _container(settings) as container:
         pool = container.pool()
@@ -313,7 +313,14 @@ def _check(settings: Settings) -> tuple[str, Health, dict[str, int]]:
             raise DatabaseUnreachable(
                 f"the pool could not connect within {settings.pool_timeout:g} s: {reason}"
             ) from None
-        return url, health(pool=pool), pool.get_stats()
+        deadline = settings.replica_deadline_ms / 1000
+        replicas = [
+            replica_state(replica, replica_url, deadline)
+            for replica, replica_url in zip(
+                container.replica_pools(), settings.replicas(), strict=True
+            )
+        ]
+        return url, health(pool=pool), pool.get_stats(), replicas
 
 
 @app.command()
@@ -327,19 +334,30 @@ def check(
     settings = _settings()
     if as_json:
         try:
-            url, state, stats = _check(settings)
+            url, state, stats, replicas = _check(settings)
         except (*EXPECTED, psycopg.Error) as exc:
             print(json.dumps({"error": _one_line(exc), "healthy": False}, sort_keys=True))
             raise typer.Exit(1) from None
         report = {"database": redact_url(url), **state.as_dict(), "pool": stats}
+        if replicas:
+            report["replicas"] = replicas
         print(json.dumps({**report, "healthy": state.migrated}, sort_keys=True))
         if not state.migrated:
             raise typer.Exit(1)
         return
-    url, state, stats = _check(settings)
+    url, state, stats, replicas = _check(settings)
     console.print(f"database: {redact_url(url)} (PostgreSQL {state.server_version})")
     console.print(f"schema: {state.revision or 'base'} (head {state.head})")
     console.print(f"pool: {stats}")
+    for replica in replicas:
+        where = replica["database"]
+        if "error" in replica:
+            console.print(f"replica: {where}: skipped by reads ({replica['error']})")
+        else:
+            console.print(
+                f"replica: {where}: replayed {replica['replayed']}, lag {replica['lag_s']:g} s,"
+                f" pool: {replica['pool']}"
+            )
     if not state.migrated:
         raise SettingsError("schema is not at head: run `shopdb migrate`")
     console.print("healthy")

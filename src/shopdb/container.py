@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from urllib.parse import unquote, urlsplit
 
 import psycopg
 from dependency_injector import containers, providers
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import PoolTimeout
 
 from adapters.hashing import Argon2PasswordHasher
 from adapters.memory import MemoryDatabase, MemoryUnitOfWorkFactory
 from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, ShopdbPool, create_pool
+from adapters.postgres.replicas import Replica, ReplicaPolicy, Router
 from adapters.telemetry import Telemetry
 from domain.errors import StorageUnavailable
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -41,7 +44,63 @@ def pool_config(settings: Settings, url: str) -> PoolConfig:
         connect_timeout=settings.connect_timeout,
         deadline_margin=settings.deadline_margin_ms / 1000,
         transaction_pooler=settings.pooler is Pooler.TRANSACTION,
+        connect_retry=settings.failover_connect_retry_ms / 1000 if _hosts(url) > 1 else 0.0,
     )
+
+
+def _hosts(url: str) -> int:
+    """How many hosts a URL names (libpq's multi-host form: h1:5432,h2:5432)."""
+    try:
+        return len(str(conninfo_to_dict(url).get("host") or "").split(","))
+    except psycopg.Error:
+        return 1
+
+
+def replica_configs(settings: Settings, primary: PoolConfig) -> list[PoolConfig]:
+    """One pool per replica, as the primary's but named for it, with a liveness check that
+    gives up within the replica deadline (a frozen replica is skipped, not waited on)."""
+    deadline = settings.replica_deadline_ms / 1000
+    return [
+        replace(
+            primary,
+            conninfo=url,
+            name=f"shopdb-replica-{n}",
+            check_timeout=deadline,
+            connect_retry=0.0,  # a replica that does not answer is skipped, not waited for
+        )
+        for n, url in enumerate(settings.replicas(), 1)
+    ]
+
+
+def replica_policy(settings: Settings) -> ReplicaPolicy:
+    return ReplicaPolicy(
+        max_lag=settings.replica_max_lag_ms / 1000,
+        wait=settings.replica_wait_ms / 1000,
+        deadline=settings.replica_deadline_ms / 1000,
+        retry_after=settings.replica_retry_ms / 1000,
+        read_your_writes=settings.read_your_writes,
+    )
+
+
+def open_replicas(
+    settings: Settings,
+    configs: Callable[[], list[PoolConfig]],
+    telemetry: Callable[[], Telemetry] | None = None,
+) -> Iterator[list[ShopdbPool]]:
+    """The replicas' pools, opened at each start and closed at shutdown_resources(); none with
+    the memory backend or without SHOPDB_REPLICA_URLS."""
+    if settings.backend is Backend.MEMORY or not settings.replicas():
+        yield []
+        return
+    pools = [create_pool(config) for config in configs()]
+    if telemetry is not None:  # gauges per pool, by its name (shopdb-replica-1, ...)
+        for pool in pools:
+            telemetry().watch_pool(pool)
+    try:
+        yield pools
+    finally:
+        for pool in pools:
+            pool.close()
 
 
 def telemetry(settings: Settings) -> Telemetry:
@@ -97,8 +156,16 @@ class PoolOnFirstUse:
     container's shutdown_resources()) it refuses work rather than reopen a pool nobody closes.
     The indirection costs ~0.2 µs a unit of work (a unit of work on PostgreSQL: 45-70 µs)."""
 
-    def __init__(self, pool: Callable[[], ShopdbPool | None], telemetry: Telemetry) -> None:
+    def __init__(
+        self,
+        pool: Callable[[], ShopdbPool | None],
+        telemetry: Telemetry,
+        replicas: Callable[[], list[ShopdbPool]] | None = None,
+        policy: ReplicaPolicy | None = None,
+    ) -> None:
         self._pool = pool
+        self._replicas = replicas
+        self._policy = policy
         self._telemetry = telemetry
         self._units: PostgresUnitOfWorkFactory | None = None
         self._closed = False
@@ -119,8 +186,22 @@ class PoolOnFirstUse:
             if self._units is None:
                 pool = self._pool()
                 assert pool is not None, "the postgres backend always has a pool"
-                self._units = PostgresUnitOfWorkFactory(pool, self._telemetry)
+                replicas = self._replicas() if self._replicas is not None else []
+                router = None
+                if replicas:
+                    router = Router(
+                        pool,
+                        [Replica(replica.name, replica) for replica in replicas],
+                        self._policy,
+                    )
+                self._units = PostgresUnitOfWorkFactory(pool, self._telemetry, router)
             return self._units
+
+    def router(self) -> Router | None:
+        """The router over the replicas (its counts, its view of each replica); None without
+        replicas, or before the first unit of work."""
+        units = self._units
+        return None if units is None else units.router
 
     def close(self) -> None:
         with self._lock:
@@ -152,6 +233,7 @@ def units_of_work(
     pool: Callable[[], ShopdbPool | None],
     memory: Callable[[], MemoryDatabase],
     telemetry: Callable[[], Telemetry],
+    replicas: Callable[[], list[ShopdbPool]] | None = None,
 ) -> Iterator[UnitOfWorkFactory]:
     """Made anew at each start, so none outlives the pool it was given; services taken before
     a shutdown_resources() refuse work after it (the pool is closed)."""
@@ -162,7 +244,7 @@ def units_of_work(
         finally:
             stopping.close()
     else:
-        units = PoolOnFirstUse(pool, telemetry())
+        units = PoolOnFirstUse(pool, telemetry(), replicas, replica_policy(settings))
         try:
             yield units
         finally:
@@ -185,10 +267,20 @@ class Container(containers.DeclarativeContainer):
         open_pool, settings, pool_config.provider, telemetry.provider
     )
 
+    replica_configs = providers.Singleton(replica_configs, settings, pool_config)
+    replica_pools: providers.Resource[list[ShopdbPool]] = providers.Resource(
+        open_replicas, settings, replica_configs.provider, telemetry.provider
+    )
+
     # The fake's data outlives restarts, as a database's would.
     memory_database = providers.Singleton(MemoryDatabase)
     unit_of_work: providers.Resource[UnitOfWorkFactory] = providers.Resource(
-        units_of_work, settings, pool.provider, memory_database.provider, telemetry.provider
+        units_of_work,
+        settings,
+        pool.provider,
+        memory_database.provider,
+        telemetry.provider,
+        replica_pools.provider,
     )
     password_hasher = providers.Singleton(Argon2PasswordHasher)
 

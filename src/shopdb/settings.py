@@ -45,7 +45,10 @@ def _split(url: str) -> SplitResult:
     moved part of the password elsewhere: an unencoded / ends the netloc inside the password
     ("user:pa/ss@host" reads as host "user" and port "pa", with "ss@host" in the path)."""
     parts = urlsplit(url)
-    parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    hosts = parts.netloc.rpartition("@")[2]
+    # libpq's multi-host form (failover): "h1:5432,h2:5432"; each port must be a number.
+    for host in hosts.split(","):
+        urlsplit(f"//{host}").port  # noqa: B018 - raises ValueError for a port not a number
     if "@" in parts.path + parts.query + parts.fragment:
         raise ValueError("@ after the host")
     if parts.netloc.count("@") > 1:
@@ -59,16 +62,13 @@ def redact_url(url: str) -> str:
     """The URL with any password replaced by `***`, safe for logs and error messages."""
     try:
         parts = _split(url)
-        port = parts.port
         if not parts.password:
             return url
         user = parts.username or ""
-        host = parts.hostname or ""
-        if port is not None:
-            host = f"{host}:{port}"
+        hosts = parts.netloc.rpartition("@")[2]
     except ValueError:
         return "<unparseable URL>"
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hosts}"))
 
 
 PositiveSeconds = Annotated[float, Field(gt=0)]
@@ -123,6 +123,23 @@ class Settings(BaseSettings):
     embedded: bool | None = None
     embedded_data_dir: str | None = None
 
+    # With a DATABASE_URL naming several hosts (failover): a failed connection attempt is made
+    # again every 50 ms for this long, so that a standby is used as soon as it is promoted.
+    failover_connect_retry_ms: Annotated[int, Field(ge=0)] = 5_000
+
+    # Streaming replicas for read-only units of work: URLs separated by spaces (a URL may name
+    # several hosts with commas). Unset: every unit of work runs on DATABASE_URL's server.
+    replica_urls: SecretStr | None = None
+    # A replica further behind than this serves no read (skipped until retry_ms has passed).
+    replica_max_lag_ms: Annotated[int, Field(ge=0)] = 5_000
+    # A read after a commit waits this long for a replica to replay it, then reads the primary.
+    replica_wait_ms: Annotated[int, Field(ge=0)] = 50
+    # A replica gets this long to hand out a connection and answer the lag check, else skipped.
+    replica_deadline_ms: Annotated[int, Field(ge=1)] = 500
+    replica_retry_ms: Annotated[int, Field(ge=0)] = 1_000
+    # Off: replicas ignore causal tokens (reads may miss the caller's own last commit).
+    read_your_writes: bool = True
+
     @field_validator("database_url", "migration_database_url")
     @classmethod
     def _postgres_scheme(cls, value: SecretStr | None) -> SecretStr | None:
@@ -135,6 +152,20 @@ class Settings(BaseSettings):
         url = raw.replace("postgresql+psycopg://", "postgresql://", 1)
         _parseable(url)
         return SecretStr(url)
+
+    @field_validator("replica_urls")
+    @classmethod
+    def _replica_schemes(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        urls = [cls._postgres_scheme(SecretStr(url)) for url in value.get_secret_value().split()]
+        return SecretStr(" ".join(url.get_secret_value() for url in urls if url is not None))
+
+    def replicas(self) -> list[str]:
+        """The replica URLs, in the order given."""
+        if self.replica_urls is None:
+            return []
+        return self.replica_urls.get_secret_value().split()
 
     @model_validator(mode="after")
     def _pool_sizes(self) -> Self:

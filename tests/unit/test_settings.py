@@ -187,3 +187,32 @@ def test_a_hostile_variable_name_is_shown_escaped_and_its_value_never(
     assert "\x1b" not in line
     assert len(line) < 200
     assert CANARY not in line
+
+
+def test_replica_urls_are_read_in_order_and_stay_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    second = "postgresql://shop@r2.example:5432,r3.example:5432/shop"
+    monkeypatch.setenv("SHOPDB_REPLICA_URLS", f" {URL}\n{second} ")
+    settings = load_settings()
+    assert settings.replicas() == [URL, second]
+    assert CANARY not in repr(settings)
+    monkeypatch.setenv("SHOPDB_REPLICA_URLS", "")
+    assert load_settings().replicas() == []
+
+
+@pytest.mark.parametrize(
+    "bad", ["mysql://r1/shop", f"{URL} http://r2/shop", "postgresql://a:b/c@d"]
+)
+def test_a_replica_url_that_is_not_postgres_is_refused(
+    monkeypatch: pytest.MonkeyPatch, bad: str
+) -> None:
+    monkeypatch.setenv("SHOPDB_REPLICA_URLS", bad)
+    with pytest.raises(SettingsError, match="SHOPDB_REPLICA_URLS") as caught:
+        load_settings()
+    assert CANARY not in str(caught.value)
+
+
+def test_a_multi_host_url_is_taken_and_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"postgresql://shop:{CANARY}@h1:5432,h2:5433/shop?target_session_attrs=read-write"
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert load_settings().redacted_database_url() == url.replace(CANARY, "***")
+    assert redact_url(url.replace("5433", "54x3")) == "<unparseable URL>"

@@ -147,6 +147,7 @@ class MemoryDatabase:
         self._writer = threading.Lock()
         self._guard = threading.Lock()
         self._sequences = dict.fromkeys(SEQUENCES, 0)
+        self._position = 0  # counts commits: the fake's causal positions
 
     def committed(self) -> Tables:
         with self._guard:
@@ -165,10 +166,14 @@ class MemoryDatabase:
             )
         return self.committed().copy()
 
-    def publish(self, tables: Tables) -> None:
+    def publish(self, tables: Tables) -> int:
+        """Make `tables` the committed state; returns the commit's position."""
         with self._guard:
             self._committed = tables
+            self._position += 1
+            at = self._position
         self._writer.release()
+        return at
 
     def abandon(self) -> None:
         self._writer.release()

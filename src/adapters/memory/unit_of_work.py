@@ -22,6 +22,7 @@ from domain.errors import (
     UnitOfWorkMisuse,
     UnitOfWorkNotActive,
 )
+from ports.causality import committed
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
@@ -95,7 +96,7 @@ class MemoryTransaction:
     def commit(self) -> None:
         if self._working is not None:
             working, self._working = self._working, None
-            self.database.publish(working)
+            committed(self.database.publish(working))
         self._now = None
 
     def undo(self, what: str) -> None:

@@ -29,6 +29,11 @@ from domain.errors import (
     UnitOfWorkMisuse,
     UnitOfWorkNotActive,
 )
+from ports.causality import committed, position
+
+# One round trip (the simple query protocol runs both): the position read after COMMIT is at
+# or past the commit's record, so a replica that replayed it has the commit.
+_COMMIT_AT = "COMMIT; SELECT pg_current_wal_insert_lsn()::text"
 
 _IDLE = TransactionStatus.IDLE
 _INERROR = TransactionStatus.INERROR
@@ -74,6 +79,7 @@ class Session:
         "slow",
         "started",
         "tended",
+        "track",
         "undos",
         "watchdog",
     )
@@ -87,8 +93,12 @@ class Session:
         probe: Probe | None = None,
         slow: float = math.inf,
         constraints: ConstraintErrors | None = None,
+        track: bool = False,
     ) -> None:
         self.conn = conn
+        # With replicas: every commit reads the primary's WAL position in its own round trip
+        # and leaves it as this context's causal token (ports/causality.py).
+        self.track = track
         self.constraints = constraints
         self.probe = probe
         self.tended = tended(conn)
@@ -183,7 +193,8 @@ class Session:
         without BEGIN/COMMIT, as the statement is atomic by itself: if the connection is lost
         while it runs, whether it took effect is unknown."""
         self.writable()
-        implicit = self.autocommit and one_statement and not self.in_transaction
+        # A commit of its own leaves no position to read after it: with tracking, always BEGIN.
+        implicit = self.autocommit and one_statement and not self.in_transaction and not self.track
         self.watch()
         try:
             if not self.in_transaction and not implicit:
@@ -245,12 +256,18 @@ class Session:
             raise StorageUnavailable(
                 "the connection was lost before the commit: nothing was committed"
             )
+        cur = self.cur
         try:
-            self.cur.execute("COMMIT")
+            cur.execute(_COMMIT_AT if self.track else "COMMIT")
+            # The server answers COMMIT of an aborted transaction with ROLLBACK, and no error.
+            status = cur.statusmessage
+            if self.track and cur.nextset():
+                row = cur.fetchone()
+                if status == "COMMIT" and row is not None:
+                    committed(position(row[0]))
         except psycopg.Error as exc:
             raise self.failure(exc, {}, committing=True) from exc
-        # The server answers COMMIT of an aborted transaction with ROLLBACK, and no error.
-        if self.cur.statusmessage != "COMMIT":
+        if status != "COMMIT":
             raise TransactionAborted()
 
     def failure(
