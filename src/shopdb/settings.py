@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, ClassVar, Self
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import psycopg
@@ -25,6 +25,10 @@ class Pooler(StrEnum):
 
 class SettingsError(Exception):
     """Settings could not be read; the message is one line and names the variable."""
+
+
+class InsecureHasherRefused(SettingsError):
+    """The container was given the test-only password hasher with production settings."""
 
 
 def _split(url: str) -> SplitResult:
@@ -69,6 +73,10 @@ class Settings(BaseSettings):
         frozen=True,
         hide_input_in_errors=True,
     )
+
+    # Whether the container accepts the test-only password hasher. A class attribute, not a
+    # field: no variable or .env line can turn it on; only shopdb.testing.TestSettings has it.
+    testing: ClassVar[bool] = False
 
     database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
     # Migrations and other schema work connect here, past any pooler (they take session-level

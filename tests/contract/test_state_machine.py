@@ -32,7 +32,7 @@ from domain.errors import DomainError, UserNotFound
 from domain.search import Page, ProductQuery, ProductSort
 from ports.unit_of_work import UnitOfWorkFactory
 from services import AccountService, CartService, CatalogService, OrderService
-from tests.harness import truncate_all
+from shopdb.testdb import truncate_all
 from tests.strategies import case_names, search_texts
 
 PROFILES = {"ci": (200, 30), "long": (1000, 50)}

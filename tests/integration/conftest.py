@@ -10,7 +10,7 @@ import pytest
 from adapters.memory import MemoryUnitOfWorkFactory
 from adapters.postgres import PostgresUnitOfWorkFactory, create_pool
 from ports.unit_of_work import UnitOfWorkFactory
-from tests.harness import pool_config
+from shopdb.testdb import pool_config
 
 
 @pytest.fixture(params=["memory", "postgres"])

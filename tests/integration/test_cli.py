@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from shopdb.cli import app
-from tests.harness import scratch_database
+from shopdb.testdb import scratch_database
 
 CANARY_PASSWORD = "canary-db-pass-93f1"
 

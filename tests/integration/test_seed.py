@@ -18,7 +18,7 @@ from psycopg import sql
 from adapters.hashing import Argon2PasswordHasher
 from adapters.postgres import PostgresUnitOfWorkFactory
 from shopdb import seed as seeding
-from tests.harness import scratch_database
+from shopdb.testdb import scratch_database
 
 KINDS = ("products", "users", "carts")
 OUTCOME = re.compile(

@@ -22,8 +22,8 @@ from adapters.postgres import PostgresUnitOfWorkFactory, ShopdbPool
 from adapters.telemetry import Telemetry
 from domain.errors import InsufficientInventory
 from services import AccountService, CartService, CatalogService
+from shopdb.testdb import pool_config
 from tests.conftest import CountingConnection
-from tests.harness import pool_config
 
 PASSWORD = "correct horse battery staple"  # pragma: allowlist secret
 

@@ -29,7 +29,7 @@ from domain.search import ProductQuery, ProductSort, encode_cursor
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from services import AccountService, CartService, CatalogService, OrderService
 from shopdb.settings import Settings, SettingsError, load_settings
-from tests.harness import truncate_all
+from shopdb.testdb import truncate_all
 
 EXAMPLES = 25
 MEGABYTE = "x" * 1_000_000

@@ -17,7 +17,7 @@ from adapters.postgres import PostgresUnitOfWorkFactory, create_pool
 from services import AccountService, CartService, CatalogService, OrderService
 from shopdb.cli import app
 from shopdb.migrations import upgrade
-from tests.harness import pool_config, scratch_database
+from shopdb.testdb import pool_config, scratch_database
 
 
 def _as(url: str, role: str) -> str:
