@@ -14,7 +14,7 @@ from shopdb.container import Container
 from shopdb.settings import Backend, InsecureHasherRefused, Settings, load_settings
 from shopdb.testing import TestSettings, memory_container
 
-PASSWORD = "a long password"
+PASSWORD = "a long password"  # pragma: allowlist secret
 
 
 def test_it_verifies_the_right_password_only() -> None:
