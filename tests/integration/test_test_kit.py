@@ -6,8 +6,6 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from shopdb.testdb import configured_url
-
 USER_TESTS = """
 import pytest
 
@@ -62,15 +60,6 @@ def record(shopdb_database_url):
 def _databases(admin_url: str) -> set[str]:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         return {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
-
-
-@pytest.fixture
-def same_server(admin_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The inner session uses this session's server: the configured one as it is, the
-    embedded one (else a second would start) through SHOPDB_TEST_DATABASE_URL."""
-    if configured_url() is None:
-        monkeypatch.setenv("SHOPDB_TEST_DATABASE_URL", admin_url)
-    return admin_url
 
 
 def test_a_users_tests_run_on_the_fakes_and_on_a_dropped_database(
