@@ -47,14 +47,22 @@ def test_the_hasher(shopdb_hasher):
 # Tells the outer test which database the inner session used (its cwd is pytester's folder).
 RECORD_DATABASE = """
 import pathlib
+from urllib.parse import urlsplit
 
 import pytest
 
 
 @pytest.fixture(autouse=True)
 def record(shopdb_database_url):
-    pathlib.Path("database").write_text(shopdb_database_url.rsplit("/", 1)[1])
+    # The path, whatever follows: the embedded server's URL ends in ?host=<its socket folder>.
+    pathlib.Path("database").write_text(urlsplit(shopdb_database_url).path.lstrip("/"))
 """
+
+
+def _recorded(pytester: pytest.Pytester) -> str:
+    name = (pytester.path / "database").read_text()
+    assert name.startswith("shopdb_test_")
+    return name
 
 
 def _databases(admin_url: str) -> set[str]:
@@ -70,9 +78,7 @@ def test_a_users_tests_run_on_the_fakes_and_on_a_dropped_database(
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=5)
     # The session's database was made on this server, and dropped at its end.
-    name = (pytester.path / "database").read_text()
-    assert name.startswith("shopdb_test_")
-    assert name not in _databases(same_server)
+    assert _recorded(pytester) not in _databases(same_server)
 
 
 def test_a_failing_user_test_still_drops_the_database(
@@ -84,4 +90,4 @@ def test_a_failing_user_test_still_drops_the_database(
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
-    assert (pytester.path / "database").read_text() not in _databases(same_server)
+    assert _recorded(pytester) not in _databases(same_server)
