@@ -91,3 +91,15 @@ def test_a_failing_user_test_still_drops_the_database(
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     assert _recorded(pytester) not in _databases(same_server)
+
+
+def test_without_the_migrations_extra_the_run_stops_with_one_line(
+    pytester: pytest.Pytester, same_server: str
+) -> None:
+    # As if shopdb[migrations] were not installed (pytester restores sys.modules afterwards).
+    pytester.makeconftest("import sys\nsys.modules['shopdb.migrations'] = None\n")
+    pytester.makepyfile(test_it="def test_it(shopdb_postgres_container):\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == 3
+    result.stdout.fnmatch_lines(["*the test database is migrated with shopdb[[]migrations[]]*"])
+    assert "Traceback" not in result.stdout.str()
