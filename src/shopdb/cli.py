@@ -184,7 +184,7 @@ def seed(
             try:
                 load(
                     container.unit_of_work(),
-                    container.password_hasher(),
+                    container.permitted_password_hasher(),
                     product_count=products,
                     user_count=users,
                     cart_count=carts,

@@ -13,16 +13,17 @@ from dependency_injector import containers, providers
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import PoolTimeout
 
-from adapters.hashing import Argon2PasswordHasher
+from adapters.hashing import Argon2PasswordHasher, InsecureTestHasher
 from adapters.memory import MemoryDatabase, MemoryUnitOfWorkFactory
 from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, ShopdbPool, create_pool
 from adapters.postgres.replicas import Replica, ReplicaPolicy, Router
 from adapters.telemetry import Telemetry
 from domain.errors import StorageUnavailable
+from ports.hashing import PasswordHasher
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from services import AccountService, CartService, CatalogService, OrderService
 from shopdb.database import database_url
-from shopdb.settings import Backend, Pooler, Settings, redact_url
+from shopdb.settings import Backend, InsecureHasherRefused, Pooler, Settings, redact_url
 
 __all__ = ["Container", "database_url", "pool_config"]
 
@@ -251,6 +252,18 @@ def units_of_work(
             units.close()
 
 
+def permitted_hasher(settings: Settings, hasher: PasswordHasher) -> PasswordHasher:
+    """`hasher`, unless it is the test-only one and the settings are not TestSettings: an
+    override left in application code, or a test helper imported by it, fails at the first
+    service instead of storing weak hashes."""
+    if isinstance(hasher, InsecureTestHasher) and not settings.testing:
+        raise InsecureHasherRefused(
+            "InsecureTestHasher is for tests only and these are production settings: build"
+            " the test's container with shopdb.testing.TestSettings"
+        )
+    return hasher
+
+
 class Container(containers.DeclarativeContainer):
     """Every provider is typed: `container.carts()` is a CartService, `container.unit_of_work()`
     a UnitOfWorkFactory. `init_resources()` / `shutdown_resources()` may alternate any number
@@ -282,9 +295,12 @@ class Container(containers.DeclarativeContainer):
         telemetry.provider,
         replica_pools.provider,
     )
-    password_hasher = providers.Singleton(Argon2PasswordHasher)
+    # What tests override; services take it through the check below, which no override of
+    # password_hasher replaces.
+    password_hasher: providers.Provider[PasswordHasher] = providers.Singleton(Argon2PasswordHasher)
+    permitted_password_hasher = providers.Callable(permitted_hasher, settings, password_hasher)
 
-    accounts = providers.Factory(AccountService, unit_of_work, password_hasher, telemetry)
+    accounts = providers.Factory(AccountService, unit_of_work, permitted_password_hasher, telemetry)
     catalog = providers.Factory(CatalogService, unit_of_work, telemetry)
     carts = providers.Factory(CartService, unit_of_work, telemetry)
     orders = providers.Factory(OrderService, unit_of_work, telemetry)

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, ClassVar, Self
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import psycopg
@@ -38,6 +38,10 @@ class SettingsError(Exception):
 
 class UnencodedAt(ValueError):
     """More than one @ before the host: one of them belongs to the user name or password."""
+
+
+class InsecureHasherRefused(SettingsError):
+    """The container was given the test-only password hasher with production settings."""
 
 
 def _split(url: str) -> SplitResult:
@@ -86,6 +90,10 @@ class Settings(BaseSettings):
         frozen=True,
         hide_input_in_errors=True,
     )
+
+    # Whether the container accepts the test-only password hasher. A class attribute, not a
+    # field: no variable or .env line can turn it on; only shopdb.testing.TestSettings has it.
+    testing: ClassVar[bool] = False
 
     database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
     # Migrations and other schema work connect here, past any pooler (they take session-level

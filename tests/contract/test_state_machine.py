@@ -25,14 +25,14 @@ from hypothesis.stateful import (
 )
 from pydantic import BaseModel
 
-from adapters.hashing import Argon2PasswordHasher
 from adapters.memory import MemoryUnitOfWorkFactory
 from adapters.postgres import PostgresUnitOfWorkFactory, ShopdbPool
 from domain.errors import DomainError, UserNotFound
 from domain.search import Page, ProductQuery, ProductSort
 from ports.unit_of_work import UnitOfWorkFactory
 from services import AccountService, CartService, CatalogService, OrderService
-from tests.harness import truncate_all
+from shopdb.testdb import truncate_all
+from shopdb.testing import InsecureTestHasher
 from tests.strategies import case_names, search_texts
 
 PROFILES = {"ci": (200, 30), "long": (1000, 50)}
@@ -69,7 +69,7 @@ def observe(value: Any) -> Any:
 class Shop:
     """The services over one adapter."""
 
-    def __init__(self, uow: UnitOfWorkFactory, hasher: Argon2PasswordHasher) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, hasher: InsecureTestHasher) -> None:
         self.uow = uow
         self.accounts = AccountService(uow, hasher)
         self.catalog = CatalogService(uow)
@@ -80,7 +80,7 @@ class Shop:
 class SideBySide(RuleBasedStateMachine):
     pool: ShopdbPool
     database_url: str
-    hasher = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    hasher = InsecureTestHasher()
 
     def __init__(self) -> None:
         super().__init__()

@@ -16,7 +16,7 @@ import pytest
 from psycopg import sql
 
 from shopdb.embedded import stop_server
-from tests.throwaway import throwaway_dir
+from shopdb.throwaway import throwaway_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 LINE = re.compile(

@@ -12,7 +12,7 @@ from psycopg import sql
 from typer.testing import CliRunner, Result
 
 from shopdb.cli import app
-from tests.harness import scratch_database
+from shopdb.testdb import scratch_database
 
 CANARY_PASSWORD = "canary-db-pass-93f1"
 

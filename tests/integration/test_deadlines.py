@@ -23,9 +23,9 @@ from domain.model import NewProduct, NewUser
 from services import CartService
 from shopdb.embedded import ensure_database, server_url, start_server
 from shopdb.migrations import upgrade
+from shopdb.throwaway import throwaway_dir
 from tests.faults import DroppingProxy, frozen, server_processes
 from tests.threads import run_all
-from tests.throwaway import throwaway_dir
 
 FAST = {
     "statement_timeout_ms": 1000,

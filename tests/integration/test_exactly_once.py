@@ -15,8 +15,8 @@ from domain.errors import CommitOutcomeUnknown, DomainError
 from domain.model import NewProduct, NewUser, Order
 from ports.unit_of_work import UnitOfWorkFactory
 from services import CartService, OrderService
+from shopdb.testdb import pool_config
 from tests.faults import DroppingProxy
-from tests.harness import pool_config
 from tests.threads import run_all
 
 

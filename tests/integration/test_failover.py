@@ -23,7 +23,7 @@ from domain.model import Order
 from shopdb.container import Container
 from shopdb.migrations import upgrade
 from shopdb.settings import Settings
-from tests.harness import truncate_all
+from shopdb.testdb import truncate_all
 
 pytestmark = pytest.mark.failover
 

@@ -17,7 +17,7 @@ from domain.model import NewProduct
 from shopdb.migrations import upgrade
 from shopdb.pooler import set_role_timeouts
 from shopdb.settings import load_settings
-from tests.harness import pool_config, pooled, scratch_database
+from shopdb.testdb import pool_config, pooled, scratch_database
 from tests.threads import run_all
 
 APP = "shopdb-faults"

@@ -20,7 +20,7 @@ from domain.errors import (
 )
 from domain.model import NewProduct, NewUser, Order
 from services import CartService
-from tests.harness import pool_config
+from shopdb.testdb import pool_config
 
 
 def _wait_for_lock_wait(url: str, timeout: float = 10.0) -> float:

@@ -22,8 +22,8 @@ from domain.errors import (
 from domain.model import NewProduct
 from shopdb.embedded import ensure_database, server_url, start_server
 from shopdb.migrations import upgrade
+from shopdb.throwaway import throwaway_dir
 from tests.faults import DroppingProxy
-from tests.throwaway import throwaway_dir
 
 
 @pytest.fixture(scope="module")

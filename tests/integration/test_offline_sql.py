@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from shopdb.migrations import head_revision, upgrade, upgrade_sql
-from tests.harness import scratch_database
+from shopdb.testdb import scratch_database
 
 # Everything a migration makes, each as the server writes it back (the definitions, not names).
 SCHEMA = {

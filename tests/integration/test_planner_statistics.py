@@ -19,7 +19,7 @@ from domain.model import NewProduct
 from services import CatalogService
 from shopdb import statistics
 from shopdb.migrations import upgrade
-from tests.harness import pool_config, scratch_database
+from shopdb.testdb import pool_config, scratch_database
 
 
 @pytest.fixture

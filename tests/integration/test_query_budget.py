@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.hashing import Argon2PasswordHasher
 from adapters.postgres import PostgresUnitOfWorkFactory
 from domain.errors import InsufficientInventory
 from domain.model import NewProduct
 from services import AccountService, CartService, CatalogService, OrderService
+from shopdb.testing import InsecureTestHasher
 from tests.conftest import CountingConnection
 
 # Use case -> statements sent. BEGIN and COMMIT count: they are round trips too.
@@ -37,7 +37,7 @@ def statements(action: Callable[[], object]) -> int:
 def shop(
     postgres_uow: PostgresUnitOfWorkFactory,
 ) -> tuple[AccountService, CatalogService, CartService]:
-    hasher = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    hasher = InsecureTestHasher()
     return (
         AccountService(postgres_uow, hasher),
         CatalogService(postgres_uow),

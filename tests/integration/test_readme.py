@@ -98,6 +98,20 @@ def test_the_logging_example_prints_with_no_logging_configured(
     assert "DEBUG shopdb.postgres: unit of work (read-only): ok" in printed
 
 
+def test_every_test_file_shown_runs_under_pytest(
+    pytester: pytest.Pytester, same_server: str
+) -> None:
+    """A block fenced as `python tests/NAME.py` is a test file of the reader's: it runs as
+    pytest runs it, with shopdb's plugin and no conftest."""
+    files = re.findall(r"```python (tests/\S+\.py)\n(.*?)```", README, re.DOTALL)
+    assert files
+    for name, text in files:
+        (pytester.path / name).parent.mkdir(parents=True, exist_ok=True)
+        (pytester.path / name).write_text(text)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=sum(text.count("\ndef test_") for _, text in files))
+
+
 def _shopdb_commands() -> list[list[str]]:
     commands = []
     for block in _blocks("sh"):

@@ -26,7 +26,7 @@ from shopdb.cli import app
 from shopdb.container import Container, PoolOnFirstUse
 from shopdb.migrations import upgrade
 from shopdb.settings import Settings
-from tests.harness import scratch_database, truncate_all, with_database
+from shopdb.testdb import scratch_database, truncate_all, with_database
 
 pytestmark = pytest.mark.replicas
 

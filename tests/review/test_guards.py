@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from adapters.hashing import Argon2PasswordHasher
 from adapters.postgres import PostgresUnitOfWorkFactory
 from domain.errors import (
     CartFull,
@@ -25,11 +24,12 @@ from domain.errors import (
 from domain.model import Order, ProductChanges
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from services import AccountService, CartService, CatalogService, OrderService
+from shopdb.testing import InsecureTestHasher
 from tests.contract.helpers import add_product, add_user
 from tests.integration.test_archive_interleavings import _shop
 from tests.review.helpers import add_products, fill_cart, together, while_held
 
-HASHER = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+HASHER = InsecureTestHasher()
 TRIALS = 20
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tomllib
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -47,6 +49,32 @@ def _imported_by(modules: str) -> list[str]:
 
 def test_the_container_and_settings_import_no_optional_package() -> None:
     assert _imported_by("shopdb.container, shopdb.health, shopdb.settings") == []
+
+
+def test_nothing_but_the_plugin_imports_pytest() -> None:
+    # The test kit works without pytest too, and an application never loads pytest with it.
+    modules = "shopdb.container, shopdb.settings, shopdb.testing, shopdb.testdb, shopdb.cli"
+    script = f"import sys, {modules}; print('pytest' in sys.modules, '_pytest' in sys.modules)"
+    command = [sys.executable, "-c", script]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    assert output.split() == ["False", "False"]
+
+
+def test_the_plugin_is_registered_and_imports_nothing_until_used() -> None:
+    assert PYPROJECT["project"]["entry-points"]["pytest11"] == {"shopdb": "shopdb.pytest_plugin"}
+    (plugin,) = [e for e in entry_points(group="pytest11") if e.name == "shopdb"]
+    ours = ("shopdb", "adapters", "services", "domain", "ports", "psycopg", "psutil")
+    script = (
+        f"import json, sys, {plugin.value} as plugin\n"
+        "print(json.dumps([sorted(n for n in vars(plugin) if n.startswith('shopdb_')),"
+        f" sorted(m for m in sys.modules if m.split('.')[0] in {ours!r})]))"
+    )
+    command = [sys.executable, "-c", script]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    fixtures, imported = json.loads(output)
+    assert {"shopdb_memory_container", "shopdb_postgres_container"} <= set(fixtures)
+    # pytest imports it at every start, wherever shopdb is installed: it costs nothing there.
+    assert imported == ["shopdb", "shopdb.pytest_plugin"]
 
 
 def test_the_command_line_imports_the_embedded_server_only_when_used() -> None:
