@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from adapters.postgres.carts import LOCK_FOR_USER, LOCK_PRODUCTS
+from adapters.postgres.carts import LOCK_FOR_USER
 from adapters.postgres.errors import ConstraintErrors
 from adapters.postgres.rows import columns, trusted
 from adapters.postgres.session import Session, returned, write
@@ -23,18 +23,42 @@ from domain.validation import check, identifier
 from domain.values import IdempotencyKey
 from ports.orders import OrderRepository
 
-# The whole checkout after the cart's lock is held (LOCK_FOR_USER, a statement of its own so
-# that this one's snapshot includes every line committed while it waited) and then its
-# products' (LOCK_PRODUCTS: products before lines, the order archiving takes them in). One
-# statement for any number of lines; its parts see one snapshot and pass rows on only through
-# RETURNING:
-# - items: the cart's lines, locked (changing a quantity takes no lock on the cart row);
-# - wanted: nothing when the key names an order already (`prior`): it is not sold again;
-# - locked: the products, locked in id order, so concurrent checkouts cannot deadlock;
-# - reserved: the stock taken, re-checked on the latest row version (no oversell);
-# - short: the first line that could not be reserved; then no order is written, and the
-#   adapter raises, which rolls the partial reservations back;
-# - new_order, lines, cleared: the order, its lines as sold, the emptied cart.
+# Checkout, after the cart's lock is held (LOCK_FOR_USER, a statement of its own so that the
+# next one's snapshot includes every line committed while it waited), in two statements.
+#
+# CLAIM locks the cart's products, in id order, before its lines: the order every unit of
+# work takes them in (archiving locks a product, then deletes its lines), so a checkout and
+# an archiving, or two checkouts, never wait for each other in a circle. With the cart locked
+# no line of another product can join it; an archived product is not locked, and its line,
+# deleted by the archiving, is gone when PLACE reads the lines. It locks nothing when its
+# snapshot already shows a line short of stock (`short`, the lowest product id): the checkout
+# then fails at once, at that snapshot, instead of queueing for a hot product's row behind
+# every buyer holding it, and holding it in turn only to find it sold out. The snapshot is of
+# committed rows, taken once the cart is locked: a line short in it was short at that moment,
+# whatever other transactions have under way (a restock not yet committed has not happened).
+# Nor when the key names an order already (`prior`): that order is the answer, whatever the
+# stock now.
+CLAIM = """
+WITH prior AS (
+    SELECT FROM orders WHERE user_id = %(user_id)s AND idempotency_key = %(key)s
+), short AS (
+    SELECT i.product_id, i.quantity, p.inventory_count
+    FROM cart_items i JOIN products p ON p.id = i.product_id
+    WHERE i.cart_id = %(cart_id)s AND p.deleted_at IS NULL AND p.inventory_count < i.quantity
+    AND NOT EXISTS (SELECT FROM prior)
+    ORDER BY i.product_id LIMIT 1
+), locked AS (
+    SELECT id FROM products
+    WHERE id IN (SELECT product_id FROM cart_items WHERE cart_id = %(cart_id)s)
+    AND deleted_at IS NULL AND NOT EXISTS (SELECT FROM prior) AND NOT EXISTS (SELECT FROM short)
+    ORDER BY id FOR NO KEY UPDATE
+)
+SELECT (SELECT product_id FROM short), (SELECT quantity FROM short),
+    (SELECT inventory_count FROM short), (SELECT count(*) FROM locked)
+"""
+# PLACE, the whole checkout in one statement for any number of lines, after CLAIM: its
+# snapshot sees the latest stock of every product the cart holds, locked. Its parts see one
+# snapshot and pass rows on only through RETURNING:
 PLACE = """
 WITH prior AS (
     SELECT id FROM orders WHERE user_id = %(user_id)s AND idempotency_key = %(key)s
@@ -52,8 +76,9 @@ WITH prior AS (
     AND p.inventory_count >= w.quantity
     RETURNING p.id, p.name, p.price, w.quantity
 ), short AS (
-    SELECT product_id, quantity FROM wanted
-    WHERE product_id NOT IN (SELECT id FROM reserved) ORDER BY product_id LIMIT 1
+    SELECT w.product_id, w.quantity, p.inventory_count
+    FROM wanted w LEFT JOIN products p ON p.id = w.product_id
+    WHERE w.product_id NOT IN (SELECT id FROM reserved) ORDER BY w.product_id LIMIT 1
 ), new_order AS (
     INSERT INTO orders (user_id, idempotency_key, total)
     SELECT %(user_id)s, %(key)s, sum(price * quantity) FROM reserved
@@ -70,6 +95,7 @@ SELECT (SELECT id FROM prior),
     (SELECT array_agg(product_id ORDER BY product_id) FROM items),
     (SELECT array_agg(quantity ORDER BY product_id) FROM items),
     (SELECT product_id FROM short), (SELECT quantity FROM short),
+    (SELECT inventory_count FROM short),
     o.id, o.status, o.created_at, o.updated_at,
     (SELECT array_agg(product_id ORDER BY product_id) FROM lines),
     (SELECT array_agg(product_name ORDER BY product_id) FROM lines),
@@ -85,7 +111,6 @@ CONSTRAINT_ERRORS: ConstraintErrors = {
         "another checkout with the same idempotency key committed first"
     ),
 }
-INVENTORY = "SELECT inventory_count FROM products WHERE id = %s"
 ORDER_COLUMNS = columns(
     Order, "o.id, o.user_id, o.status, o.created_at, o.updated_at", nested=("lines",)
 )
@@ -154,9 +179,11 @@ class PostgresOrderRepository:
             locked = cur.execute(LOCK_FOR_USER, {"user_id": user_id}).fetchone()
             values = {"user_id": user_id, "key": key, "cart_id": locked[0] if locked else None}
             if locked is not None:
-                cur.execute(LOCK_PRODUCTS, values)
+                short_id, short_quantity, stock, _ = returned(cur.execute(CLAIM, values).fetchone())
+                if short_id is not None:
+                    raise InsufficientInventory(short_id, short_quantity, stock)
             row = returned(cur.execute(PLACE, values).fetchone())
-            prior, item_ids, item_quantities, short_id, short_quantity = row[:5]
+            prior, item_ids, item_quantities, short_id, short_quantity, stock = row[:6]
             if prior is not None:
                 order = to_orders(
                     cur.execute(BY_ID, {"order_id": prior, "user_id": user_id}).fetchall()
@@ -168,10 +195,9 @@ class PostgresOrderRepository:
             if not item_ids:
                 raise EmptyCart(user_id)
             if short_id is not None:
-                stock = returned(cur.execute(INVENTORY, (short_id,)).fetchone())[0]
                 raise InsufficientInventory(short_id, short_quantity, stock)
-        order_id, status, created_at, updated_at = row[5:9]
-        lines = tuple(_line(*line) for line in zip(*row[9:13], strict=True))
+        order_id, status, created_at, updated_at = row[6:10]
+        lines = tuple(_line(*line) for line in zip(*row[10:14], strict=True))
         return _order((order_id, user_id, status, created_at, updated_at), lines)
 
     def _load(self, user_id: int, order_id: int) -> Order:
