@@ -9,6 +9,7 @@ import pytest
 
 from adapters.hashing import Argon2PasswordHasher
 from adapters.postgres import PostgresUnitOfWorkFactory
+from domain.errors import InsufficientInventory
 from domain.model import NewProduct
 from services import AccountService, CartService, CatalogService, OrderService
 from tests.conftest import CountingConnection
@@ -96,6 +97,31 @@ def test_checkout_costs_five_statements_whatever_the_lines_or_the_catalog(
     assert statements(lambda: carts.checkout(user.id, "k")) == 6
     assert statements(lambda: orders.get_order(user.id, 1)) == 1
     assert statements(lambda: orders.order_history(user.id, limit=10)) == 1
+
+
+@pytest.mark.parametrize("lines", [1, 5, 50])
+def test_a_sold_out_checkout_costs_four_statements(
+    shop: tuple[AccountService, CatalogService, CartService], lines: int
+) -> None:
+    accounts, catalog, carts = shop
+    user, other = (accounts.register(n, f"{n}@example.com", "password1") for n in ("alice", "bob"))
+    _catalog_of(catalog, lines)
+    for product_id in range(1, lines + 1):  # a clean database: ids from 1
+        carts.add_to_cart(user.id, product_id, 2)
+    carts.add_to_cart(other.id, lines, 99)  # the last product sells out
+    carts.checkout(other.id)
+
+    def refused() -> None:
+        with pytest.raises(InsufficientInventory) as info:
+            carts.checkout(user.id, "k")
+        assert (info.value.product_id, info.value.available) == (lines, 1)
+
+    # BEGIN, cart lock, the statement that finds the line short and so locks no product,
+    # ROLLBACK: the stock read with it, in the same snapshot.
+    assert statements(refused) == 4
+    cart = carts.view_cart(user.id)
+    assert cart is not None
+    assert len(cart.items) == lines
 
 
 @pytest.mark.parametrize("lines", [1, 50])
