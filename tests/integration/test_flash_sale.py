@@ -41,11 +41,11 @@ def _shop(uow: PostgresUnitOfWorkFactory, stock: int) -> tuple[list[int], int, i
             for n in ("alice", "bob")
         ]
         cold = work.products.add(NewProduct(name="Cold", price=Decimal("1.00"), inventory_count=9))
-        hot = work.products.add(NewProduct(name="Hot", price=Decimal("5.00"), inventory_count=2))
+        hot = work.products.add(NewProduct(name="Hot", price=Decimal("5.00"), inventory_count=5))
         for user in users:
             work.carts.add_for_user(user, cold.id, 1)
             work.carts.add_for_user(user, hot.id, 1)
-        work.products.reserve(hot.id, 2 - stock)
+        work.products.reserve(hot.id, 5 - stock)
         work.commit()
     return users, hot.id, cold.id
 
@@ -137,3 +137,23 @@ def test_a_checkout_queued_for_the_last_unit_waits_for_its_holder_and_reads_its_
     else:
         assert isinstance(outcome[0], Order)
         assert _state(clean_database, hot, cold) == (0, 8, 1, 2)
+
+
+def test_a_quantity_changed_while_the_checkout_waited_for_the_product_is_the_one_sold(
+    uow: PostgresUnitOfWorkFactory, clean_database: str
+) -> None:
+    """The checkout statement's snapshot is older than the product's lock: the lines it sells
+    are the ones it deletes once the lock is held, quantities changed meanwhile included."""
+    (alice, _), hot, cold = _shop(uow, 3)
+    with psycopg.connect(clean_database) as holder:
+        holder.execute("SELECT FROM products WHERE id = %s FOR NO KEY UPDATE", (hot,))
+        buyer, outcome = _in_thread(lambda: CartService(uow).checkout(alice, "a"))
+        assert _waits_for(clean_database, holder.info.backend_pid, buyer)
+        CartService(uow).change_quantity(alice, hot, 2)  # takes no product lock: not queued
+        holder.commit()
+        buyer.join(10)
+    order = outcome[0]
+    assert isinstance(order, Order)
+    assert [(line.product_id, line.quantity) for line in order.lines] == [(cold, 1), (hot, 2)]
+    assert order.total == Decimal("11.00")
+    assert _state(clean_database, hot, cold) == (1, 8, 1, 2)  # Bob's two lines are left
