@@ -178,6 +178,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--pool", type=int, default=10, help="connections per contestant")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--stocks",
+        nargs="+",
+        choices=["half", "all"],
+        default=["half", "all"],
+        help="hot stock: half the shoppers (half of them find it sold out), or all of them",
+    )
     parser.add_argument("--seed", type=int, default=20261205)
     parser.add_argument("--database", default=FLASH_DATABASE, help="database to (re)create")
     args = parser.parse_args()
@@ -198,7 +205,8 @@ def main() -> None:
         f" {'min - max':^17} {'p99 ms':>8} {'sold-out p50 ms':>15}"
     )
     verdicts: list[str] = []
-    for stock in (args.shoppers // 2, args.shoppers):
+    stocks = {"half": args.shoppers // 2, "all": args.shoppers}
+    for stock in (stocks[name] for name in args.stocks):
         for threads in args.threads:
             contestants = [kind(url, args.pool) for kind in CONTESTANTS]
             outcomes: dict[str, list[Outcome]] = {c.name: [] for c in contestants}
