@@ -3,7 +3,8 @@
 Prints ops/s (median and min-max over repeats) and the ratio of each contestant to raw psycopg
 through a pool. Run `python -m bench --help` for the options; `python -m bench bulk ...` (or
 `make bench BENCH_ARGS="bulk --rows N"`) runs the bulk import at scale instead (bench/bulk.py);
-`python -m bench cart` the cart use cases at growing cart sizes (bench/cart_lines.py)."""
+`python -m bench cart` the cart use cases at growing cart sizes (bench/cart_lines.py);
+`python -m bench flash` checkouts of one hot product by hundreds of shoppers (bench/flash.py)."""
 
 from __future__ import annotations
 
@@ -193,6 +194,12 @@ def main() -> None:
 
         sys.argv[1:2] = []
         cart_lines.main()
+        return
+    if sys.argv[1:2] == ["flash"]:
+        from bench import flash
+
+        sys.argv[1:2] = []
+        flash.main()
         return
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--products", type=int, default=100_000)

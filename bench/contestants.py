@@ -84,8 +84,18 @@ ORDER_PAGE = (
     " ORDER BY o.id DESC, l.product_id"
 )
 CLEAR = "DELETE FROM cart_items WHERE cart_id = %s"
+# The cart's lines and their products, the products locked in id order before any is changed.
+LOCK_PRODUCTS = (
+    "SELECT i.product_id, i.quantity, p.inventory_count, p.name, p.price FROM cart_items i"
+    " JOIN products p ON p.id = i.product_id WHERE i.cart_id = %s ORDER BY p.id FOR UPDATE OF p"
+)
+TAKE = "UPDATE products SET inventory_count = inventory_count - %s WHERE id = %s"
 
 Page1000 = tuple[str, int]  # (name, id) of the last row of page 999
+
+
+class SoldOut(RuntimeError):
+    """A hand-written checkout found a line short of stock."""
 
 
 class Shopdb:
@@ -266,7 +276,7 @@ def _raw_checkout(conn: psycopg.Connection[Any], user_id: int) -> Any:
         for product_id, quantity in items:
             sold = conn.execute(RESERVE, (quantity, product_id, quantity)).fetchone()
             if sold is None:
-                raise RuntimeError("out of stock")
+                raise SoldOut("out of stock")
             total += sold[1] * quantity
             lines.append((product_id, sold[0], sold[1], quantity))
         order = conn.execute(INSERT_ORDER, (user_id, key, total)).fetchone()
@@ -274,6 +284,44 @@ def _raw_checkout(conn: psycopg.Connection[Any], user_id: int) -> Any:
             raise RuntimeError("no order")
         with conn.cursor() as cur:
             cur.executemany(INSERT_LINE, [(order[0], *line) for line in lines])
+        conn.execute(CLEAR, (cart[0],))
+    return order[0]
+
+
+class RawForUpdate(RawPool):
+    """The same pool; a checkout that locks the cart's products with SELECT ... FOR UPDATE."""
+
+    name = "psycopg FOR UPDATE"
+
+    def checkout(self, user_id: int) -> Any:
+        with self.pool.connection() as conn:
+            return _raw_checkout_locking(conn, user_id)
+
+
+def _raw_checkout_locking(conn: psycopg.Connection[Any], user_id: int) -> Any:
+    """The other usual way: lock the cart, look for the key, lock the lines' products, check
+    the stock in the client, then an UPDATE per line, the order, its lines, the clear."""
+    key = uuid.uuid4().hex
+    with conn.transaction():
+        cart = conn.execute(LOCK_CART, (user_id,)).fetchone()
+        if cart is None:
+            raise RuntimeError("no cart")
+        prior = conn.execute(PRIOR_ORDER, (user_id, key)).fetchone()
+        if prior is not None:
+            return prior[0]
+        items = conn.execute(LOCK_PRODUCTS, (cart[0],)).fetchall()
+        if any(stock < quantity for _, quantity, stock, _, _ in items):
+            raise SoldOut("out of stock")
+        total = Decimal(0)
+        for product_id, quantity, _, _, price in items:
+            conn.execute(TAKE, (quantity, product_id))
+            total += price * quantity
+        order = conn.execute(INSERT_ORDER, (user_id, key, total)).fetchone()
+        if order is None:
+            raise RuntimeError("no order")
+        with conn.cursor() as cur:
+            lines = [(order[0], p, name, price, q) for p, q, _, name, price in items]
+            cur.executemany(INSERT_LINE, lines)
         conn.execute(CLEAR, (cart[0],))
     return order[0]
 

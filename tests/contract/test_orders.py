@@ -269,3 +269,62 @@ def test_concurrent_places_with_one_key_sell_once(uow: UnitOfWorkFactory) -> Non
     run_all([place] * 6)
     assert {order.id for order in results} == {1}
     assert _stock(uow, lamp.id) == [47]
+
+
+def test_the_same_key_returns_its_order_even_once_the_cart_is_sold_out(
+    uow: UnitOfWorkFactory,
+) -> None:
+    """The key's order is the answer before any stock is looked at: a retry after the page
+    was reloaded (the same lines again) must not learn that the product sold out meanwhile."""
+    alice, bob, lamp = add_user(uow), add_user(uow, "bob"), add_product(uow, inventory=3)
+    _fill(uow, alice.id, (lamp.id, 1))
+    first = _place(uow, alice.id, "k")
+    _fill(uow, alice.id, (lamp.id, 1))
+    _fill(uow, bob.id, (lamp.id, 2))
+    _place(uow, bob.id, "b")  # the lamp sells out
+    before = snapshot(uow)
+    assert _place(uow, alice.id, "k") == first
+    assert snapshot(uow) == before
+    with uow() as work, pytest.raises(InsufficientInventory) as info:
+        work.orders.place(alice.id, "k2")
+    assert (info.value.product_id, info.value.requested, info.value.available) == (lamp.id, 1, 0)
+    assert snapshot(uow) == before
+
+
+@pytest.mark.usefixtures("short_switch_interval")
+def test_a_flash_sale_sells_the_stock_once_and_leaves_the_other_carts_whole(
+    uow: UnitOfWorkFactory,
+) -> None:
+    """Twelve buyers released together for six units of one product, each with a product of
+    its own in the cart too: six orders, the others refused with nothing taken."""
+    hot = add_product(uow, "Hot", "5.00", 6)
+    buyers = [add_user(uow, f"buyer{n}") for n in range(12)]
+    cold = [add_product(uow, f"Cold {n}", "1.00", 3) for n in range(12)]
+    for buyer, own in zip(buyers, cold, strict=True):
+        _fill(uow, buyer.id, (own.id, 1), (hot.id, 1))
+    start = threading.Barrier(len(buyers))
+    outcomes: dict[int, Order | InsufficientInventory] = {}
+
+    def shopper(user_id: int) -> Callable[[], None]:
+        def buy() -> None:
+            start.wait()
+            try:
+                outcomes[user_id] = retrying(lambda: _place(uow, user_id, "k"))
+            except InsufficientInventory as refused:
+                outcomes[user_id] = refused
+
+        return buy
+
+    run_all([shopper(b.id) for b in buyers])
+    sold = [b for b in buyers if isinstance(outcomes[b.id], Order)]
+    refused = [outcomes[b.id] for b in buyers if b not in sold]
+    assert len(sold) == 6
+    assert all(isinstance(r, InsufficientInventory) and r.product_id == hot.id for r in refused)
+    assert _stock(uow, hot.id) == [0]
+    assert _stock(uow, *(c.id for c in cold)) == [2 if b in sold else 3 for b in buyers]
+    with uow(read_only=True) as work:
+        for buyer, own in zip(buyers, cold, strict=True):
+            cart = work.carts.find_for_user(buyer.id)
+            assert cart is not None
+            held = [(i.product_id, i.quantity) for i in cart.items]
+            assert held == ([] if buyer in sold else [(own.id, 1), (hot.id, 1)])

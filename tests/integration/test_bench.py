@@ -230,3 +230,47 @@ def test_the_segments_of_a_point_read_are_timed(admin_url: str, database: str) -
     # The total is the sum before rounding, and all five figures are printed to 0.01: the
     # parts' sum and the total differ by at most 5 x 0.005 (a bound of 0.02 once failed).
     assert abs(sum(parts) - float(found[5])) <= 5 * 0.005 + 1e-9
+
+
+FLASH_LINE = re.compile(
+    r"^ +(?P<stock>[\d,]+) +(?P<threads>\d+) (?P<name>.{20}) +(?P<rate>[\d,]+) +[\d,]+ - [\d,]+"
+    r" +(?P<p99>[\d.]+) +(?P<sold_out>[\d.]+)$"
+)
+
+
+def test_flash_sale_runs_every_contestant_and_checks_the_invariants(
+    admin_url: str, database: str
+) -> None:
+    """Half the shoppers and all of them served, at 1 and 3 threads: every run passed the
+    invariants (the module exits otherwise) and the table names every contestant."""
+    output = run_module(
+        admin_url, "bench", "flash", "--shoppers", "12", "--threads", "1", "3", "--repeats", "1",
+        "--pool", "2", "--database", database,
+    )  # fmt: skip
+    print(output)
+    rows = [m for line in output.splitlines() if (m := FLASH_LINE.match(line))]
+    assert {(m["stock"], m["threads"], m["name"].strip()) for m in rows} == {
+        (stock, threads, name)
+        for stock in ("6", "12")
+        for threads in ("1", "3")
+        for name in ("shopdb", "psycopg + pool", "psycopg FOR UPDATE")
+    }
+    assert all(number(m["rate"]) > 0 for m in rows)
+    # Half sold out: some attempts found the product sold out; none did when all were served.
+    assert all((float(m["sold_out"]) > 0) == (m["stock"] == "6") for m in rows)
+    verdicts = output.split("better raw contestant (checkouts/s; p99)\n")[1].splitlines()
+    assert len(verdicts) == 4
+
+
+def test_the_flash_sale_invariants_catch_a_double_sale(admin_url: str, database: str) -> None:
+    """The check the bench runs after every run fails when a unit was sold twice."""
+    from bench import flash
+    from bench.database import recreate
+
+    url = recreate(admin_url, database)
+    hot = flash.fill(url, 4)
+    flash.reset(url, hot, 2)
+    with psycopg.connect(url) as conn:
+        conn.execute("UPDATE products SET inventory_count = 0 WHERE id = %s", (hot,))
+    with pytest.raises(SystemExit, match="hot stock left"):
+        flash.check(url, hot, 2, 4, 0)

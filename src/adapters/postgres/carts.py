@@ -60,15 +60,6 @@ LOAD_FOR_USER = _LOAD.format(cart=OLDEST_CART)
 # during the wait (and clearing the cart would then delete it unsold). The load runs after the
 # lock is held. Its items are locked too: changing a quantity takes no lock on the cart row.
 LOCK_FOR_USER = "SELECT id FROM carts WHERE id = " + OLDEST_CART + " FOR UPDATE"
-# Then the products of its lines, in id order, before the lines themselves: the order every
-# unit of work takes them in (archiving locks a product, then deletes its lines), so a
-# checkout and an archiving of one of its products never wait for each other in a circle.
-# With the cart locked no line of another product can join it. An archived product is not
-# locked, and its line, deleted by the archiving, is gone when the checkout reads the lines.
-LOCK_PRODUCTS = (
-    "SELECT id FROM products WHERE id IN (SELECT product_id FROM cart_items"
-    " WHERE cart_id = %(cart_id)s) AND deleted_at IS NULL ORDER BY id FOR NO KEY UPDATE"
-)
 LOAD_LOCKED = (
     "WITH i AS (SELECT " + ITEM_COLUMNS + " FROM cart_items"
     " WHERE cart_id = %(cart_id)s FOR UPDATE)"

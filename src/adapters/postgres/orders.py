@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from adapters.postgres.carts import LOCK_FOR_USER, LOCK_PRODUCTS
+from adapters.postgres.carts import LOCK_FOR_USER
 from adapters.postgres.errors import ConstraintErrors
 from adapters.postgres.rows import columns, trusted
 from adapters.postgres.session import Session, returned, write
@@ -22,37 +22,56 @@ from domain.validation import check, identifier
 from domain.values import IdempotencyKey
 from ports.orders import OrderRepository
 
-# The whole checkout after the cart's lock is held (LOCK_FOR_USER, a statement of its own so
-# that this one's snapshot includes every line committed while it waited) and then its
-# products' (LOCK_PRODUCTS: products before lines, the order archiving takes them in). One
-# statement for any number of lines; its parts see one snapshot and pass rows on only through
-# RETURNING:
-# - items: the cart's lines, locked (changing a quantity takes no lock on the cart row);
-# - wanted: nothing when the key names an order already (`prior`): that order is returned,
-#   the cart is not sold again;
-# - locked: the products, locked in id order, so concurrent checkouts cannot deadlock;
+# The whole checkout in one statement for any number of lines, after the cart's lock is held
+# (LOCK_FOR_USER, a statement of its own so that this one's snapshot includes every line
+# committed while it waited). The hot product's row is locked in this statement and held only
+# until the COMMIT that follows. Its parts:
+# - prior: the order the key names already, if any: that order is returned, whatever the
+#   cart, the prices or the products became since, and nothing is sold again;
+# - cart: the lines and their products' stock, as the snapshot has them;
+# - seen_short: the first line (lowest product id) short of stock in the snapshot. Then no
+#   row is locked, and the checkout fails at once, at that snapshot, instead of queueing for
+#   a hot product's row behind every buyer holding it, and holding it in turn only to find it
+#   sold out. The snapshot is of committed rows, taken once the cart is locked: a line short
+#   in it was short at that moment, whatever other transactions have under way (a restock
+#   not yet committed has not happened);
+# - locked: the products, locked in id order, so concurrent checkouts cannot deadlock, and
+#   all of them before any line (`taken` waits for the count of `locked`): the order every
+#   unit of work takes them in (archiving locks a product, then deletes its lines), so a
+#   checkout and an archiving never wait for each other in a circle either. An archived
+#   product is not locked; its line, deleted by the archiving, is not taken;
+# - taken: the lines, deleted, as they are once locked (a quantity changed meanwhile, on the
+#   latest row version: changing a quantity takes no lock on the cart row);
 # - reserved: the stock taken, re-checked on the latest row version (no oversell);
-# - short: the first line that could not be reserved; then no order is written, and the
-#   adapter raises, which rolls the partial reservations back;
-# - new_order, lines, cleared: the order, its lines as sold, the emptied cart.
+# - short: the first line taken but not reserved: its product sold out while this checkout
+#   waited for it. Then no order is written, and the adapter raises, which rolls the
+#   reservations and the deleted lines back;
+# - new_order, lines: the order and its lines as sold.
+# Its parts see one snapshot and pass rows on only through RETURNING.
 PLACE = """
 WITH prior AS (
     SELECT id FROM orders WHERE user_id = %(user_id)s AND idempotency_key = %(key)s
-), items AS (
-    SELECT product_id, quantity FROM cart_items WHERE cart_id = %(cart_id)s FOR UPDATE
-), wanted AS (
-    SELECT product_id, quantity FROM items WHERE NOT EXISTS (SELECT FROM prior)
+), cart AS (
+    SELECT i.product_id, i.quantity, p.inventory_count, p.deleted_at IS NULL AS live
+    FROM cart_items i JOIN products p ON p.id = i.product_id WHERE i.cart_id = %(cart_id)s
+), seen_short AS (
+    SELECT product_id, quantity, inventory_count FROM cart
+    WHERE live AND inventory_count < quantity AND NOT EXISTS (SELECT FROM prior)
+    ORDER BY product_id LIMIT 1
 ), locked AS (
-    SELECT id FROM products WHERE id IN (SELECT product_id FROM wanted)
-    AND deleted_at IS NULL ORDER BY id FOR NO KEY UPDATE
+    SELECT id FROM products WHERE id IN (SELECT product_id FROM cart) AND deleted_at IS NULL
+    AND NOT EXISTS (SELECT FROM prior) AND NOT EXISTS (SELECT FROM seen_short)
+    ORDER BY id FOR NO KEY UPDATE
+), taken AS (
+    DELETE FROM cart_items WHERE cart_id = %(cart_id)s AND (SELECT count(*) FROM locked) > 0
+    RETURNING product_id, quantity
 ), reserved AS (
-    UPDATE products p SET inventory_count = p.inventory_count - w.quantity
-    FROM wanted w
-    WHERE p.id = w.product_id AND p.id IN (SELECT id FROM locked)
-    AND p.inventory_count >= w.quantity
-    RETURNING p.id, p.name, p.price, w.quantity
+    UPDATE products p SET inventory_count = p.inventory_count - t.quantity
+    FROM taken t
+    WHERE p.id = t.product_id AND p.deleted_at IS NULL AND p.inventory_count >= t.quantity
+    RETURNING p.id, p.name, p.price, t.quantity
 ), short AS (
-    SELECT product_id, quantity FROM wanted
+    SELECT product_id, quantity FROM taken
     WHERE product_id NOT IN (SELECT id FROM reserved) ORDER BY product_id LIMIT 1
 ), new_order AS (
     INSERT INTO orders (user_id, idempotency_key, total)
@@ -63,11 +82,10 @@ WITH prior AS (
     INSERT INTO order_lines (order_id, product_id, product_name, unit_price, quantity)
     SELECT o.id, r.id, r.name, r.price, r.quantity FROM new_order o CROSS JOIN reserved r
     RETURNING product_id, product_name, unit_price, quantity
-), cleared AS (
-    DELETE FROM cart_items WHERE cart_id = %(cart_id)s AND EXISTS (SELECT FROM new_order)
 )
 SELECT (SELECT id FROM prior),
-    (SELECT array_agg(product_id ORDER BY product_id) FROM items),
+    (SELECT product_id FROM seen_short), (SELECT quantity FROM seen_short),
+    (SELECT inventory_count FROM seen_short),
     (SELECT product_id FROM short), (SELECT quantity FROM short),
     o.id, o.status, o.created_at, o.updated_at,
     (SELECT array_agg(product_id ORDER BY product_id) FROM lines),
@@ -76,6 +94,9 @@ SELECT (SELECT id FROM prior),
     (SELECT array_agg(quantity ORDER BY product_id) FROM lines)
 FROM (SELECT) one LEFT JOIN new_order o ON TRUE
 """
+# The stock of a product that sold out while the checkout waited for it, read after PLACE:
+# the row is locked by the checkout, so the latest committed stock is this statement's.
+INVENTORY = "SELECT inventory_count FROM products WHERE id = %s"
 # Two checkouts with one key both wrote an order: the loser, run again, finds the winner's. A
 # checkout writes orders only for a user with a cart and lines only for products it has just
 # reserved, so the order tables' foreign keys are the deleting repositories' business.
@@ -84,7 +105,6 @@ CONSTRAINT_ERRORS: ConstraintErrors = {
         "another checkout with the same idempotency key committed first"
     ),
 }
-INVENTORY = "SELECT inventory_count FROM products WHERE id = %s"
 ORDER_COLUMNS = columns(
     Order, "o.id, o.user_id, o.status, o.created_at, o.updated_at", nested=("lines",)
 )
@@ -152,23 +172,23 @@ class PostgresOrderRepository:
         with self._s.writing(user_id=user_id, product_id=None, field="total") as cur:
             locked = cur.execute(LOCK_FOR_USER, {"user_id": user_id}).fetchone()
             values = {"user_id": user_id, "key": key, "cart_id": locked[0] if locked else None}
-            if locked is not None:
-                cur.execute(LOCK_PRODUCTS, values)
             row = returned(cur.execute(PLACE, values).fetchone())
-            prior, item_ids, short_id, short_quantity = row[:4]
+            prior, seen_id, seen_quantity, seen_stock, short_id, short_quantity = row[:6]
             if prior is not None:
-                # The key names the checkout that happened: its order, whatever the cart,
-                # the prices or the products became since. The cart is left as it is.
+                # The key names the checkout that happened: its order, whatever the cart, the
+                # prices or the products became since. The cart is left as it is.
                 return to_orders(
                     cur.execute(BY_ID, {"order_id": prior, "user_id": user_id}).fetchall()
                 )[0]
-            if not item_ids:
-                raise EmptyCart(user_id)
+            if seen_id is not None:
+                raise InsufficientInventory(seen_id, seen_quantity, seen_stock)
             if short_id is not None:
                 stock = returned(cur.execute(INVENTORY, (short_id,)).fetchone())[0]
                 raise InsufficientInventory(short_id, short_quantity, stock)
-        order_id, status, created_at, updated_at = row[4:8]
-        lines = tuple(_line(*line) for line in zip(*row[8:12], strict=True))
+            if row[6] is None:  # no line, or every product archived while it waited
+                raise EmptyCart(user_id)
+        order_id, status, created_at, updated_at = row[6:10]
+        lines = tuple(_line(*line) for line in zip(*row[10:14], strict=True))
         return _order((order_id, user_id, status, created_at, updated_at), lines)
 
     def _load(self, user_id: int, order_id: int) -> Order:
