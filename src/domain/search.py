@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Final, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
 
 from domain.errors import InvalidInput
 from domain.model import Entity, Product, ProductSummary
@@ -49,10 +49,11 @@ class ProductQuery(Entity):
     text: Annotated[Text, StringConstraints(max_length=NAME_MAX)] | None = None
     min_price: Price | None = None
     max_price: Price | None = None
-    in_stock_only: bool = False
+    # Strict: True is not a limit, "5" and 5.0 are not 5, "yes" and 1 are not True.
+    in_stock_only: Annotated[bool, Strict()] = False
     sort: ProductSort = ProductSort.NAME
-    limit: Annotated[int, Field(ge=1, le=500)] = 20
-    cursor: str | None = None
+    limit: Annotated[int, Strict(), Field(ge=1, le=500)] = 20
+    cursor: Annotated[str, Strict()] | None = None
 
     @model_validator(mode="after")
     def _price_range(self) -> ProductQuery:

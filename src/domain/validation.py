@@ -55,6 +55,13 @@ def instance(value: object, kind: type[T], name: str) -> T:
     return value
 
 
+def string(value: object, name: str) -> str:
+    """`value` if it is a str; bytes (never decoded), numbers and None are InvalidInput."""
+    if isinstance(value, str):
+        return value
+    raise InvalidInput(f"{name}: must be a string")
+
+
 def product_query(value: object) -> ProductQuery:
     """`value` as validation makes a ProductQuery. One built with `model_construct` skipped
     validation, and a bad field would reach the adapters: a text the database refuses (which

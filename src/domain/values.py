@@ -70,9 +70,11 @@ def email_address(value: str) -> str:
     return normalized
 
 
-Text = Annotated[str, AfterValidator(text_storable)]
+# Strict(): text is a str, never bytes decoded on the way (b"name" is not a name), on every
+# field and both adapters alike.
+Text = Annotated[str, Strict(), AfterValidator(text_storable)]
 Description = Annotated[
-    str, StringConstraints(max_length=DESCRIPTION_MAX), AfterValidator(text_storable)
+    str, Strict(), StringConstraints(max_length=DESCRIPTION_MAX), AfterValidator(text_storable)
 ]
 Id = Annotated[int, Strict(), Field(ge=1, le=INT8_MAX)]
 # Chosen by the caller, once per checkout it means to make (a UUID fits): the same key again
@@ -90,17 +92,19 @@ Money = Annotated[Decimal, Field(allow_inf_nan=True), AfterValidator(money)]
 Price = Annotated[Money, Field(ge=0, le=PRICE_MAX)]
 Username = Annotated[
     str,
+    Strict(),
     StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9._-]+$"),
 ]
-Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(email_address)]
+Email = Annotated[str, Strict(), StringConstraints(max_length=320), AfterValidator(email_address)]
 ProductName = Annotated[
     str,
+    Strict(),
     StringConstraints(min_length=1, max_length=255),
     AfterValidator(text_storable),
     AfterValidator(not_blank),
 ]
 PasswordHash = Annotated[
-    str, StringConstraints(min_length=1, max_length=255), AfterValidator(text_storable)
+    str, Strict(), StringConstraints(min_length=1, max_length=255), AfterValidator(text_storable)
 ]
 
 
