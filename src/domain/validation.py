@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from domain.errors import InvalidInput
+from domain.messages import SHOWN_MAX, shown
 from domain.model import NewProduct
 from domain.search import ProductQuery
 from domain.values import INT4_MAX, INT8_MAX
@@ -17,10 +18,18 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 
+def _place(part: str | int) -> str:
+    """One step of an error's location: a field's name as is, unless it came from the caller
+    (an unknown field's name, a mapping's key), which is shown bounded and escaped."""
+    if isinstance(part, int) or (part.isidentifier() and len(part) <= SHOWN_MAX):
+        return str(part)
+    return shown(part)
+
+
 def _problems(exc: ValidationError) -> list[str]:
     problems = []
     for error in exc.errors(include_input=False):
-        where = ".".join(str(part) for part in error["loc"]) or "value"
+        where = ".".join(_place(part) for part in error["loc"]) or "value"
         problems.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
     return problems
 
