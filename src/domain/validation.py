@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -40,6 +40,21 @@ def build(model: type[M], **data: Any) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidInput(*_problems(exc)) from None
+
+
+def every(*checks: Callable[[], Any]) -> list[Any]:
+    """Run every check of a call's arguments and return their results; when any refuses,
+    raise one InvalidInput naming every problem of every check, not only the first."""
+    results: list[Any] = []
+    problems: list[str] = []
+    for run in checks:
+        try:
+            results.append(run())
+        except InvalidInput as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InvalidInput(*problems)
+    return results
 
 
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}

@@ -7,7 +7,7 @@ from adapters.postgres.rows import columns, mapper
 from adapters.postgres.session import Session, returned, write
 from domain.errors import EmailTaken, UsernameTaken, UserNotFound
 from domain.model import NewUser, User
-from domain.validation import check, identifier, instance, string
+from domain.validation import check, every, identifier, instance, string
 from domain.values import Email, email_key, searchable_key
 from ports.users import UserRepository
 
@@ -82,8 +82,9 @@ class PostgresUserRepository:
 
     @write
     def change_email(self, user_id: int, email: str) -> User:
-        identifier(user_id, "user_id")
-        address = check(email, Email, "email")
+        _, address = every(
+            lambda: identifier(user_id, "user_id"), lambda: check(email, Email, "email")
+        )
         with self._s.writing(one_statement=True, email=address) as cur:
             row = cur.execute(CHANGE_EMAIL, (address, user_id)).fetchone()
             if row is None:
