@@ -23,7 +23,9 @@ rebuilt on it.
 Not CONCURRENTLY, and adding a stored generated column rewrites products (squawk's
 adding-field-with-default, marked on its line): the revision holds products' lock until it
 commits. An operator with a live catalog of a million products should expect about the time
-of 0008 and a table rewrite (measure on a copy first).
+of 0008 and a table rewrite (measure on a copy first). The rewrite leaves products' visibility
+map empty, so until a VACUUM the index-only walks read the table too: run `VACUUM (ANALYZE)
+products` after it (VACUUM cannot run inside the revision's transaction).
 
 Revision ID: 0010
 Revises: 0009

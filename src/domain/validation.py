@@ -86,6 +86,13 @@ def string(value: object, name: str) -> str:
     raise InvalidInput(f"{name}: must be a string")
 
 
+def flag(value: object, name: str) -> bool:
+    """`value` if it is a bool; 1, "yes" and None are InvalidInput, never read as truth."""
+    if value is True or value is False:
+        return value
+    raise InvalidInput(f"{name}: must be a bool")
+
+
 def product_query(value: object) -> ProductQuery:
     """`value` as validation makes a ProductQuery. One built with `model_construct` skipped
     validation, and a bad field would reach the adapters: a text the database refuses (which

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Final
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, Field, Strict, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, Strict, StringConstraints
 
 INT4_MAX: Final = 2_147_483_647
 INT8_MAX: Final = 9_223_372_036_854_775_807
@@ -57,6 +57,14 @@ def money(value: Decimal) -> Decimal:
     return quantized + Decimal("0.00")  # folds -0.00 into 0.00
 
 
+def not_a_float(value: object) -> object:
+    """Money is a Decimal, a str or an int: a float already lost digits (0.1 + 0.2), and a
+    bool is not an amount."""
+    if isinstance(value, float | bool):
+        raise ValueError("must be a Decimal, a string or an integer, not a " + type(value).__name__)
+    return value
+
+
 def email_address(value: str) -> str:
     """Syntax checked by email-validator; stored in its ASCII form, so that case-insensitive
     uniqueness means the same on every database locale."""
@@ -88,7 +96,9 @@ IdempotencyKey = Annotated[
 Version = Annotated[int, Strict(), Field(ge=1, le=INT4_MAX)]
 Quantity = Annotated[int, Strict(), Field(ge=1, le=INT4_MAX)]
 Inventory = Annotated[int, Strict(), Field(ge=0, le=INT4_MAX)]
-Money = Annotated[Decimal, Field(allow_inf_nan=True), AfterValidator(money)]
+Money = Annotated[
+    Decimal, Field(allow_inf_nan=True), BeforeValidator(not_a_float), AfterValidator(money)
+]
 Price = Annotated[Money, Field(ge=0, le=PRICE_MAX)]
 Username = Annotated[
     str,

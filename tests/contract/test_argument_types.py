@@ -124,3 +124,30 @@ def test_a_user_is_looked_up_by_a_str_only(uow: UnitOfWorkFactory, value: object
             work.users.get_by_username(value)  # type: ignore[arg-type]
         with pytest.raises(InvalidInput, match="email: must be a string"):
             work.users.get_by_email(value)  # type: ignore[arg-type]
+
+
+MONEY_CALLS: dict[str, Call] = {
+    "create_product": lambda u, x: CatalogService(u).create_product("Rug", x),
+    "update_product": lambda u, x: CatalogService(u).update_product(1, 1, price=x),
+    "import_products": lambda u, x: CatalogService(u).import_products([{"name": "R", "price": x}]),
+    "search(min_price)": lambda u, x: CatalogService(u).search(min_price=x),
+    "search(max_price)": lambda u, x: CatalogService(u).search(max_price=x),
+}
+
+
+@pytest.mark.parametrize("call", list(MONEY_CALLS))
+@pytest.mark.parametrize("value", [19.99, 5.0, True], ids=repr)
+def test_money_is_not_a_float(uow: UnitOfWorkFactory, call: str, value: object) -> None:
+    """A float already lost digits (0.1 + 0.2 is not 0.3): a Decimal, a str or an int."""
+    _shop(uow)
+    before = snapshot(uow)
+    with pytest.raises(InvalidInput, match="price"):
+        MONEY_CALLS[call](uow, value)
+    assert snapshot(uow) == before
+
+
+@pytest.mark.parametrize("value", ["yes", 1, 0, None], ids=repr)
+def test_a_lock_is_a_bool(uow: UnitOfWorkFactory, value: object) -> None:
+    _shop(uow)
+    with uow() as work, pytest.raises(InvalidInput, match="lock: must be a bool"):
+        work.carts.find_for_user(1, lock=value)  # type: ignore[arg-type]

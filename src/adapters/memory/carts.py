@@ -14,7 +14,7 @@ from domain.errors import (
     UserNotFound,
 )
 from domain.model import Cart, CartItem
-from domain.validation import every, identifier
+from domain.validation import every, flag, identifier
 from domain.validation import quantity as valid_quantity
 from domain.values import CART_LINES_MAX
 from ports.carts import CartRepository
@@ -122,7 +122,7 @@ class MemoryCartRepository:
         return _cart(tables, row)
 
     def find_for_user(self, user_id: int, *, lock: bool = False) -> Cart | None:
-        identifier(user_id, "user_id")
+        every(lambda: identifier(user_id, "user_id"), lambda: flag(lock, "lock"))
         if not lock:
             return _load_for_user(self._tx.read(), user_id)
         # Writers are serialized, so becoming one is what locking the cart means here.

@@ -18,7 +18,7 @@ from domain.errors import (
     UserNotFound,
 )
 from domain.model import Cart, CartItem
-from domain.validation import every, identifier
+from domain.validation import every, flag, identifier
 from domain.validation import quantity as valid_quantity
 from domain.values import CART_LINES_MAX
 from ports.carts import CartRepository
@@ -214,7 +214,7 @@ class PostgresCartRepository:
         return cart
 
     def find_for_user(self, user_id: int, *, lock: bool = False) -> Cart | None:
-        identifier(user_id, "user_id")
+        every(lambda: identifier(user_id, "user_id"), lambda: flag(lock, "lock"))
         if lock:
             with self._s.writing() as cur:
                 locked = cur.execute(LOCK_FOR_USER, {"user_id": user_id}).fetchone()
