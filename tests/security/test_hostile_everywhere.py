@@ -266,6 +266,10 @@ ENTRIES: dict[str, Entry] = {
     ),
     "users.delete": (lambda s, i: s.in_unit_of_work(lambda w: w.users.delete(i)), (missing_ids,)),
     "products.add": (lambda s, e: s.in_unit_of_work(lambda w: w.products.add(e)), (entities,)),
+    "products.add_many": (
+        lambda s, r: s.in_unit_of_work(lambda w: w.products.add_many(r)),
+        (h(st.lists(entities, max_size=3)),),
+    ),
     "products.get": (lambda s, i: s.in_unit_of_work(lambda w: w.products.get(i)), (ids,)),
     "products.get_many": (
         lambda s, i: s.in_unit_of_work(lambda w: w.products.get_many(i)),
@@ -302,6 +306,10 @@ ENTRIES: dict[str, Entry] = {
     ),
     "carts.add_item": (
         lambda s, c, p, q: s.in_unit_of_work(lambda w: w.carts.add_item(c, p, q)),
+        (ids, ids, quantities),
+    ),
+    "carts.add_for_user": (
+        lambda s, u, p, q: s.in_unit_of_work(lambda w: w.carts.add_for_user(u, p, q)),
         (ids, ids, quantities),
     ),
     "carts.set_quantity": (
