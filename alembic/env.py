@@ -39,10 +39,13 @@ def run_online() -> None:
 
 
 if context.is_offline_mode():
-    # Writing SQL out needs the dialect only, never a server.
+    # Writing SQL out needs the dialect only, never a server. The named paramstyle, as in
+    # alembic's own template: psycopg's default (pyformat) doubles every % of the SQL text,
+    # and PL/pgSQL then reads `RAISE '... %% ...'` as two placeholders (0009's trigger).
     context.configure(
         url=sqlalchemy_url(config.attributes.get("url") or "postgresql://"),
         literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
         transactional_ddl=True,
     )
     with context.begin_transaction():

@@ -182,6 +182,12 @@ def main() -> None:
         sys.argv[1:2] = []
         bulk.main()
         return
+    if sys.argv[1:2] == ["replicas"]:
+        from bench import replicas
+
+        sys.argv[1:2] = []
+        replicas.main()
+        return
     if sys.argv[1:2] == ["cart"]:
         from bench import cart_lines
 

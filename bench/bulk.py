@@ -85,7 +85,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["shopdb", "copy"], help="run one side only")
     args = parser.parse_args()
 
-    url = recreate(database_url(load_settings()), args.database)
+    url = recreate(database_url(load_settings().with_embedded_default()), args.database)
     print(f"{args.rows:,} rows into {args.database}; peak RSS at start {peak_rss_mb():.0f} MB")
     results: dict[str, float] = {}
     for name, load in (("shopdb import_products", through_shopdb), ("raw COPY", through_raw_copy)):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,16 +11,10 @@ import psycopg
 import pytest
 
 from adapters.postgres import PostgresUnitOfWorkFactory, ShopdbPool, create_pool
-from shopdb.migrations import upgrade
-from tests.harness import (
-    HarnessError,
-    pool_config,
-    pooled,
-    scratch_database,
-    server,
-    through_pooler,
-    truncate_all,
-)
+from shopdb.testdb import pool_config, pooled
+
+# pytester runs users' test files through shopdb's plugin (tests/integration/test_test_kit.py).
+pytest_plugins = ["pytester"]
 
 DATABASE_SUITES = ("contract", "integration", "security")
 
@@ -29,8 +22,12 @@ DATABASE_SUITES = ("contract", "integration", "security")
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Marks the database suites, and leaves out (deselects, never skips) what belongs to the
     other run: tests of the pooler itself run only through PgBouncer, and tests that need a
-    server session of their own only without it (CI runs both)."""
+    server session of their own only without it (CI runs both); tests of replicas run only
+    where .ci/replicas set up a primary and its replica (SHOPDB_TEST_REPLICA_URL), tests of
+    failover where it set up a formation (SHOPDB_TEST_FAILOVER_URL)."""
     behind_pooler = pooled()
+    with_replicas = bool(os.environ.get("SHOPDB_TEST_REPLICA_URL"))
+    with_formation = bool(os.environ.get("SHOPDB_TEST_FAILOVER_URL"))
     kept: list[pytest.Item] = []
     left_out: list[pytest.Item] = []
     for item in items:
@@ -41,6 +38,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if behind_pooler
             else item.get_closest_marker("pooler_only") is not None
         )
+        if item.get_closest_marker("replicas") is not None and not with_replicas:
+            other_run = True
+        if item.get_closest_marker("failover") is not None and not with_formation:
+            other_run = True
         (left_out if other_run else kept).append(item)
     if left_out:
         config.hook.pytest_deselected(items=left_out)
@@ -48,34 +49,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def admin_url() -> Iterator[str]:
-    """The maintenance database of the server: DATABASE_URL's, or an embedded throwaway one.
-    Not under pytest's basetemp: another pytest run prunes old basetemps, server and all."""
-    root = Path(tempfile.mkdtemp(prefix="shopdb-test-postgres-"))
-    try:
-        with server(root) as url:
-            yield url
-    except HarnessError as exc:
-        pytest.exit(str(exc), returncode=3)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+def admin_url(shopdb_admin_url: str) -> str:
+    """The maintenance database of the server: the plugin's (DATABASE_URL's, or an embedded
+    throwaway one), so that this suite and the plugin's fixtures share one server."""
+    return shopdb_admin_url
 
 
 @pytest.fixture(scope="session")
-def database_url(admin_url: str) -> Iterator[str]:
+def database_url(shopdb_database_url: str) -> str:
     """A database of this test session, migrated to head (directly), reached as the
-    application reaches it (through the pooler in the pooler run)."""
-    with scratch_database(admin_url) as url:
-        upgrade(url)
-        yield through_pooler(url)
+    application reaches it (through the pooler in the pooler run): the plugin's."""
+    return shopdb_database_url
 
 
 @pytest.fixture
-def clean_database(database_url: str) -> str:
+def clean_database(shopdb_clean_database_url: str) -> str:
     """The session's database with every table empty and ids restarting at 1."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        truncate_all(conn)
-    return database_url
+    return shopdb_clean_database_url
 
 
 class CountingCursor(psycopg.Cursor[Any]):

@@ -1,6 +1,10 @@
-"""Password hashing with Argon2id (argon2-cffi)."""
+"""Password hashing with Argon2id (argon2-cffi), and a fast hasher for tests only."""
 
 from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
 
 from argon2 import PasswordHasher as _Argon2
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -26,9 +30,52 @@ class Argon2PasswordHasher:
             return False
 
     def needs_rehash(self, password_hash: str) -> bool:
-        return self._argon2.check_needs_rehash(password_hash)
+        try:
+            return self._argon2.check_needs_rehash(password_hash)
+        except InvalidHashError:  # not Argon2 at all, e.g. InsecureTestHasher's
+            return True
 
 
 # The class's conformance to its port: `mypy src` fails here when a port method is missing
 # or its signature differs.
 _conforms: type[PasswordHasher] = Argon2PasswordHasher
+
+INSECURE_PREFIX = "$insecure-test$"
+
+
+class InsecureTestHasher:
+    """FOR TESTS ONLY: one salted SHA-256, about 2 µs where Argon2id takes 100-400 ms. Its
+    hashes start with `$insecure-test$`, which Argon2PasswordHasher never verifies, and the
+    container refuses it unless its settings are `shopdb.testing.TestSettings`."""
+
+    def hash(self, password: str) -> str:
+        salt = secrets.token_hex(16)
+        return f"{INSECURE_PREFIX}{salt}${_digest(salt, password)}"
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        parts = _parts(password_hash)
+        if parts is None:
+            return False
+        salt, digest = parts
+        return hmac.compare_digest(digest, _digest(salt, password))
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return _parts(password_hash) is None
+
+
+def _digest(salt: str, password: str) -> str:
+    return hashlib.sha256(f"{salt}${password}".encode()).hexdigest()
+
+
+def _parts(password_hash: str) -> tuple[str, str] | None:
+    """(salt, digest) of a hash InsecureTestHasher made, else None."""
+    if not (isinstance(password_hash, str) and password_hash.startswith(INSECURE_PREFIX)):
+        return None
+    salt, _, digest = password_hash.removeprefix(INSECURE_PREFIX).partition("$")
+    hexdigits = set("0123456789abcdef")
+    if len(salt) != 32 or len(digest) != 64 or not set(salt + digest) <= hexdigits:
+        return None
+    return salt, digest
+
+
+_insecure_conforms: type[PasswordHasher] = InsecureTestHasher

@@ -118,7 +118,8 @@ class CartFull(DomainError):
 
 
 class IdempotencyKeyReused(DomainError):
-    """The key names a checkout already made, of other lines than the cart holds now."""
+    """No longer raised: a repeated key returns the order it names, whatever the cart holds
+    now (the key names the checkout that happened). Kept so that code catching it imports."""
 
     def __init__(self, user_id: int, order_id: int) -> None:
         self.user_id = user_id
@@ -135,8 +136,21 @@ class TransientConflict(DomainError):
 
 
 class StorageUnavailable(DomainError):
-    """The database could not be reached or did not answer in time. Nothing of the unit of
-    work's transaction was committed (see CommitOutcomeUnknown for the one exception)."""
+    """The database could not be reached, did not answer in time, or failed the work for a
+    reason of its own (the message says which; ServerOutOfResources for a lack of disk,
+    memory or connections). Nothing of the unit of work's transaction was committed (see
+    CommitOutcomeUnknown for the one exception)."""
+
+
+class ServerOutOfResources(StorageUnavailable):
+    """The server answered, but lacked a resource to do the work (SQLSTATE class 53): its disk
+    is full, it ran out of memory, it has no connection slot left, or a configured limit
+    was reached. `resource` names which. Nothing of the unit of work's transaction was
+    committed; the same work can succeed once the resource is freed."""
+
+    def __init__(self, resource: str, message: str) -> None:
+        self.resource = resource
+        super().__init__(message)
 
 
 class CommitOutcomeUnknown(StorageUnavailable):
@@ -150,6 +164,33 @@ class TransactionAborted(DomainError):
 
     def __init__(self) -> None:
         super().__init__("the transaction was aborted by the database: nothing was committed")
+
+
+class RollbackRequired(TransactionAborted):
+    """A call inside the unit of work failed and rolled back what it was written in: the whole
+    transaction, or the savepoint block it ran in. Until the caller acknowledges that with
+    `rollback()` (or by leaving the block), every further write and `commit()` raise this, so
+    that nothing is committed that the caller did not see succeed."""
+
+    def __init__(self, failed: str, *, savepoint: bool = False) -> None:
+        self.failed = failed
+        self.savepoint = savepoint
+        DomainError.__init__(
+            self,
+            f"{failed} failed and rolled back its savepoint block: nothing written in the block"
+            " is kept; leave the block before writing again"
+            if savepoint
+            else f"{failed} failed and rolled back the unit of work: nothing written since the"
+            " last commit is kept; call rollback() before writing again, or leave the block",
+        )
+
+
+class UnitOfWorkMisuse(DomainError):
+    """A call that the unit of work's state does not allow: `commit()` inside a savepoint
+    block, or a savepoint in an autocommit unit of work (each call commits by itself there)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
 
 
 class UnitOfWorkBusy(DomainError):

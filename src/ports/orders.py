@@ -20,13 +20,14 @@ class OrderRepository(Protocol):
         All or nothing: if a line is short, nothing is reserved or stored.
 
         `idempotency_key` (1 to 100 characters) names this checkout: when the user has an
-        order with that key already, it is returned and nothing is sold again, whatever
-        happened to the first call (even CommitOutcomeUnknown); if the cart now holds other
-        lines than that order sold, IdempotencyKeyReused. The number of statements does not
-        grow with the number of lines.
+        order with that key already, that order is returned as it was sold and nothing is sold
+        again, whatever happened to the first call (even CommitOutcomeUnknown) and whatever
+        changed since (lines added to the cart, prices, archived products, an emptied cart);
+        the cart is left as it is. The number of statements does not grow with the number of
+        lines.
 
         Raises EmptyCart (no cart, or no lines), InsufficientInventory (the short product of
-        lowest id, with the stock on hand), IdempotencyKeyReused or InvalidInput."""
+        lowest id, with the stock on hand) or InvalidInput."""
         ...
 
     def get(self, user_id: int, order_id: int) -> Order:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -18,10 +19,18 @@ class UnitOfWork(Protocol):
     When a repository method that writes raises anything (a domain error, including InvalidInput
     for a bad argument, or an exception from the caller's own iterable), the transaction has
     been rolled back (as PostgreSQL aborts a transaction on a failed statement) and the error
-    propagates: the unit of work can go on, but starts again from the last commit. A read that
-    raises a domain error of its own (NotFound, InvalidInput) rolls nothing back; a read the
-    database fails (StorageUnavailable, TransientConflict) rolls back the transaction around it,
-    as PostgreSQL aborts it, and the unit of work goes on from the last commit as well.
+    propagates. From then on every write and `commit()` raise RollbackRequired, naming the call
+    that failed, until the caller calls `rollback()` (or leaves the block): nothing is ever
+    committed that the caller did not see succeed. A read that raises a domain error of its own
+    (NotFound, InvalidInput) rolls nothing back; a read the database fails (StorageUnavailable,
+    TransientConflict) rolls back the transaction around it, as PostgreSQL aborts it, and
+    refuses writes in the same way when that discarded writes. Reads go on either way. Refusals
+    (RollbackRequired, ReadOnlyViolation, UnitOfWorkNotActive, UnitOfWorkBusy,
+    UnitOfWorkMisuse) roll nothing back. In an autocommit unit of work every call is its own
+    transaction, so a failure refuses nothing after it.
+
+    To go on after a failed write, write inside `savepoint()`: a failure there rolls back only
+    that block.
 
     While `products.add_many` consumes the caller's iterable, the iterable cannot use the same
     unit of work: every call raises UnitOfWorkBusy (use another unit of work there).
@@ -63,7 +72,21 @@ class UnitOfWork(Protocol):
         ...
 
     def rollback(self) -> None:
-        """Discard every change since the last commit."""
+        """Discard every change since the last commit (open savepoint blocks included), and let
+        writes go on after a failed one."""
+        ...
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested block (SAVEPOINT on PostgreSQL): `with uow.savepoint():`. A call that fails
+        inside it rolls back only what the block wrote (RELEASE / ROLLBACK TO); once the error
+        has left the block, the unit of work goes on with everything written before it. Any
+        exception leaving the block rolls the block back. Inside it, after a failed write,
+        further writes raise RollbackRequired until the block is left, and a block left
+        normally after a failed write (the caller caught the error inside it) raises
+        RollbackRequired on exit: catch errors outside the block. Blocks nest. Raises
+        UnitOfWorkMisuse in an autocommit unit of work (each call commits by itself there) and
+        from `commit()` inside a block; ReadOnlyViolation in a read-only one. Costs a round
+        trip on entry and one on exit; code that does not use it pays nothing."""
         ...
 
 

@@ -66,12 +66,14 @@ class CartService:
 
         `idempotency_key` (1 to 100 characters, e.g. a UUID the caller keeps until it has an
         answer) makes the checkout safe to repeat: a call with a key already used returns that
-        order and sells nothing again, after any failure, CommitOutcomeUnknown included. A key
-        used for other lines than the cart holds raises IdempotencyKeyReused. Without a key,
-        one is drawn for this call (so its own retries are safe, but not the caller's).
+        order and sells nothing again, after any failure, CommitOutcomeUnknown included, and
+        whatever changed since (a line added, a price, an archived product): the key names the
+        checkout that happened, and the cart keeps what was added after it. Use a new key for
+        a new checkout. Without a key, one is drawn for this call (so its own retries are
+        safe, but not the caller's).
 
-        Raises EmptyCart, InsufficientInventory (naming the short product of lowest id),
-        IdempotencyKeyReused or InvalidInput."""
+        Raises EmptyCart, InsufficientInventory (naming the short product of lowest id) or
+        InvalidInput."""
         key = uuid.uuid4().hex if idempotency_key is None else idempotency_key
         return retrying(lambda: self._checkout(user_id, key))
 

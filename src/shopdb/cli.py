@@ -14,18 +14,30 @@ from types import FrameType
 from typing import Annotated, Any, TypeVar
 
 import psycopg
-import typer
 from psycopg_pool import PoolTimeout
-from rich.console import Console
-from rich.progress import Progress
+
+try:
+    import typer
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from shopdb import migrations
+except ModuleNotFoundError as exc:
+    # A core-only install: the command's one line instead of a traceback (this module is the
+    # `shopdb` entry point, and is imported by nothing else).
+    raise SystemExit(
+        "the shopdb command needs the cli extra: pip install 'shopdb[cli]'"
+        f" (no module named {str(exc.name).partition('.')[0]!r})"
+    ) from None
 
 from domain.errors import DomainError
-from shopdb import database, migrations
+from shopdb import database
 from shopdb.container import Container
 from shopdb.database import EmbeddedUnavailable
-from shopdb.health import DatabaseUnreachable, Health, health, probe
+from shopdb.health import DatabaseUnreachable, Health, health, probe, replica_state
 from shopdb.migrations import MigrationError
 from shopdb.settings import Backend, Settings, SettingsError, load_settings, redact_url
+from shopdb.statistics import refresh_statistics
 
 app = typer.Typer(
     help="shopdb: the shop's persistence layer.",
@@ -172,7 +184,7 @@ def seed(
             try:
                 load(
                     container.unit_of_work(),
-                    container.password_hasher(),
+                    container.permitted_password_hasher(),
                     product_count=products,
                     user_count=users,
                     cart_count=carts,
@@ -200,6 +212,22 @@ def seed(
     console.print(
         f"seeded {kept['products']} products, {kept['users']} users, {kept['carts']} carts"
     )
+    # Searches are planned on fresh counts at once, not after autovacuum's next visit.
+    try:
+        analyzed_only = refresh_statistics(
+            settings.migration_url(url),
+            statement_timeout_ms=settings.statement_timeout_ms,
+            connect_timeout=settings.connect_timeout,
+        )
+    except psycopg.Error as exc:  # what was seeded stays: each batch was committed
+        errors.print(
+            f"warning: planner statistics not refreshed ({_one_line(exc)}); autovacuum will",
+            markup=False,
+            highlight=False,
+        )
+        return
+    for table in analyzed_only:
+        console.print(f"{table}: analyzed; its VACUUM ran past statement_timeout")
 
 
 def _seed_outcome(kept: dict[str, int], wanted: dict[str, int], *, forced: bool) -> str:
@@ -258,7 +286,8 @@ def _require_schema(url: str) -> None:
 @app.command()
 @friendly
 def demo() -> None:
-    """Migrate, seed a small catalog, fill a cart, check out: the whole path, end to end."""
+    """Migrate, make a small catalog and two customers, check out two orders, refuse a sold-out
+    sale, list the order history: the whole path, end to end."""
     from shopdb.demo import run_demo
 
     settings = _settings()
@@ -270,7 +299,7 @@ def demo() -> None:
         run_demo(container, console)
 
 
-def _check(settings: Settings) -> tuple[str, Health, dict[str, int]]:
+def _check(settings: Settings) -> tuple[str, Health, dict[str, int], list[dict[str, Any]]]:
     url = _reachable_url(settings)  # one quick connection: a clear error if there is none
     with _container(settings) as container:
         pool = container.pool()
@@ -284,7 +313,14 @@ def _check(settings: Settings) -> tuple[str, Health, dict[str, int]]:
             raise DatabaseUnreachable(
                 f"the pool could not connect within {settings.pool_timeout:g} s: {reason}"
             ) from None
-        return url, health(pool=pool), pool.get_stats()
+        deadline = settings.replica_deadline_ms / 1000
+        replicas = [
+            replica_state(replica, replica_url, deadline)
+            for replica, replica_url in zip(
+                container.replica_pools(), settings.replicas(), strict=True
+            )
+        ]
+        return url, health(pool=pool), pool.get_stats(), replicas
 
 
 @app.command()
@@ -298,19 +334,30 @@ def check(
     settings = _settings()
     if as_json:
         try:
-            url, state, stats = _check(settings)
+            url, state, stats, replicas = _check(settings)
         except (*EXPECTED, psycopg.Error) as exc:
             print(json.dumps({"error": _one_line(exc), "healthy": False}, sort_keys=True))
             raise typer.Exit(1) from None
         report = {"database": redact_url(url), **state.as_dict(), "pool": stats}
+        if replicas:
+            report["replicas"] = replicas
         print(json.dumps({**report, "healthy": state.migrated}, sort_keys=True))
         if not state.migrated:
             raise typer.Exit(1)
         return
-    url, state, stats = _check(settings)
+    url, state, stats, replicas = _check(settings)
     console.print(f"database: {redact_url(url)} (PostgreSQL {state.server_version})")
     console.print(f"schema: {state.revision or 'base'} (head {state.head})")
     console.print(f"pool: {stats}")
+    for replica in replicas:
+        where = replica["database"]
+        if "error" in replica:
+            console.print(f"replica: {where}: skipped by reads ({replica['error']})")
+        else:
+            console.print(
+                f"replica: {where}: replayed {replica['replayed']}, lag {replica['lag_s']:g} s,"
+                f" pool: {replica['pool']}"
+            )
     if not state.migrated:
         raise SettingsError("schema is not at head: run `shopdb migrate`")
     console.print("healthy")

@@ -5,18 +5,25 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
+from urllib.parse import unquote, urlsplit
 
+import psycopg
 from dependency_injector import containers, providers
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import PoolTimeout
 
-from adapters.hashing import Argon2PasswordHasher
+from adapters.hashing import Argon2PasswordHasher, InsecureTestHasher
 from adapters.memory import MemoryDatabase, MemoryUnitOfWorkFactory
 from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, ShopdbPool, create_pool
+from adapters.postgres.replicas import Replica, ReplicaPolicy, Router
 from adapters.telemetry import Telemetry
 from domain.errors import StorageUnavailable
+from ports.hashing import PasswordHasher
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from services import AccountService, CartService, CatalogService, OrderService
 from shopdb.database import database_url
-from shopdb.settings import Backend, Pooler, Settings
+from shopdb.settings import Backend, InsecureHasherRefused, Pooler, Settings, redact_url
 
 __all__ = ["Container", "database_url", "pool_config"]
 
@@ -38,7 +45,63 @@ def pool_config(settings: Settings, url: str) -> PoolConfig:
         connect_timeout=settings.connect_timeout,
         deadline_margin=settings.deadline_margin_ms / 1000,
         transaction_pooler=settings.pooler is Pooler.TRANSACTION,
+        connect_retry=settings.failover_connect_retry_ms / 1000 if _hosts(url) > 1 else 0.0,
     )
+
+
+def _hosts(url: str) -> int:
+    """How many hosts a URL names (libpq's multi-host form: h1:5432,h2:5432)."""
+    try:
+        return len(str(conninfo_to_dict(url).get("host") or "").split(","))
+    except psycopg.Error:
+        return 1
+
+
+def replica_configs(settings: Settings, primary: PoolConfig) -> list[PoolConfig]:
+    """One pool per replica, as the primary's but named for it, with a liveness check that
+    gives up within the replica deadline (a frozen replica is skipped, not waited on)."""
+    deadline = settings.replica_deadline_ms / 1000
+    return [
+        replace(
+            primary,
+            conninfo=url,
+            name=f"shopdb-replica-{n}",
+            check_timeout=deadline,
+            connect_retry=0.0,  # a replica that does not answer is skipped, not waited for
+        )
+        for n, url in enumerate(settings.replicas(), 1)
+    ]
+
+
+def replica_policy(settings: Settings) -> ReplicaPolicy:
+    return ReplicaPolicy(
+        max_lag=settings.replica_max_lag_ms / 1000,
+        wait=settings.replica_wait_ms / 1000,
+        deadline=settings.replica_deadline_ms / 1000,
+        retry_after=settings.replica_retry_ms / 1000,
+        read_your_writes=settings.read_your_writes,
+    )
+
+
+def open_replicas(
+    settings: Settings,
+    configs: Callable[[], list[PoolConfig]],
+    telemetry: Callable[[], Telemetry] | None = None,
+) -> Iterator[list[ShopdbPool]]:
+    """The replicas' pools, opened at each start and closed at shutdown_resources(); none with
+    the memory backend or without SHOPDB_REPLICA_URLS."""
+    if settings.backend is Backend.MEMORY or not settings.replicas():
+        yield []
+        return
+    pools = [create_pool(config) for config in configs()]
+    if telemetry is not None:  # gauges per pool, by its name (shopdb-replica-1, ...)
+        for pool in pools:
+            telemetry().watch_pool(pool)
+    try:
+        yield pools
+    finally:
+        for pool in pools:
+            pool.close()
 
 
 def telemetry(settings: Settings) -> Telemetry:
@@ -59,6 +122,8 @@ def open_pool(
         yield None
         return
     pool = create_pool(config())
+    if settings.connect_on_start:
+        _connected_or_closed(pool, settings)
     if telemetry is not None:  # the pool gauges read it while it is open
         telemetry().watch_pool(pool)
     try:
@@ -67,14 +132,41 @@ def open_pool(
         pool.close()
 
 
+def _connected_or_closed(pool: ShopdbPool, settings: Settings) -> None:
+    """Wait up to SHOPDB_POOL_TIMEOUT for one connection (SHOPDB_CONNECT_ON_START); without
+    one, close the pool and raise StorageUnavailable naming the server, never the password."""
+    try:
+        with pool.connection(timeout=settings.pool_timeout):
+            return
+    except (PoolTimeout, psycopg.Error) as exc:
+        reason = pool.last_connect_error or " ".join(str(exc).split()) or type(exc).__name__
+    pool.close(timeout=1.0)
+    url = pool.conninfo if isinstance(pool.conninfo, str) else ""
+    password = urlsplit(url).password
+    for secret in {password, unquote(password)} if password else ():
+        reason = reason.replace(secret, "***")  # as written in the URL, and as libpq reads it
+    raise StorageUnavailable(
+        f"cannot connect to {redact_url(url)} within {settings.pool_timeout:g} s"
+        f" (SHOPDB_CONNECT_ON_START): {reason}"
+    ) from None
+
+
 class PoolOnFirstUse:
     """Units of work over the container's pool, asked for by the first of them: building the
     factory, or a service that holds it, connects nowhere and cannot fail. After close() (the
     container's shutdown_resources()) it refuses work rather than reopen a pool nobody closes.
     The indirection costs ~0.2 µs a unit of work (a unit of work on PostgreSQL: 45-70 µs)."""
 
-    def __init__(self, pool: Callable[[], ShopdbPool | None], telemetry: Telemetry) -> None:
+    def __init__(
+        self,
+        pool: Callable[[], ShopdbPool | None],
+        telemetry: Telemetry,
+        replicas: Callable[[], list[ShopdbPool]] | None = None,
+        policy: ReplicaPolicy | None = None,
+    ) -> None:
         self._pool = pool
+        self._replicas = replicas
+        self._policy = policy
         self._telemetry = telemetry
         self._units: PostgresUnitOfWorkFactory | None = None
         self._closed = False
@@ -95,8 +187,22 @@ class PoolOnFirstUse:
             if self._units is None:
                 pool = self._pool()
                 assert pool is not None, "the postgres backend always has a pool"
-                self._units = PostgresUnitOfWorkFactory(pool, self._telemetry)
+                replicas = self._replicas() if self._replicas is not None else []
+                router = None
+                if replicas:
+                    router = Router(
+                        pool,
+                        [Replica(replica.name, replica) for replica in replicas],
+                        self._policy,
+                    )
+                self._units = PostgresUnitOfWorkFactory(pool, self._telemetry, router)
             return self._units
+
+    def router(self) -> Router | None:
+        """The router over the replicas (its counts, its view of each replica); None without
+        replicas, or before the first unit of work."""
+        units = self._units
+        return None if units is None else units.router
 
     def close(self) -> None:
         with self._lock:
@@ -128,6 +234,7 @@ def units_of_work(
     pool: Callable[[], ShopdbPool | None],
     memory: Callable[[], MemoryDatabase],
     telemetry: Callable[[], Telemetry],
+    replicas: Callable[[], list[ShopdbPool]] | None = None,
 ) -> Iterator[UnitOfWorkFactory]:
     """Made anew at each start, so none outlives the pool it was given; services taken before
     a shutdown_resources() refuse work after it (the pool is closed)."""
@@ -138,11 +245,23 @@ def units_of_work(
         finally:
             stopping.close()
     else:
-        units = PoolOnFirstUse(pool, telemetry())
+        units = PoolOnFirstUse(pool, telemetry(), replicas, replica_policy(settings))
         try:
             yield units
         finally:
             units.close()
+
+
+def permitted_hasher(settings: Settings, hasher: PasswordHasher) -> PasswordHasher:
+    """`hasher`, unless it is the test-only one and the settings are not TestSettings: an
+    override left in application code, or a test helper imported by it, fails at the first
+    service instead of storing weak hashes."""
+    if isinstance(hasher, InsecureTestHasher) and not settings.testing:
+        raise InsecureHasherRefused(
+            "InsecureTestHasher is for tests only and these are production settings: build"
+            " the test's container with shopdb.testing.TestSettings"
+        )
+    return hasher
 
 
 class Container(containers.DeclarativeContainer):
@@ -161,14 +280,27 @@ class Container(containers.DeclarativeContainer):
         open_pool, settings, pool_config.provider, telemetry.provider
     )
 
+    replica_configs = providers.Singleton(replica_configs, settings, pool_config)
+    replica_pools: providers.Resource[list[ShopdbPool]] = providers.Resource(
+        open_replicas, settings, replica_configs.provider, telemetry.provider
+    )
+
     # The fake's data outlives restarts, as a database's would.
     memory_database = providers.Singleton(MemoryDatabase)
     unit_of_work: providers.Resource[UnitOfWorkFactory] = providers.Resource(
-        units_of_work, settings, pool.provider, memory_database.provider, telemetry.provider
+        units_of_work,
+        settings,
+        pool.provider,
+        memory_database.provider,
+        telemetry.provider,
+        replica_pools.provider,
     )
-    password_hasher = providers.Singleton(Argon2PasswordHasher)
+    # What tests override; services take it through the check below, which no override of
+    # password_hasher replaces.
+    password_hasher: providers.Provider[PasswordHasher] = providers.Singleton(Argon2PasswordHasher)
+    permitted_password_hasher = providers.Callable(permitted_hasher, settings, password_hasher)
 
-    accounts = providers.Factory(AccountService, unit_of_work, password_hasher, telemetry)
+    accounts = providers.Factory(AccountService, unit_of_work, permitted_password_hasher, telemetry)
     catalog = providers.Factory(CatalogService, unit_of_work, telemetry)
     carts = providers.Factory(CartService, unit_of_work, telemetry)
     orders = providers.Factory(OrderService, unit_of_work, telemetry)

@@ -89,7 +89,10 @@ def run_demo(container: Container, console: Console) -> None:
 
     console.rule("order history")
     carts.add_to_cart(alice.id, mug.id, 2)
-    carts.checkout(alice.id, f"demo-{token}-alice-2")
+    second = carts.checkout(alice.id, f"demo-{token}-alice-2")
+    console.print(
+        f"  {alice.username} comes back for 2 more mugs: order #{second.id}, {second.total}"
+    )
     history = Table(title=f"orders of {alice.username}, newest first")
     for column in ("order", "placed at", "lines", "total"):
         history.add_column(column)

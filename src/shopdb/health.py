@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from adapters.postgres.pool import ShopdbPool
+from adapters.postgres.replicas import GUARD
 from shopdb.settings import redact_url
 
 SERVER = "SELECT current_setting('server_version'), to_regclass('alembic_version') IS NOT NULL"
@@ -76,7 +78,14 @@ def health(
     """The server's version and schema revision against the code's head revision (needs the
     `migrations` extra). With `pool`, one connection borrowed from it for two statements;
     otherwise one new connection to `url`. Raises DatabaseUnreachable within `timeout`."""
-    from shopdb.migrations import head_revision
+    try:
+        from shopdb.migrations import head_revision
+    except ModuleNotFoundError as exc:  # a core-only install: say which extra, in one line
+        raise ModuleNotFoundError(
+            "health() needs the migrations extra: pip install 'shopdb[migrations]'"
+            f" (no module named {str(exc.name).partition('.')[0]!r})",
+            name=str(exc.name).partition(".")[0],
+        ) from None
 
     if pool is not None:
         try:
@@ -94,3 +103,23 @@ def health(
     else:
         raise TypeError("health() needs a url or a pool")
     return Health(server_version=version, revision=revision, head=head_revision())
+
+
+def replica_state(pool: ShopdbPool, url: str, timeout: float) -> dict[str, Any]:
+    """What a replica's pool reaches: its replay position and lag behind the primary
+    (seconds), and the pool's statistics; or `error`, one line, when it does not answer within
+    `timeout` (a replica that is down leaves the primary healthy: reads go on there)."""
+    state: dict[str, Any] = {"database": redact_url(url), "pool": pool.get_stats()}
+    watchdog = pool.deadlines.watchdog
+    try:
+        with pool.connection(timeout=timeout) as conn:
+            watchdog.watch(conn, timeout)
+            try:
+                row = conn.execute(GUARD).fetchone()
+            finally:
+                watchdog.done(conn)
+    except (PoolTimeout, psycopg.Error) as exc:
+        return {**state, "error": str(_unreachable(url, exc))}
+    if row is None or row[0] is None:
+        return {**state, "error": "not in recovery: not a replica"}
+    return {**state, "replayed": row[0], "lag_s": round(float(row[1]), 3)}

@@ -12,15 +12,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Connection, create_engine, pool, text
-from sqlalchemy.exc import SQLAlchemyError
-
 from shopdb.settings import redact_url
+
+try:
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+    from sqlalchemy import Connection, create_engine, pool, text
+    from sqlalchemy.exc import SQLAlchemyError
+except ModuleNotFoundError as exc:  # a core-only install: say which extra, in one line
+    raise ModuleNotFoundError(
+        "shopdb.migrations needs the migrations extra: pip install 'shopdb[migrations]'"
+        f" (no module named {str(exc.name).partition('.')[0]!r})",
+        name=str(exc.name).partition(".")[0],
+    ) from None
 
 SCHEMA_PACKAGE = "shopdb_schema"
 

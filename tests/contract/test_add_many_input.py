@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, RollbackRequired
 from domain.model import NewProduct
 from domain.search import ProductQuery
 from ports.unit_of_work import UnitOfWorkFactory
@@ -34,6 +34,7 @@ def test_add_many_refuses_what_is_not_products_with_invalid_input(
     with uow() as work:
         with pytest.raises(InvalidInput):
             work.products.add_many(rows)  # type: ignore[arg-type]
-        work.commit()
+        with pytest.raises(RollbackRequired, match=r"products\.add_many \(InvalidInput\)"):
+            work.commit()
     with uow(read_only=True) as work:
         assert work.products.search(ProductQuery()).items == ()

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.hashing import Argon2PasswordHasher
 from domain.errors import (
     AuthenticationFailed,
     ProductNotFound,
@@ -18,9 +17,10 @@ from domain.model import NewProduct, NewUser, Order, ProductChanges
 from domain.search import ProductQuery, ProductSort
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from services import AccountService, CartService, CatalogService, OrderService
+from shopdb.testing import InsecureTestHasher
 from tests.contract.helpers import add_product, add_user
 
-HASHER = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+HASHER = InsecureTestHasher()
 
 
 def _order(uow: UnitOfWorkFactory, user_id: int, *lines: tuple[int, int]) -> Order:

@@ -17,6 +17,7 @@ from domain.errors import (
     InsufficientInventory,
     InvalidInput,
     ProductNotFound,
+    RollbackRequired,
     UserNotFound,
 )
 from domain.model import NewProduct, ProductChanges
@@ -74,19 +75,25 @@ def test_add_item_errors_and_consumed_ids(uow: UnitOfWorkFactory) -> None:
     with uow() as work:
         with pytest.raises(CartNotFound):
             work.carts.add_item(99, lamp.id, 1)
+        work.rollback()
         with pytest.raises(CartNotFound):
             work.carts.add_item(99, 98, 1)  # the cart is checked first
+        work.rollback()
         with pytest.raises(ProductNotFound):
             work.carts.add_item(cart.id, 99, 1)
+        work.rollback()
         with pytest.raises(InvalidInput):
             work.carts.add_item(cart.id, lamp.id, 0)
+        work.rollback()
         with pytest.raises(InsufficientInventory) as short:
             work.carts.add_item(cart.id, lamp.id, INT4_MAX)
         assert (short.value.requested, short.value.available) == (INT4_MAX, 10)
+        work.rollback()
         work.carts.add_item(cart.id, lamp.id, 10)
         with pytest.raises(InsufficientInventory) as short:
             work.carts.add_item(cart.id, lamp.id, 1)
         assert (short.value.requested, short.value.available) == (11, 10)
+        work.rollback()
         item = work.carts.add_item(cart.id, lamp.id, 1)
         work.commit()
     # An id is drawn whenever the product has the quantity asked for, even if the line then
@@ -106,11 +113,12 @@ def test_set_quantity_remove_and_clear(uow: UnitOfWorkFactory) -> None:
         work.commit()
     with uow() as work:
         assert [(i.product_id, i.quantity) for i in work.carts.get(cart.id).items] == [(lamp.id, 7)]
-        with pytest.raises(CartItemNotFound):
+        # Each refusal inside its own savepoint block: the unit of work goes on after it.
+        with pytest.raises(CartItemNotFound), work.savepoint():
             work.carts.set_quantity(cart.id, desk.id, 1)
-        with pytest.raises(CartItemNotFound):
+        with pytest.raises(CartItemNotFound), work.savepoint():
             work.carts.remove_item(cart.id, desk.id)
-        with pytest.raises(InvalidInput):
+        with pytest.raises(InvalidInput), work.savepoint():
             work.carts.set_quantity(cart.id, lamp.id, 0)
         work.carts.clear(cart.id)
         assert work.carts.get(cart.id).items == ()
@@ -242,7 +250,8 @@ def test_a_cart_holds_at_most_the_line_cap(uow: UnitOfWorkFactory) -> None:
         work.products.restock(1, 5)  # an earlier write of the same unit of work
         with pytest.raises(CartFull) as info:
             work.carts.add_for_user(alice.id, CART_LINES_MAX + 1, 1)
-        work.commit()  # the refused add rolled the restock back: nothing to commit
+        with pytest.raises(RollbackRequired, match=r"carts\.add_for_user \(CartFull\)"):
+            work.commit()  # the refused add rolled the restock back: nothing to commit
     assert (info.value.cart_id, info.value.limit) == (cart.id, CART_LINES_MAX)
     with uow() as work, pytest.raises(CartFull) as info:
         work.carts.add_item(cart.id, CART_LINES_MAX + 1, 1)

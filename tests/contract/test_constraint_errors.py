@@ -12,8 +12,8 @@ from adapters.postgres import constraints
 from adapters.postgres.constraints import BY_CONSTRAINT, BY_REPOSITORY, UNMAPPED
 from domain.errors import EmailTaken
 from shopdb.migrations import upgrade
+from shopdb.testdb import scratch_database
 from tests.contract.test_drift import SCHEMA_RULES
-from tests.harness import scratch_database
 
 
 def unaccounted(url: str) -> dict[str, int]:

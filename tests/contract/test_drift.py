@@ -6,7 +6,7 @@ import psycopg
 
 from adapters.memory.constraints import ENFORCED
 from shopdb.migrations import upgrade
-from tests.harness import scratch_database
+from shopdb.testdb import scratch_database
 
 SCHEMA_RULES = """
     SELECT k.conname FROM pg_constraint k

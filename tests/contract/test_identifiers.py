@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, RollbackRequired
 from domain.model import NewProduct, ProductChanges
 from domain.values import INT8_MAX
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -47,6 +47,15 @@ CALLS: dict[str, Call] = {
     "carts.remove_for_user(product)": lambda w, x: w.carts.remove_for_user(1, x),
     "carts.clear": lambda w, x: w.carts.clear(x),
 }
+# Refused reads roll nothing back; refused writes roll back like any failed write.
+READS = {
+    "users.get",
+    "products.get",
+    "products.get_many",
+    "carts.get",
+    "carts.find_for_user",
+    "carts.find_for_user(lock)",
+}
 
 
 def _shop(uow: UnitOfWorkFactory) -> None:
@@ -67,7 +76,11 @@ def test_every_method_refuses_what_is_not_an_id(uow: UnitOfWorkFactory, call: st
         with uow() as work:
             with pytest.raises(InvalidInput) as info:
                 CALLS[call](work, value)
-            work.commit()
+            if call in READS:
+                work.commit()
+            else:  # the refused write is named until the caller rolls back
+                with pytest.raises(RollbackRequired, match=call.split("(")[0]):
+                    work.commit()
         assert "id" in str(info.value) or "version" in str(info.value), (call, value)
     assert snapshot(uow) == before
 
@@ -84,7 +97,8 @@ def test_a_refused_id_in_a_write_rolls_back_like_any_failed_write(
     uow: UnitOfWorkFactory,
 ) -> None:
     """One rule for every write that raises, even before anything ran: the unit of work
-    starts again from its last commit. A refused id in a read rolls nothing back."""
+    is rolled back to its last commit and refuses writes until the caller rolls back. A refused
+    id in a read rolls nothing back."""
     with uow() as work:
         lamp = work.products.add(NewProduct(name="Lamp", price=Decimal(1)))
         work.commit()
@@ -94,6 +108,11 @@ def test_a_refused_id_in_a_write_rolls_back_like_any_failed_write(
         work.products.restock(lamp.id, 5)
         with pytest.raises(InvalidInput):
             work.products.restock(True, 1)
+        with pytest.raises(RollbackRequired, match=r"products\.restock \(InvalidInput\)"):
+            work.products.restock(lamp.id, 5)
+        with pytest.raises(RollbackRequired):
+            work.commit()
+        work.rollback()
         work.commit()
     with uow(read_only=True) as work:
         assert work.products.get(lamp.id) == lamp

@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from domain.errors import DomainError, InvalidInput, UnitOfWorkBusy, UnitOfWorkNotActive
+from domain.errors import (
+    DomainError,
+    InvalidInput,
+    RollbackRequired,
+    UnitOfWorkBusy,
+    UnitOfWorkNotActive,
+)
 from domain.model import Cart, NewProduct, NewUser, Product, ProductChanges, User
 from domain.search import ProductQuery
 from ports.carts import CartRepository
@@ -178,7 +184,14 @@ def test_a_refused_write_rolls_back_like_any_failed_write(
         work.products.restock(1, 5)  # uncommitted
         with pytest.raises(InvalidInput):
             REFUSED[name](work)
-        work.commit()  # nothing left to commit: the restock went with the refused write
+        # The restock went with the refused write: committing now would store less than the
+        # caller saw succeed, so commit() refuses, naming the write, until the caller rolls back.
+        with pytest.raises(RollbackRequired, match=r"\(InvalidInput\)"):
+            work.commit()
+        with pytest.raises(RollbackRequired):
+            work.products.restock(1, 1)
+        work.rollback()
+        work.commit()
     assert _fingerprint(uow) == before
 
 
@@ -201,7 +214,8 @@ def test_an_exception_from_the_callers_iterable_rolls_back_and_propagates(
         work.products.restock(1, 5)
         with pytest.raises(Boom):
             work.products.add_many(_failing_feed())
-        work.commit()
+        with pytest.raises(RollbackRequired, match=r"products\.add_many \(Boom\)"):
+            work.commit()
     assert _fingerprint(uow) == before
     with uow() as work:  # the unit of work after it works as usual
         work.products.add(NEW_PRODUCT)

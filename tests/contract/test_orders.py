@@ -4,16 +4,17 @@ once per idempotency key, history kept and paged."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 
 from domain.errors import (
     EmptyCart,
-    IdempotencyKeyReused,
     InsufficientInventory,
     InvalidInput,
     OrderNotFound,
+    RollbackRequired,
 )
 from domain.model import Order, OrderStatus, ProductChanges
 from ports.unit_of_work import UnitOfWorkFactory
@@ -88,20 +89,54 @@ def test_the_same_key_again_returns_the_order_and_sells_nothing(uow: UnitOfWorkF
         assert len(work.orders.list_for_user(alice.id).items) == 1
 
 
-def test_a_key_reused_for_another_cart_is_refused_and_changes_nothing(
-    uow: UnitOfWorkFactory,
+def _add_desk(uow: UnitOfWorkFactory, user_id: int, lamp: int, desk: int) -> None:
+    _fill(uow, user_id, (desk, 1))
+
+
+def _grow_lamp(uow: UnitOfWorkFactory, user_id: int, lamp: int, desk: int) -> None:
+    _fill(uow, user_id, (lamp, 3))
+
+
+def _reprice_lamp(uow: UnitOfWorkFactory, user_id: int, lamp: int, desk: int) -> None:
+    with uow() as work:
+        work.products.update(lamp, 1, ProductChanges(price=Decimal("5.00")))
+        work.commit()
+    _fill(uow, user_id, (lamp, 1), (desk, 1))
+
+
+def _archive_lamp(uow: UnitOfWorkFactory, user_id: int, lamp: int, desk: int) -> None:
+    _fill(uow, user_id, (lamp, 1), (desk, 1))
+    with uow() as work:
+        work.products.delete(lamp)
+        work.commit()
+
+
+@pytest.mark.parametrize(
+    "moved", [_add_desk, _grow_lamp, _reprice_lamp, _archive_lamp], ids=lambda f: f.__name__[1:]
+)
+def test_a_key_names_the_checkout_made_whatever_the_cart_holds_since(
+    uow: UnitOfWorkFactory, moved: Callable[[UnitOfWorkFactory, int, int, int], None]
 ) -> None:
-    alice, lamp = add_user(uow), add_product(uow, "Lamp", "19.99", 5)
+    """A retry with the key after the world moved (a line added, a quantity, a price, an
+    archived product): the key names what already happened, so its order comes back, nothing
+    is sold again and the cart keeps what was put in it since."""
+    alice = add_user(uow)
+    lamp, desk = add_product(uow, "Lamp", "19.99", 5), add_product(uow, "Desk", "100.00", 3)
     _fill(uow, alice.id, (lamp.id, 2))
     first = _place(uow, alice.id, "k")
-    _fill(uow, alice.id, (lamp.id, 1))
+    moved(uow, alice.id, lamp.id, desk.id)
     before = snapshot(uow)
-    with uow() as work, pytest.raises(IdempotencyKeyReused) as info:
-        work.orders.place(alice.id, "k")
-    assert (info.value.order_id, info.value.user_id) == (first.id, alice.id)
-    assert snapshot(uow) == before
-    # A new key sells the new cart.
-    assert _place(uow, alice.id, "k2").lines[0].quantity == 1
+    assert _place(uow, alice.id, "k") == first
+    assert snapshot(uow) == before  # the new lines still in the cart, no stock taken
+    with uow(read_only=True) as work:
+        assert [o.id for o in work.orders.list_for_user(alice.id).items] == [first.id]
+    # A new key sells what the cart holds now.
+    with uow(read_only=True) as work:
+        cart = work.carts.find_for_user(alice.id)
+        assert cart is not None
+        held = [(i.product_id, i.quantity) for i in cart.items]
+    assert held
+    assert [(x.product_id, x.quantity) for x in _place(uow, alice.id, "k2").lines] == held
 
 
 def test_keys_are_per_user(uow: UnitOfWorkFactory) -> None:
@@ -215,7 +250,8 @@ def test_a_failed_place_rolls_the_unit_of_work_back(uow: UnitOfWorkFactory) -> N
         work.products.reserve(lamp.id, 2)
         with pytest.raises(InsufficientInventory):
             work.orders.place(alice.id, "k")
-        work.commit()
+        with pytest.raises(RollbackRequired, match=r"orders\.place \(InsufficientInventory\)"):
+            work.commit()
     assert _stock(uow, lamp.id) == [1]
 
 

@@ -15,6 +15,7 @@ from domain.errors import (
     InsufficientInventory,
     InvalidInput,
     ProductNotFound,
+    RollbackRequired,
 )
 from domain.model import NewProduct, ProductChanges
 from domain.search import Page, ProductQuery, ProductSort
@@ -82,8 +83,10 @@ def test_update_checks_the_version(uow: UnitOfWorkFactory) -> None:
         with pytest.raises(ConcurrencyConflict) as info:
             work.products.update(lamp.id, 1, ProductChanges(price=Decimal("1.00")))
         assert (info.value.product_id, info.value.expected_version) == (lamp.id, 1)
+        work.rollback()
         with pytest.raises(ProductNotFound):
             work.products.update(99, 1, ProductChanges(price=Decimal("1.00")))
+        work.rollback()
         cleared = work.products.update(lamp.id, 2, ProductChanges(description=None))
         assert (cleared.description, cleared.version) == (None, 3)
         bumped = work.products.update(lamp.id, 3, ProductChanges())
@@ -108,14 +111,15 @@ def test_restock_and_reserve(uow: UnitOfWorkFactory) -> None:
             1,
             0,
         )
-        with pytest.raises(ProductNotFound):
+        work.rollback()
+        with pytest.raises(ProductNotFound), work.savepoint():
             work.products.reserve(99, 1)
-        with pytest.raises(ProductNotFound):
+        with pytest.raises(ProductNotFound), work.savepoint():
             work.products.restock(99, 1)
         for bad in (0, -1, INT4_MAX + 1):
-            with pytest.raises(InvalidInput):
+            with pytest.raises(InvalidInput), work.savepoint():
                 work.products.reserve(lamp.id, bad)
-            with pytest.raises(InvalidInput):
+            with pytest.raises(InvalidInput), work.savepoint():
                 work.products.restock(lamp.id, bad)
 
 
@@ -247,7 +251,8 @@ def test_add_many_rolls_back_whatever_the_iterable_raises(
         work.products.add(NewProduct(name="Uncommitted", price=Decimal("2.00")))
         with pytest.raises(type(exc)):
             work.products.add_many(_products(5, fail_after=2, exc=exc))
-        work.commit()  # nothing of the failed import (nor what came before it) is stored
+        with pytest.raises(RollbackRequired, match=r"products\.add_many"):
+            work.commit()  # nothing of the failed import (nor what came before it) is stored
     assert _all_names(uow) == ["Kept"]
     with uow() as work:  # the next unit of work works normally
         assert work.products.add_many(_products(3)) == 3
@@ -263,7 +268,8 @@ def test_add_many_spanning_batches_is_all_or_nothing(
     with uow() as work:
         with pytest.raises(RuntimeError):
             work.products.add_many(_products(20, fail_after=3 * small_batches + 1))
-        work.commit()
+        with pytest.raises(RollbackRequired):
+            work.commit()
     assert _all_names(uow) == []
     with uow() as work:
         assert work.products.add_many(_products(4 * small_batches)) == 4 * small_batches

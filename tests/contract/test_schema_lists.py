@@ -14,8 +14,8 @@ from adapters.memory.database import Tables
 from adapters.schema import FOREIGN_KEYS, SEQUENCES, TABLES, children_first
 from shopdb.migrations import upgrade
 from shopdb.roles import grant_statements
-from tests.harness import TABLES as TRUNCATED
-from tests.harness import scratch_database
+from shopdb.testdb import TABLES as TRUNCATED
+from shopdb.testdb import scratch_database
 
 SCHEMA_TABLES = """
     SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

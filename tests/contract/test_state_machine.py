@@ -25,14 +25,14 @@ from hypothesis.stateful import (
 )
 from pydantic import BaseModel
 
-from adapters.hashing import Argon2PasswordHasher
 from adapters.memory import MemoryUnitOfWorkFactory
 from adapters.postgres import PostgresUnitOfWorkFactory, ShopdbPool
 from domain.errors import DomainError, UserNotFound
 from domain.search import Page, ProductQuery, ProductSort
 from ports.unit_of_work import UnitOfWorkFactory
 from services import AccountService, CartService, CatalogService, OrderService
-from tests.harness import truncate_all
+from shopdb.testdb import truncate_all
+from shopdb.testing import InsecureTestHasher
 from tests.strategies import case_names, search_texts
 
 PROFILES = {"ci": (200, 30), "long": (1000, 50)}
@@ -69,7 +69,7 @@ def observe(value: Any) -> Any:
 class Shop:
     """The services over one adapter."""
 
-    def __init__(self, uow: UnitOfWorkFactory, hasher: Argon2PasswordHasher) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, hasher: InsecureTestHasher) -> None:
         self.uow = uow
         self.accounts = AccountService(uow, hasher)
         self.catalog = CatalogService(uow)
@@ -80,7 +80,7 @@ class Shop:
 class SideBySide(RuleBasedStateMachine):
     pool: ShopdbPool
     database_url: str
-    hasher = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    hasher = InsecureTestHasher()
 
     def __init__(self) -> None:
         super().__init__()
@@ -139,6 +139,41 @@ class SideBySide(RuleBasedStateMachine):
 
     def add_to_cart(self, user: int, product: int, quantity: int) -> None:
         self.both(lambda s: s.carts.add_to_cart(user, product, quantity))
+
+    @rule(
+        user=user_ids,
+        lines=st.lists(st.tuples(product_ids, st.integers(0, 6)), min_size=1, max_size=4),
+        savepoints=st.booleans(),
+    )
+    def add_lines_catching_errors(
+        self, user: int, lines: list[tuple[int, int]], savepoints: bool
+    ) -> None:
+        """One unit of work, as a caller writes it: every add tried, errors caught, then
+        commit. With a savepoint per add each failure undoes only its own; without, the first
+        failure refuses every later add and the commit."""
+
+        def run(shop: Shop) -> list[Any]:
+            seen: list[Any] = []
+            with shop.uow() as work:
+                for product, quantity in lines:
+                    try:
+                        if savepoints:
+                            with work.savepoint():
+                                seen.append(
+                                    observe(work.carts.add_for_user(user, product, quantity))
+                                )
+                        else:
+                            seen.append(observe(work.carts.add_for_user(user, product, quantity)))
+                    except DomainError as exc:
+                        seen.append(observe(exc))
+                try:
+                    work.commit()
+                    seen.append("committed")
+                except DomainError as exc:
+                    seen.append(observe(exc))
+            return seen
+
+        self.both(run)
 
     @rule(user=user_ids, product=product_ids, quantity=st.integers(0, 6))
     def change_quantity(self, user: int, product: int, quantity: int) -> None:

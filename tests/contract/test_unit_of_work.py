@@ -6,7 +6,13 @@ from decimal import Decimal
 
 import pytest
 
-from domain.errors import ProductNotFound, ReadOnlyViolation, UsernameTaken, UserNotFound
+from domain.errors import (
+    ProductNotFound,
+    ReadOnlyViolation,
+    RollbackRequired,
+    UsernameTaken,
+    UserNotFound,
+)
 from domain.model import NewProduct, NewUser
 from ports.unit_of_work import UnitOfWorkFactory
 from tests.contract.helpers import add_product, add_user
@@ -46,7 +52,13 @@ def test_a_failed_write_rolls_the_transaction_back(uow: UnitOfWorkFactory) -> No
         added = work.users.add(NewUser(username="bob", email="b@example.com", password_hash="h"))
         with pytest.raises(UsernameTaken):
             work.users.add(NewUser(username="ALICE", email="c@example.com", password_hash="h"))
-        carol = work.users.add(NewUser(username="carol", email="c@example.com", password_hash="h"))
+        carol_user = NewUser(username="carol", email="c@example.com", password_hash="h")
+        with pytest.raises(RollbackRequired, match=r"users\.add \(UsernameTaken\)"):
+            work.users.add(carol_user)  # bob is gone: going on would store less than was seen
+        with pytest.raises(RollbackRequired, match=r"users\.add \(UsernameTaken\)"):
+            work.commit()
+        work.rollback()  # acknowledged: from the last commit again
+        carol = work.users.add(carol_user)
         work.commit()
     with uow(read_only=True) as work:
         assert work.users.get(carol.id) == carol

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, RollbackRequired
 from domain.model import NewProduct
 from domain.search import ProductQuery
 from ports.unit_of_work import UnitOfWorkFactory
@@ -35,7 +35,8 @@ def test_an_unvalidated_product_is_invalid_input_and_stores_nothing(
         store = work.products.add_many if bulk else work.products.add
         with pytest.raises(InvalidInput):
             store([row] if bulk else row)  # type: ignore[arg-type]
-        work.commit()
+        with pytest.raises(RollbackRequired):
+            work.commit()
     with uow(read_only=True) as work:
         assert work.products.search(ProductQuery()).items == ()
 

@@ -49,8 +49,10 @@ def test_username_and_email_are_unique_case_insensitively(uow: UnitOfWorkFactory
         with pytest.raises(UsernameTaken) as taken:
             work.users.add(NewUser(username="ALICE", email="new@example.com", password_hash="h"))
         assert taken.value.username == "ALICE"
+        work.rollback()
         with pytest.raises(EmailTaken):
             work.users.add(NewUser(username="bob", email="Alice@EXAMPLE.com", password_hash="h"))
+        work.rollback()
         # Both taken: the username is reported, as PostgreSQL checks that index first.
         with pytest.raises(UsernameTaken):
             work.users.add(NewUser(username="Alice", email="alice@example.com", password_hash="h"))
@@ -66,11 +68,11 @@ def test_change_email(uow: UnitOfWorkFactory) -> None:
         assert changed.updated_at >= alice.updated_at
         work.commit()
     with uow() as work:
-        with pytest.raises(EmailTaken):
+        with pytest.raises(EmailTaken), work.savepoint():
             work.users.change_email(alice.id, "Bob@example.com")
-        with pytest.raises(UserNotFound):
+        with pytest.raises(UserNotFound), work.savepoint():
             work.users.change_email(99, "x@example.com")
-        with pytest.raises(InvalidInput):
+        with pytest.raises(InvalidInput), work.savepoint():
             work.users.change_email(bob.id, "nope")
     with uow(read_only=True) as work:
         assert work.users.get(bob.id).email == "bob@example.com"

@@ -10,7 +10,7 @@ import pytest
 from adapters.memory import MemoryUnitOfWorkFactory
 from adapters.postgres import PostgresUnitOfWorkFactory, create_pool
 from ports.unit_of_work import UnitOfWorkFactory
-from tests.harness import pool_config
+from shopdb.testdb import configured_url, pool_config
 
 
 @pytest.fixture(params=["memory", "postgres"])
@@ -32,3 +32,12 @@ def own_uow(request: pytest.FixtureRequest) -> Iterator[UnitOfWorkFactory]:
     pool.wait()
     yield PostgresUnitOfWorkFactory(pool)
     pool.close(timeout=1.0)
+
+
+@pytest.fixture
+def same_server(admin_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A pytest session run by pytester uses this session's server: the configured one as it
+    is, the embedded one (else a second would start) through SHOPDB_TEST_DATABASE_URL."""
+    if configured_url() is None:
+        monkeypatch.setenv("SHOPDB_TEST_DATABASE_URL", admin_url)
+    return admin_url

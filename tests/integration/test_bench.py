@@ -15,6 +15,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from shopdb.embedded import stop_server
+from shopdb.throwaway import throwaway_dir
+
 ROOT = Path(__file__).resolve().parents[2]
 LINE = re.compile(
     r"^(?P<workload>.{34}) (?P<name>.{26}) +(?P<median>[\d,]+) +(?P<low>[\d,]+) - "
@@ -140,6 +143,35 @@ def test_bulk_import_bench_runs_both_sides(admin_url: str, database: str) -> Non
     rows = bulk(admin_url, database, "--rows", "3000")
     assert set(rows) == {"shopdb import_products", "raw COPY"}
     assert all(number(match["rate"]) > 0 for match in rows.values())
+
+
+def test_bulk_import_bench_without_database_url_starts_the_embedded_server() -> None:
+    """As the README gives it: no DATABASE_URL, so the embedded server, as for every other
+    bench command (here on a data directory of the test's own, stopped afterwards)."""
+    with throwaway_dir() as root:
+        pgdata = root / "pgdata"
+        environment = {
+            name: value
+            for name, value in os.environ.items()
+            if name not in {"DATABASE_URL", "SHOPDB_EMBEDDED", "SHOPDB_MIGRATION_DATABASE_URL"}
+        }
+        environment["SHOPDB_EMBEDDED_DATA_DIR"] = str(pgdata)
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "bench", "bulk", "--rows", "200"],
+                cwd=ROOT,
+                env=environment,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+        finally:
+            stop_server(pgdata)
+    print(done.stdout)
+    assert done.returncode == 0, done.stderr
+    lines = [BULK_LINE.match(line) for line in done.stdout.splitlines()]
+    assert {match["name"] for match in lines if match} == {"shopdb import_products", "raw COPY"}
 
 
 CART_ARGS = ("--lines", "1", "7", "--calls", "3")

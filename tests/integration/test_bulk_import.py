@@ -16,7 +16,7 @@ from adapters.postgres import PostgresUnitOfWorkFactory, create_pool
 from adapters.postgres import products as postgres_products
 from domain.model import NewProduct
 from services import CatalogService
-from tests.harness import pool_config
+from shopdb.testdb import pool_config
 from tests.integration.test_bench import bulk
 
 STATEMENT_TIMEOUT_MS = 400

@@ -8,10 +8,11 @@ from importlib.metadata import version
 
 import psycopg
 import pytest
+from psycopg import sql
 from typer.testing import CliRunner, Result
 
 from shopdb.cli import app
-from tests.harness import scratch_database
+from shopdb.testdb import scratch_database
 
 CANARY_PASSWORD = "canary-db-pass-93f1"
 
@@ -66,12 +67,46 @@ def test_seed_twice_adds_more(empty_url: str) -> None:
         assert _count(empty_url, "cart_items") == 50 * run
 
 
-def test_demo_runs_end_to_end(empty_url: str) -> None:
-    result = shopdb("demo")
+def test_seed_leaves_the_planner_counting_what_it_loaded(empty_url: str) -> None:
+    """Autovacuum is off for these tables: only the seed itself can have counted its rows."""
+    assert shopdb("migrate").exit_code == 0
+    with psycopg.connect(empty_url, autocommit=True) as conn:
+        for table in ("products", "users", "carts", "cart_items"):
+            conn.execute(
+                sql.SQL("ALTER TABLE {} SET (autovacuum_enabled = false)").format(
+                    sql.Identifier(table)
+                )
+            )
+    result = shopdb("seed", "--products", "300", "--users", "20", "--carts", "10")
     assert result.exit_code == 0, result.output
-    for expected in ("189.88", "refused, as it should be", "requested but only 0 available"):
-        assert expected in result.stdout
-    assert _count(empty_url, "users") == 2
+    with psycopg.connect(empty_url) as conn:
+        counted: dict[str, float] = dict(
+            conn.execute(
+                "SELECT c.relname, c.reltuples FROM pg_class c JOIN pg_stat_user_tables s"
+                " ON s.relid = c.oid WHERE s.last_vacuum IS NOT NULL AND s.last_analyze IS NOT NULL"
+            ).fetchall()
+        )
+    print(f"\nthe planner's counts after the seed: {counted}")
+    assert {t: counted.get(t) for t in ("products", "users", "carts", "cart_items")} == {
+        "products": 300,
+        "users": 20,
+        "carts": 10,
+        "cart_items": 50,
+    }
+
+
+def test_demo_runs_end_to_end(empty_url: str) -> None:
+    for run in (1, 2):  # the second run makes its own names and keys
+        result = shopdb("demo")
+        assert result.exit_code == 0, result.output
+        for expected in ("189.88", "refused, as it should be", "requested but only 0 available"):
+            assert expected in result.stdout
+        assert _count(empty_url, "users") == 2 * run
+        assert _count(empty_url, "orders") == 2 * run
+        with psycopg.connect(empty_url) as conn:
+            newest = conn.execute("SELECT id FROM orders ORDER BY id DESC LIMIT 2").fetchall()
+        for (order_id,) in newest:  # every order it makes, it says it made
+            assert f"order #{order_id}" in result.stdout
 
 
 def test_demo_on_the_memory_backend(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,7 +26,7 @@ from shopdb.migrations import (
     head_revision,
     upgrade,
 )
-from tests.harness import pool_config, scratch_database
+from shopdb.testdb import pool_config, scratch_database
 
 PROCESSES = 3
 TRIALS = 4

@@ -16,9 +16,9 @@ from domain.model import NewProduct, NewUser
 from services import CartService
 from shopdb.embedded import ensure_database, server_url, start_server
 from shopdb.migrations import upgrade
+from shopdb.throwaway import throwaway_dir
 from tests.faults import server_processes
 from tests.threads import run_all
-from tests.throwaway import throwaway_dir
 
 USERS, PRODUCTS, STOCK = 6, 4, 100_000
 

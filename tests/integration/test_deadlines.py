@@ -23,9 +23,9 @@ from domain.model import NewProduct, NewUser
 from services import CartService
 from shopdb.embedded import ensure_database, server_url, start_server
 from shopdb.migrations import upgrade
+from shopdb.throwaway import throwaway_dir
 from tests.faults import DroppingProxy, frozen, server_processes
 from tests.threads import run_all
-from tests.throwaway import throwaway_dir
 
 FAST = {
     "statement_timeout_ms": 1000,
@@ -294,4 +294,56 @@ def test_a_frozen_client_holds_its_row_locks_only_for_the_idle_timeout(
     print(f"\ncheckout behind a silent lock holder (idle timeout 1 s) waited {waited[0]:.2f} s")
     with uow(read_only=True) as work:  # only the checkout's unit was taken
         assert work.products.get(product).inventory_count == 1_000_000 - 1
+    pool.close()
+
+
+def test_the_statement_deadline_while_the_applications_own_threads_burn_cpu(
+    owned: tuple[Path, str],
+) -> None:
+    """The watchdog and the waiting caller are Python threads: while the application's other
+    threads keep the interpreter busy, each waits for the GIL before it can act. This measures
+    how far past the documented bound (statement timeout + margin + one tick) a call on a
+    frozen server ends with 4 threads burning CPU; README "Deadlines" states the bound that
+    holds. It prints the figures; the outcome is what it asserts."""
+    pgdata, url = owned
+    pool = _pool(url, **FAST, min_size=1, max_size=1)
+    uow = PostgresUnitOfWorkFactory(pool)
+    product = _shop(uow, 0)[0]
+    bound = FAST["statement_timeout_ms"] / 1000 + FAST["deadline_margin"] + 0.2
+    stop = threading.Event()
+
+    def burn() -> None:
+        while not stop.is_set():
+            sum(range(2_000))
+
+    burners = [threading.Thread(target=burn, daemon=True) for _ in range(4)]
+    for burner in burners:
+        burner.start()
+    overshoots: list[float] = []
+    outcomes: list[DomainError] = []
+    try:
+        for _ in range(5):
+            with uow(read_only=True) as work:
+                work.products.get(product)  # the connection is taken and answers
+                with frozen(server_processes(pgdata)):
+                    started = time.monotonic()
+                    try:
+                        work.products.get(product)
+                    except DomainError as exc:
+                        outcomes.append(exc)
+                    overshoots.append(time.monotonic() - started - bound)
+    finally:
+        stop.set()
+        for burner in burners:
+            burner.join()
+    print(
+        f"\nfrozen server, 4 threads burning CPU: calls ended {min(overshoots):+.3f} to"
+        f" {max(overshoots):+.3f} s past the bound of {bound:.1f} s"
+        f" ({', '.join(f'{o:+.3f}' for o in overshoots)})"
+    )
+    assert len(outcomes) == 5
+    assert all(isinstance(exc, StorageUnavailable) for exc in outcomes)
+    assert all("no answer from the database within 1.5 s" in str(exc) for exc in outcomes)
+    with uow(read_only=True) as work:  # after the thaw the pool recovers
+        assert work.products.get(product).id == product
     pool.close()

@@ -25,8 +25,8 @@ from shopdb.embedded import (
     start_server,
     stop_server,
 )
-from tests.harness import scratch_database
-from tests.throwaway import PREFIX, claim, reap_abandoned, throwaway_dir
+from shopdb.testdb import scratch_database
+from shopdb.throwaway import PREFIX, claim, reap_abandoned, throwaway_dir
 
 
 @pytest.fixture
@@ -204,7 +204,7 @@ def test_a_frozen_server_fails_the_start_in_bounded_time(
 
 def test_a_throwaway_server_of_a_killed_test_process_is_reaped(root: Path) -> None:
     code = (
-        "import os; from shopdb.embedded import start_server; from tests.throwaway import"
+        "import os; from shopdb.embedded import start_server; from shopdb.throwaway import"
         " throwaway_dir\nwith throwaway_dir() as root:\n"
         "    start_server(root / 'pgdata', delete_on_exit=True); os.kill(os.getpid(), 9)"
     )

@@ -15,8 +15,8 @@ from domain.errors import CommitOutcomeUnknown, DomainError
 from domain.model import NewProduct, NewUser, Order
 from ports.unit_of_work import UnitOfWorkFactory
 from services import CartService, OrderService
+from shopdb.testdb import pool_config
 from tests.faults import DroppingProxy
-from tests.harness import pool_config
 from tests.threads import run_all
 
 
@@ -80,6 +80,51 @@ def test_a_retry_after_a_lost_commit_reply_returns_the_committed_order(
             (products[2], 4),
         ]
         assert OrderService(uow).get_order(user, retried.id) == retried
+    finally:
+        pool.close()
+        proxy.close()
+
+
+def test_a_retry_after_a_lost_commit_reply_and_a_new_line_returns_the_order(
+    clean_database: str,
+) -> None:
+    """Between the lost reply and the retry the shopper adds a line: the key names the
+    checkout that happened, so the retry returns its order, and the new line stays in the cart
+    unsold."""
+    proxy = DroppingProxy(clean_database, "COMMIT")
+    pool = create_pool(
+        pool_config(
+            conninfo=proxy.client_url(),
+            min_size=1,
+            max_size=1,
+            timeout=5.0,
+            statement_timeout_ms=2000,
+            deadline_margin=0.5,
+        )
+    )
+    pool.wait()
+    try:
+        uow = PostgresUnitOfWorkFactory(pool)
+        carts = CartService(uow)
+        user, products = _shop(uow)
+        for n in range(6):  # past psycopg's prepare threshold: COMMIT is then bound by name
+            carts.add_to_cart(user, products[n % 2], 1)
+        proxy.arm()
+        with pytest.raises(CommitOutcomeUnknown):
+            carts.checkout(user, "checkout-1")
+        assert proxy.answered.wait(10)  # the server has run the COMMIT
+        assert _sold(clean_database) == (1, 2, 6)
+        carts.add_to_cart(user, products[2], 4)  # the world moves before the retry
+        retried = carts.checkout(user, "checkout-1")
+        print(f"\nCOMMIT answer dropped, a line added; the retry returned order #{retried.id}")
+        assert [(x.product_id, x.quantity) for x in retried.lines] == [
+            (products[0], 3),
+            (products[1], 3),
+        ]
+        assert _sold(clean_database) == (1, 2, 6)  # nothing sold twice, the new line unsold
+        cart = carts.view_cart(user)
+        assert cart is not None
+        assert [(i.product_id, i.quantity) for i in cart.items] == [(products[2], 4)]
     finally:
         pool.close()
         proxy.close()

@@ -12,12 +12,12 @@ import psycopg
 import pytest
 
 from adapters.postgres import PostgresUnitOfWorkFactory, ShopdbPool, create_pool
-from domain.errors import StorageUnavailable
+from domain.errors import CommitOutcomeUnknown, StorageUnavailable
 from domain.model import NewProduct
 from shopdb.migrations import upgrade
 from shopdb.pooler import set_role_timeouts
 from shopdb.settings import load_settings
-from tests.harness import pool_config, pooled, scratch_database
+from shopdb.testdb import pool_config, pooled, scratch_database
 from tests.threads import run_all
 
 APP = "shopdb-faults"
@@ -162,6 +162,29 @@ def test_idle_in_transaction_timeout_is_a_clear_error_and_the_pool_recovers(url:
     with uow() as work:
         assert work.products.reserve(product, 1).inventory_count == 9  # the first was undone
         work.commit()
+    pool.close()
+
+
+def test_a_commit_after_the_idle_timeout_is_a_known_failure_not_an_unknown_outcome(
+    url: str,
+) -> None:
+    """The server ends a session idle in its transaction with its reason (25P03) before it
+    reads the COMMIT: the transaction was rolled back, so the outcome is known."""
+    if pooled():  # no startup options in pooler mode: the timeout is the role's default
+        set_role_timeouts(url, url, load_settings(idle_in_transaction_timeout_ms=200))
+    pool = _pool(url, idle_in_transaction_timeout_ms=200)
+    uow = PostgresUnitOfWorkFactory(pool)
+    product = _product(uow)
+    with uow() as work:
+        work.products.reserve(product, 1)
+        time.sleep(0.6)
+        with pytest.raises(StorageUnavailable) as info:
+            work.commit()
+    print(f"\ncommit after the idle timeout: {type(info.value).__name__}: {info.value}")
+    assert not isinstance(info.value, CommitOutcomeUnknown)
+    assert "nothing was committed" in str(info.value)
+    with uow(read_only=True) as work:
+        assert work.products.get(product).inventory_count == 10
     pool.close()
 
 

@@ -14,12 +14,13 @@ from adapters.postgres import PostgresUnitOfWorkFactory, create_pool
 from domain.errors import (
     CartItemNotFound,
     ProductNotFound,
+    RollbackRequired,
     StorageUnavailable,
     TransactionAborted,
 )
 from domain.model import NewProduct, NewUser, Order
 from services import CartService
-from tests.harness import pool_config
+from shopdb.testdb import pool_config
 
 
 def _wait_for_lock_wait(url: str, timeout: float = 10.0) -> float:
@@ -166,8 +167,9 @@ def test_a_read_the_database_fails_rolls_the_transaction_back_as_documented(
     clean_database: str,
 ) -> None:
     """A read cancelled by statement_timeout (here waiting behind a migration's lock) aborts
-    the transaction on PostgreSQL: the unit of work says so with StorageUnavailable, goes on
-    from its last commit, and its commit stores only what came after."""
+    the transaction on PostgreSQL: the unit of work says so with StorageUnavailable, refuses
+    writes until the caller rolls back (the write before it is gone), and its commit stores
+    only what came after."""
     pool = create_pool(
         pool_config(conninfo=clean_database, min_size=1, max_size=2, statement_timeout_ms=500)
     )
@@ -181,7 +183,13 @@ def test_a_read_the_database_fails_rolls_the_transaction_back_as_documented(
             other.rollback()
             with pytest.raises(ProductNotFound):
                 work.products.get(lost.id)
-            kept = work.products.add(NewProduct(name="Kept", price=Decimal("1.00")))
+            kept_product = NewProduct(name="Kept", price=Decimal("1.00"))
+            with pytest.raises(RollbackRequired, match=r"a read \(StorageUnavailable\)"):
+                work.products.add(kept_product)
+            with pytest.raises(RollbackRequired):
+                work.commit()
+            work.rollback()
+            kept = work.products.add(kept_product)
             work.commit()
     with uow(read_only=True) as work:
         assert list(work.products.get_many([lost.id, kept.id])) == [kept.id]

@@ -13,12 +13,17 @@ import psycopg
 import pytest
 
 from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
-from domain.errors import CommitOutcomeUnknown, InsufficientInventory, StorageUnavailable
+from domain.errors import (
+    CommitOutcomeUnknown,
+    InsufficientInventory,
+    RollbackRequired,
+    StorageUnavailable,
+)
 from domain.model import NewProduct
 from shopdb.embedded import ensure_database, server_url, start_server
 from shopdb.migrations import upgrade
+from shopdb.throwaway import throwaway_dir
 from tests.faults import DroppingProxy
-from tests.throwaway import throwaway_dir
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +41,9 @@ def test_a_commit_after_the_connection_was_already_lost_is_not_an_unknown_outcom
     owned: str,
 ) -> None:
     """A unit of work commits A, adds B, then a reservation fails and the answer to the
-    ROLLBACK undoing it is lost: the next write says the database is unavailable, and commit()
-    raises StorageUnavailable (not CommitOutcomeUnknown: no COMMIT was sent); A is kept, B not."""
+    ROLLBACK undoing it is lost: writes and commit() refuse until the caller rolls back; after
+    that the next write says the database is unavailable, and commit() refuses again, naming it
+    (not CommitOutcomeUnknown: no COMMIT was sent); A is kept, B not."""
     proxy = DroppingProxy(owned, "ROLLBACK")
     pool = create_pool(
         PoolConfig(
@@ -64,9 +70,16 @@ def test_a_commit_after_the_connection_was_already_lost_is_not_an_unknown_outcom
             with pytest.raises(InsufficientInventory):
                 work.products.reserve(lamp.id, 5)
             assert proxy.fired.is_set()
+            with pytest.raises(RollbackRequired, match=r"products\.reserve"):
+                work.products.add(NewProduct(name=f"C {tag}", price=Decimal("1")))
+            with pytest.raises(RollbackRequired):
+                work.commit()
+            work.rollback()
             with pytest.raises(StorageUnavailable):
                 work.products.add(NewProduct(name=f"C {tag}", price=Decimal("1")))
-            with pytest.raises(StorageUnavailable) as info:
+            with pytest.raises(
+                RollbackRequired, match=r"products\.add \(StorageUnavailable"
+            ) as info:
                 work.commit()
         with psycopg.connect(owned) as conn:
             stored = conn.execute(

@@ -24,7 +24,7 @@ from shopdb.migrations import (
     upgrade,
 )
 from shopdb.migrations import alembic_config as shopdb_alembic_config
-from tests.harness import scratch_database
+from shopdb.testdb import scratch_database
 
 __all__ = [
     "test_downgrade_leaves_no_trace",

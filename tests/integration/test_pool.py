@@ -14,7 +14,7 @@ from psycopg_pool import ConnectionPool
 from adapters.postgres import create_pool
 from adapters.postgres.pool import give_back
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
-from tests.harness import pool_config
+from shopdb.testdb import pool_config
 from tests.threads import run_all
 
 

@@ -21,7 +21,7 @@ from shopdb.cli import app
 from shopdb.pooler import set_role_timeouts
 from shopdb.roles import create_app_role
 from shopdb.settings import load_settings
-from tests.harness import scratch_database, through_pooler, with_database
+from shopdb.testdb import scratch_database, through_pooler, with_database
 
 # Runs only through PgBouncer: the pooler run of .ci/run (SHOPDB_POOLER=transaction).
 pytestmark = pytest.mark.pooler_only

@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.hashing import Argon2PasswordHasher
 from adapters.postgres import PostgresUnitOfWorkFactory
+from domain.errors import InsufficientInventory
 from domain.model import NewProduct
 from services import AccountService, CartService, CatalogService, OrderService
+from shopdb.testing import InsecureTestHasher
 from tests.conftest import CountingConnection
 
 # Use case -> statements sent. BEGIN and COMMIT count: they are round trips too.
@@ -36,7 +37,7 @@ def statements(action: Callable[[], object]) -> int:
 def shop(
     postgres_uow: PostgresUnitOfWorkFactory,
 ) -> tuple[AccountService, CatalogService, CartService]:
-    hasher = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    hasher = InsecureTestHasher()
     return (
         AccountService(postgres_uow, hasher),
         CatalogService(postgres_uow),
@@ -151,3 +152,31 @@ def test_changing_and_removing_a_line_cost_the_same_whatever_the_cart_holds(
     assert cart is not None
     assert len(cart.items) == lines - 1
     assert lines not in {item.product_id for item in cart.items}
+
+
+def test_a_savepoint_block_costs_one_round_trip_in_and_one_out(
+    postgres_uow: PostgresUnitOfWorkFactory,
+) -> None:
+    with postgres_uow() as work:
+        lamp = work.products.add(NewProduct(name="Lamp", price=Decimal("1.00")))
+        work.commit()
+    with postgres_uow() as work:
+
+        def block() -> None:
+            with work.savepoint():
+                work.products.restock(lamp.id, 1)
+
+        assert statements(block) == 1 + 1 + 1  # BEGIN with SAVEPOINT, the write, RELEASE
+        assert statements(block) == 1 + 1 + 1  # inside the transaction: SAVEPOINT, write, RELEASE
+        assert statements(lambda: work.products.restock(lamp.id, 1)) == 1  # none outside it
+
+        def failing() -> None:
+            with pytest.raises(InsufficientInventory), work.savepoint():
+                work.products.reserve(lamp.id, 99)
+
+        # SAVEPOINT, the conditional UPDATE, the stock read that names the error, ROLLBACK TO,
+        # RELEASE.
+        assert statements(failing) == 5
+        work.commit()
+    with postgres_uow(read_only=True) as work:
+        assert work.products.get(lamp.id).inventory_count == 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 import shlex
 from collections.abc import Generator
@@ -44,13 +45,8 @@ def _run_tests(names: set[str], namespace: dict[str, Any]) -> int:
     return ran
 
 
-def test_every_python_example_runs_in_order(
-    clean_database: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DATABASE_URL", clean_database)
-    monkeypatch.delenv("SHOPDB_BACKEND", raising=False)
-    blocks = _blocks("python")
-    assert len(blocks) >= 4
+def _run_examples(blocks: list[str]) -> int:
+    """Every example in order in one namespace, as a reader pastes them; the tests it ran."""
     namespace: dict[str, Any] = {}
     tests = 0
     try:
@@ -62,7 +58,58 @@ def test_every_python_example_runs_in_order(
         container = namespace.get("container")
         if container is not None and hasattr(container, "shutdown_resources"):
             container.shutdown_resources()
-    assert tests >= 1  # the example of unit tests on the fakes ran
+    return tests
+
+
+def test_every_python_example_runs_in_order_twice(
+    clean_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", clean_database)
+    monkeypatch.delenv("SHOPDB_BACKEND", raising=False)
+    blocks = _blocks("python")
+    assert len(blocks) >= 4
+    # A second run finds the first one's rows: fixed names or keys would collide there.
+    for _ in range(2):
+        assert _run_examples(blocks) >= 1  # the example of unit tests on the fakes ran
+
+
+def test_the_logging_example_prints_with_no_logging_configured(
+    clean_database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As in a fresh program: no handler anywhere (pytest's own taken off for the example)."""
+    monkeypatch.setenv("DATABASE_URL", clean_database)
+    monkeypatch.delenv("SHOPDB_BACKEND", raising=False)
+    (logging_example,) = [b for b in _blocks("python") if b.startswith("import logging")]
+    setup = _blocks("python")[0]
+    root = logging.getLogger()
+    kept = root.handlers[:]
+    namespace: dict[str, Any] = {}
+    try:
+        exec(setup, namespace)  # noqa: S102 - our README: the Container and the lamp
+        root.handlers.clear()
+        exec(logging_example, namespace)  # noqa: S102 - our README
+    finally:
+        for added in root.handlers[:]:
+            root.removeHandler(added)
+        root.handlers[:] = kept
+        namespace["container"].shutdown_resources()
+    printed = capsys.readouterr().err
+    assert "DEBUG shopdb.services: use case CatalogService.get_product: ok" in printed
+    assert "DEBUG shopdb.postgres: unit of work (read-only): ok" in printed
+
+
+def test_every_test_file_shown_runs_under_pytest(
+    pytester: pytest.Pytester, same_server: str
+) -> None:
+    """A block fenced as `python tests/NAME.py` is a test file of the reader's: it runs as
+    pytest runs it, with shopdb's plugin and no conftest."""
+    files = re.findall(r"```python (tests/\S+\.py)\n(.*?)```", README, re.DOTALL)
+    assert files
+    for name, text in files:
+        (pytester.path / name).parent.mkdir(parents=True, exist_ok=True)
+        (pytester.path / name).write_text(text)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=sum(text.count("\ndef test_") for _, text in files))
 
 
 def _shopdb_commands() -> list[list[str]]:

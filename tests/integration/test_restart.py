@@ -17,9 +17,9 @@ from domain.errors import DomainError, StorageUnavailable
 from domain.model import NewProduct
 from shopdb.embedded import EmbeddedServer, ensure_database, server_url, start_server
 from shopdb.migrations import upgrade
-from tests.harness import pool_config
+from shopdb.testdb import pool_config
+from shopdb.throwaway import throwaway_dir
 from tests.threads import run_all
-from tests.throwaway import throwaway_dir
 
 POOL_SIZE = 4
 

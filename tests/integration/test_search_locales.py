@@ -14,7 +14,7 @@ from adapters.postgres import PostgresUnitOfWorkFactory, create_pool
 from domain.model import NewProduct
 from domain.search import ProductQuery
 from shopdb.migrations import upgrade
-from tests.harness import pool_config, with_database
+from shopdb.testdb import pool_config, with_database
 
 NAMES = ["İstanbul", "ΟΔΟΣ", "Straße", "École", "Cafe\u0301", "Lamp", "crème", "ÖL", "IRMAK"]
 # text -> the names it finds under Unicode simple case folding

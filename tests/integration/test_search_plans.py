@@ -19,7 +19,7 @@ from bench.search import TERMS as MIX
 from adapters.postgres.product_search import search_sql
 from domain.search import ProductQuery, ProductSort, encode_cursor, fold
 from shopdb.migrations import upgrade
-from tests.harness import scratch_database
+from shopdb.testdb import scratch_database
 
 PRODUCTS = 200_000  # at 10,000 a scan costs about as much as the index; here ~100 ms
 WORDS = ["oak", "steel", "linen", "walnut", "copper", "velvet", "glass", "bamboo", "wool"]

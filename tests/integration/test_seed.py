@@ -15,10 +15,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from adapters.hashing import Argon2PasswordHasher
 from adapters.postgres import PostgresUnitOfWorkFactory
 from shopdb import seed as seeding
-from tests.harness import scratch_database
+from shopdb.testdb import scratch_database
+from shopdb.testing import InsecureTestHasher
 
 KINDS = ("products", "users", "carts")
 OUTCOME = re.compile(
@@ -44,8 +44,8 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(seeding, "CART_BATCH", 3)
 
 
-def _hasher() -> Argon2PasswordHasher:
-    return Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+def _hasher() -> InsecureTestHasher:
+    return InsecureTestHasher()
 
 
 def test_progress_counts_only_what_is_committed(
@@ -134,7 +134,10 @@ def _wait_for_products(url: str, process: subprocess.Popen[str]) -> None:
 def _outcome(process: subprocess.Popen[str]) -> re.Match[str]:
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
-    lines = [line for line in stderr.splitlines() if line.strip()]
+    # A loaded machine may also log a slow call: the outcome is still the one other line.
+    lines = [
+        line for line in stderr.splitlines() if line.strip() and "slow database call" not in line
+    ]
     assert len(lines) == 1, lines
     match = OUTCOME.match(lines[0])
     assert match is not None, lines[0]

@@ -17,13 +17,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from adapters.hashing import Argon2PasswordHasher
 from adapters.postgres import PostgresUnitOfWorkFactory, ShopdbPool
 from adapters.telemetry import Telemetry
 from domain.errors import InsufficientInventory
 from services import AccountService, CartService, CatalogService
+from shopdb.testdb import pool_config
+from shopdb.testing import InsecureTestHasher
 from tests.conftest import CountingConnection
-from tests.harness import pool_config
 
 PASSWORD = "correct horse battery staple"  # pragma: allowlist secret
 
@@ -68,7 +68,7 @@ def services(
     pool: ShopdbPool, telemetry: Telemetry
 ) -> tuple[AccountService, CatalogService, CartService]:
     units = PostgresUnitOfWorkFactory(pool, telemetry)
-    hasher = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    hasher = InsecureTestHasher()
     return (
         AccountService(units, hasher, telemetry),
         CatalogService(units, telemetry),

@@ -19,7 +19,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg_pool import ConnectionPool
 
-from adapters.hashing import Argon2PasswordHasher
 from adapters.memory import MemoryUnitOfWorkFactory
 from adapters.postgres import PostgresUnitOfWorkFactory, ShopdbPool
 from domain.errors import DomainError
@@ -30,7 +29,8 @@ from domain.search import ProductQuery, ProductSort, encode_cursor
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from services import AccountService, CartService, CatalogService, OrderService
 from shopdb.settings import Settings, SettingsError, load_settings
-from tests.harness import truncate_all
+from shopdb.testdb import truncate_all
+from shopdb.testing import InsecureTestHasher
 
 EXAMPLES = 25
 MEGABYTE = "x" * 1_000_000
@@ -137,7 +137,7 @@ class Shop:
     """The services over one adapter, and a fingerprint of everything it stores."""
 
     def __init__(self, uow: UnitOfWorkFactory, fingerprint: Callable[[], object]) -> None:
-        hasher = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        hasher = InsecureTestHasher()
         self.uow = uow
         self.accounts = AccountService(uow, hasher)
         self.catalog = CatalogService(uow)

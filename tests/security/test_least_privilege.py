@@ -12,12 +12,12 @@ import pytest
 from psycopg import sql
 from typer.testing import CliRunner
 
-from adapters.hashing import Argon2PasswordHasher
 from adapters.postgres import PostgresUnitOfWorkFactory, create_pool
 from services import AccountService, CartService, CatalogService, OrderService
 from shopdb.cli import app
 from shopdb.migrations import upgrade
-from tests.harness import pool_config, scratch_database
+from shopdb.testdb import pool_config, scratch_database
+from shopdb.testing import InsecureTestHasher
 
 
 def _as(url: str, role: str) -> str:
@@ -42,7 +42,7 @@ def app_url(admin_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def test_the_app_role_runs_the_shop(app_url: str) -> None:
     pool = create_pool(pool_config(conninfo=app_url, min_size=1, max_size=2))
     uow = PostgresUnitOfWorkFactory(pool)
-    hasher = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    hasher = InsecureTestHasher()
     user = AccountService(uow, hasher).register("alice", "alice@example.com", "password123")
     lamp = CatalogService(uow).create_product("Lamp", Decimal("9.99"), inventory_count=2)
     CartService(uow).add_to_cart(user.id, lamp.id, 2)

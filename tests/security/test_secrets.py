@@ -14,7 +14,7 @@ from domain.errors import DomainError
 from domain.model import NewUser
 from shopdb.cli import app
 from shopdb.settings import load_settings
-from tests.harness import pool_config
+from shopdb.testdb import pool_config
 
 HASH_CANARY = "$argon2id$CANARY-HASH-41c9"
 DB_CANARY = "CANARY-DB-PASS-77e2"

@@ -1,12 +1,12 @@
-"""Unit-test fixtures: services over the in-memory adapter, with a fast real password hasher."""
+"""Unit-test fixtures: services over the in-memory adapter, with the fast test-only hasher."""
 
 from __future__ import annotations
 
 import pytest
 
-from adapters.hashing import Argon2PasswordHasher
 from adapters.memory import MemoryUnitOfWorkFactory
 from services import AccountService, CartService, CatalogService
+from shopdb.testing import InsecureTestHasher
 
 
 @pytest.fixture
@@ -15,13 +15,12 @@ def uow() -> MemoryUnitOfWorkFactory:
 
 
 @pytest.fixture
-def hasher() -> Argon2PasswordHasher:
-    # Real Argon2id, with parameters cheap enough for tests.
-    return Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+def hasher() -> InsecureTestHasher:
+    return InsecureTestHasher()
 
 
 @pytest.fixture
-def accounts(uow: MemoryUnitOfWorkFactory, hasher: Argon2PasswordHasher) -> AccountService:
+def accounts(uow: MemoryUnitOfWorkFactory, hasher: InsecureTestHasher) -> AccountService:
     return AccountService(uow, hasher)
 
 

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from adapters.hashing import Argon2PasswordHasher
 from adapters.memory import MemoryUnitOfWorkFactory
 from domain.errors import (
     AuthenticationFailed,
@@ -19,10 +20,10 @@ from services import AccountService
 PASSWORD = "CANARY-correct-horse"
 
 
-def test_register_stores_a_hash_never_the_password(
-    accounts: AccountService, uow: MemoryUnitOfWorkFactory
-) -> None:
-    user = accounts.register("alice", "alice@example.com", PASSWORD)
+def test_register_stores_a_hash_never_the_password(uow: MemoryUnitOfWorkFactory) -> None:
+    # With the production hasher (cheap parameters): the other tests use the test-only one.
+    hasher = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    user = AccountService(uow, hasher).register("alice", "alice@example.com", PASSWORD)
     with uow(read_only=True) as work:
         stored = work.users.get(user.id)
     assert stored.password_hash.startswith("$argon2id$")

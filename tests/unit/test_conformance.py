@@ -73,7 +73,10 @@ DECLARED: dict[ModuleType, tuple[tuple[str, str, str], ...]] = {
         ("_conforms", "MemoryUnitOfWork", "UnitOfWork"),
         ("_makes", "MemoryUnitOfWorkFactory", "UnitOfWorkFactory"),
     ),
-    adapters.hashing: (("_conforms", "Argon2PasswordHasher", "PasswordHasher"),),
+    adapters.hashing: (
+        ("_conforms", "Argon2PasswordHasher", "PasswordHasher"),
+        ("_insecure_conforms", "InsecureTestHasher", "PasswordHasher"),
+    ),
     adapters.telemetry: (("_conforms", "Telemetry", "Observer"),),
 }
 

@@ -108,3 +108,111 @@ def test_an_encoded_password_is_fine(monkeypatch: pytest.MonkeyPatch) -> None:
     url = "postgresql://shop:a%2Fb%40c@db.example:5432/shop"  # pragma: allowlist secret
     monkeypatch.setenv("DATABASE_URL", url)
     assert load_settings().redacted_database_url() == "postgresql://shop:***@db.example:5432/shop"
+
+
+def test_an_unencoded_at_in_the_password_says_to_percent_encode_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # libpq splits at the first @: it would look up host "7d2e@db.example", quoting part of
+    # the password in its error.
+    unencoded = "postgresql://shop:canary-pw@7d2e@db.example:5432/shop"  # pragma: allowlist secret
+    monkeypatch.setenv("DATABASE_URL", unencoded)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    assert message.startswith("invalid setting: DATABASE_URL: has an @ in the user name or")
+    assert "percent-encode it as %40" in message
+    assert "canary" not in message
+    assert "7d2e" not in message
+    encoded = "postgresql://shop:canary-pw%407d2e@db.example:5432/shop"  # pragma: allowlist secret
+    monkeypatch.setenv("DATABASE_URL", encoded)
+    assert load_settings().redacted_database_url() == "postgresql://shop:***@db.example:5432/shop"
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "shopdb.settings"]
+
+
+@pytest.mark.parametrize(
+    ("misspelt", "meant"),
+    [
+        ("SHOPDB_POOL_MAXSIZE", "SHOPDB_POOL_MAX_SIZE"),
+        ("SHOPDB_BACKND", "SHOPDB_BACKEND"),
+        ("shopdb_statement_timeout", "SHOPDB_STATEMENT_TIMEOUT_MS"),
+        ("SHOPDB_CONNECT_ON_STARTUP", "SHOPDB_CONNECT_ON_START"),
+    ],
+)
+def test_a_misspelt_variable_is_a_warning_naming_the_closest_setting(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, misspelt: str, meant: str
+) -> None:
+    monkeypatch.setenv(misspelt, CANARY)
+    with caplog.at_level("WARNING", logger="shopdb.settings"):
+        load_settings()
+    assert _warnings(caplog) == [
+        f"{misspelt} is not a setting and is ignored: did you mean {meant}?"
+    ]
+
+
+def test_a_misspelt_variable_in_dotenv_is_a_warning_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(f"SHOPDB_POOL_TIMOUT=3\nDATABASE_URL={URL}\n")
+    with caplog.at_level("WARNING", logger="shopdb.settings"):
+        settings = load_settings()
+    assert settings.pool_timeout == 10.0  # ignored, as the warning says
+    assert _warnings(caplog) == [
+        "SHOPDB_POOL_TIMOUT is not a setting and is ignored: did you mean SHOPDB_POOL_TIMEOUT?"
+    ]
+
+
+def test_known_variables_in_any_case_and_the_suites_own_are_no_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("shopdb_pool_lifo", "false")
+    monkeypatch.setenv("SHOPDB_MIGRATION_DATABASE_URL", URL)
+    monkeypatch.setenv("SHOPDB_STATEFUL", "long")
+    with caplog.at_level("WARNING", logger="shopdb.settings"):
+        assert load_settings().pool_lifo is False
+    assert _warnings(caplog) == []
+
+
+def test_a_hostile_variable_name_is_shown_escaped_and_its_value_never(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("SHOPDB_X\x1b[2J" + "Y" * 200, CANARY)
+    with caplog.at_level("WARNING", logger="shopdb.settings"):
+        load_settings()
+    (line,) = _warnings(caplog)
+    assert "\x1b" not in line
+    assert len(line) < 200
+    assert CANARY not in line
+
+
+def test_replica_urls_are_read_in_order_and_stay_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    second = "postgresql://shop@r2.example:5432,r3.example:5432/shop"
+    monkeypatch.setenv("SHOPDB_REPLICA_URLS", f" {URL}\n{second} ")
+    settings = load_settings()
+    assert settings.replicas() == [URL, second]
+    assert CANARY not in repr(settings)
+    monkeypatch.setenv("SHOPDB_REPLICA_URLS", "")
+    assert load_settings().replicas() == []
+
+
+@pytest.mark.parametrize(
+    "bad", ["mysql://r1/shop", f"{URL} http://r2/shop", "postgresql://a:b/c@d"]
+)
+def test_a_replica_url_that_is_not_postgres_is_refused(
+    monkeypatch: pytest.MonkeyPatch, bad: str
+) -> None:
+    monkeypatch.setenv("SHOPDB_REPLICA_URLS", bad)
+    with pytest.raises(SettingsError, match="SHOPDB_REPLICA_URLS") as caught:
+        load_settings()
+    assert CANARY not in str(caught.value)
+
+
+def test_a_multi_host_url_is_taken_and_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"postgresql://shop:{CANARY}@h1:5432,h2:5433/shop?target_session_attrs=read-write"
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert load_settings().redacted_database_url() == url.replace(CANARY, "***")
+    assert redact_url(url.replace("5433", "54x3")) == "<unparseable URL>"

@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from adapters.failures import call_name
 from adapters.schema import SEQUENCES
 from domain.errors import StorageUnavailable
 from domain.model import Product, User
@@ -118,14 +119,19 @@ W = TypeVar("W", bound=Callable[..., Any])
 
 def write(method: W) -> W:
     """Marks a repository method that writes: whatever it raises, including arguments refused
-    before anything was touched, rolls the unit of work back (as in the PostgreSQL adapter)."""
+    before anything was touched, rolls the unit of work (or its innermost savepoint block) back,
+    as in the PostgreSQL adapter; refusals roll nothing back."""
+
+    name = call_name(method)
 
     @functools.wraps(method)
     def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        transaction = self._tx
+        undos = transaction.undos
         try:
             return method(self, *args, **kwargs)
-        except BaseException:
-            self._tx.rollback()  # nothing to do when writing() has rolled back already
+        except BaseException as exc:
+            transaction.failed_write(name, exc, undos)
             raise
 
     return run  # type: ignore[return-value]
@@ -141,6 +147,7 @@ class MemoryDatabase:
         self._writer = threading.Lock()
         self._guard = threading.Lock()
         self._sequences = dict.fromkeys(SEQUENCES, 0)
+        self._position = 0  # counts commits: the fake's causal positions
 
     def committed(self) -> Tables:
         with self._guard:
@@ -159,10 +166,14 @@ class MemoryDatabase:
             )
         return self.committed().copy()
 
-    def publish(self, tables: Tables) -> None:
+    def publish(self, tables: Tables) -> int:
+        """Make `tables` the committed state; returns the commit's position."""
         with self._guard:
             self._committed = tables
+            self._position += 1
+            at = self._position
         self._writer.release()
+        return at
 
     def abandon(self) -> None:
         self._writer.release()

@@ -11,7 +11,8 @@ StorageUnavailable naming the deadline, and the pool discards the connection. Th
 of it ends by itself: `client_connection_check_interval` makes the backend notice the client
 has gone, even while it waits for a lock.
 
-No timer or thread per statement: the watchdog wakes every `tick` seconds whatever the load."""
+No timer or thread per statement: the watchdog wakes every `tick` seconds whatever the load,
+or sooner for a deadline that falls before its next tick."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ from typing import Any
 import psycopg
 
 logger = logging.getLogger(__name__)
+
+# A check woken for a deadline runs this long after it, so that the deadline has passed.
+_PAST = 0.001
 
 
 class Watchdog:
@@ -67,8 +71,18 @@ class Watchdog:
         """The limit `conn` exceeded, if the watchdog cut it."""
         return self.expired.get(conn)
 
+    def until_next(self, now: float) -> float:
+        """Seconds from `now` to the next check: a tick, or less when a deadline falls within
+        it. A call is then cut as its deadline passes, not up to a tick later, and the tick
+        in the documented bound is left for this thread to get the GIL back while the
+        application's own threads keep the interpreter busy."""
+        wake = now + self.tick
+        for deadline, _ in list(self.in_flight.values()):
+            wake = min(wake, deadline + _PAST)
+        return max(wake - now, 0.0)
+
     def _run(self) -> None:
-        while not self._stop.wait(self.tick):
+        while not self._stop.wait(self.until_next(time.monotonic())):
             now = time.monotonic()
             for conn, (deadline, limit) in list(self.in_flight.items()):
                 if now > deadline and self.in_flight.get(conn, (0.0, 0.0))[0] == deadline:

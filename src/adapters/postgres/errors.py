@@ -12,6 +12,7 @@ from psycopg_pool import PoolTimeout
 from domain.errors import (
     DomainError,
     InvalidInput,
+    ServerOutOfResources,
     StorageUnavailable,
     TransientConflict,
 )
@@ -29,6 +30,26 @@ SCHEMA_MISSING = (errors.UndefinedTable, errors.UndefinedColumn)
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+# SQLSTATE class 53, insufficient resources: the server answered and refused the work. What
+# each condition always means, and what the caller is told; any other code of the class
+# keeps the generic wording. The server's own first line follows, for the operator.
+RESOURCES: Mapping[str, tuple[str, str]] = {
+    "53100": ("disk", "the database server's disk is full"),
+    "53200": ("memory", "the database server ran out of memory"),
+    "53300": ("connections", "the database server has no connection slot left"),
+    "53400": ("configured limit", "the work exceeded a limit set in the server's configuration"),
+}
+
+
+def _out_of_resources(exc: psycopg.Error) -> ServerOutOfResources:
+    sqlstate = exc.sqlstate or "53000"
+    resource, said = RESOURCES.get(sqlstate, ("resources", "the database server lacks resources"))
+    return ServerOutOfResources(
+        resource,
+        f"{said} (SQLSTATE {sqlstate}: {_first_line(exc)}); nothing was stored",
+    )
 
 
 def translate(
@@ -57,7 +78,8 @@ def translate(
         return StorageUnavailable("statement cancelled: it ran longer than statement_timeout")
     if isinstance(exc, errors.IdleInTransactionSessionTimeout):
         return StorageUnavailable(
-            "transaction closed by the server: idle longer than idle_in_transaction_session_timeout"
+            "transaction closed by the server: idle longer than"
+            " idle_in_transaction_session_timeout; nothing was committed"
         )
     if isinstance(exc, errors.LockNotAvailable):
         return StorageUnavailable("gave up waiting for a lock (lock_timeout)")
@@ -66,6 +88,8 @@ def translate(
             f"database schema is not at the expected version ({_first_line(exc)}):"
             " run `shopdb migrate`"
         )
+    if exc.sqlstate is not None and exc.sqlstate.startswith("53"):
+        return _out_of_resources(exc)
     if isinstance(exc, psycopg.OperationalError):
         return StorageUnavailable(f"database unavailable: {_first_line(exc)}")
     return StorageUnavailable(f"database error {exc.sqlstate}: {_first_line(exc)}")

@@ -11,7 +11,6 @@ from adapters.postgres.rows import columns, trusted
 from adapters.postgres.session import Session, returned, write
 from domain.errors import (
     EmptyCart,
-    IdempotencyKeyReused,
     InsufficientInventory,
     OrderNotFound,
     TransientConflict,
@@ -29,7 +28,8 @@ from ports.orders import OrderRepository
 # statement for any number of lines; its parts see one snapshot and pass rows on only through
 # RETURNING:
 # - items: the cart's lines, locked (changing a quantity takes no lock on the cart row);
-# - wanted: nothing when the key names an order already (`prior`): it is not sold again;
+# - wanted: nothing when the key names an order already (`prior`): that order is returned,
+#   the cart is not sold again;
 # - locked: the products, locked in id order, so concurrent checkouts cannot deadlock;
 # - reserved: the stock taken, re-checked on the latest row version (no oversell);
 # - short: the first line that could not be reserved; then no order is written, and the
@@ -68,7 +68,6 @@ WITH prior AS (
 )
 SELECT (SELECT id FROM prior),
     (SELECT array_agg(product_id ORDER BY product_id) FROM items),
-    (SELECT array_agg(quantity ORDER BY product_id) FROM items),
     (SELECT product_id FROM short), (SELECT quantity FROM short),
     o.id, o.status, o.created_at, o.updated_at,
     (SELECT array_agg(product_id ORDER BY product_id) FROM lines),
@@ -158,22 +157,20 @@ class PostgresOrderRepository:
             if locked is not None:
                 cur.execute(LOCK_PRODUCTS, values)
             row = returned(cur.execute(PLACE, values).fetchone())
-            prior, item_ids, item_quantities, short_id, short_quantity = row[:5]
+            prior, item_ids, short_id, short_quantity = row[:4]
             if prior is not None:
-                order = to_orders(
+                # The key names the checkout that happened: its order, whatever the cart,
+                # the prices or the products became since. The cart is left as it is.
+                return to_orders(
                     cur.execute(BY_ID, {"order_id": prior, "user_id": user_id}).fetchall()
                 )[0]
-                cart = list(zip(item_ids or (), item_quantities or (), strict=True))
-                if cart and cart != [(line.product_id, line.quantity) for line in order.lines]:
-                    raise IdempotencyKeyReused(user_id, prior)
-                return order
             if not item_ids:
                 raise EmptyCart(user_id)
             if short_id is not None:
                 stock = returned(cur.execute(INVENTORY, (short_id,)).fetchone())[0]
                 raise InsufficientInventory(short_id, short_quantity, stock)
-        order_id, status, created_at, updated_at = row[5:9]
-        lines = tuple(_line(*line) for line in zip(*row[9:13], strict=True))
+        order_id, status, created_at, updated_at = row[4:8]
+        lines = tuple(_line(*line) for line in zip(*row[8:12], strict=True))
         return _order((order_id, user_id, status, created_at, updated_at), lines)
 
     def _load(self, user_id: int, order_id: int) -> Order:

@@ -46,6 +46,14 @@ class PoolConfig:
     # backends. The timeouts then come from the role's defaults (`shopdb pooler-timeouts`) and
     # the client-side deadlines, which hold either way.
     transaction_pooler: bool = False
+    # The liveness check of an idle connection gives up after this (seconds); None: after
+    # connect_timeout. Replicas take a short one, so that a frozen one is skipped quickly.
+    check_timeout: float | None = None
+    name: str = "shopdb"  # psycopg_pool's name for it, in its logs
+    # A failed connection attempt is tried again every 50 ms for this long (seconds) before
+    # it fails. For a multi-host URL during a failover: psycopg_pool waits 1, 2, 4 s... between
+    # failed attempts, so without this a standby promoted at 3.8 s was first used at ~7 s.
+    connect_retry: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,10 @@ class Deadlines:
             statement = config.statement_timeout_ms / 1000 + config.deadline_margin
         idle = config.idle_in_transaction_timeout_ms / 1000
         copy = config.statement_timeout_ms / 2000 if config.statement_timeout_ms > 0 else None
-        return Deadlines(statement, float(config.connect_timeout), idle, copy, Watchdog())
+        check = config.check_timeout
+        if check is None:
+            check = float(config.connect_timeout)
+        return Deadlines(statement, check, idle, copy, Watchdog())
 
 
 class ShopdbPool(ConnectionPool[Any]):
@@ -207,16 +218,24 @@ class StaleConnectionGuard:
 
 
 def _recording(
-    connection_class: type[psycopg.Connection[Any]], pool: list[ShopdbPool]
+    connection_class: type[psycopg.Connection[Any]], pool: list[ShopdbPool], retry: float = 0.0
 ) -> type[psycopg.Connection[Any]]:
     """`connection_class`, noting on the pool why a new connection failed, so that running out
-    of connections can say why ("too many clients", a password, a name that does not resolve)."""
+    of connections can say why ("too many clients", a password, a name that does not resolve);
+    a failed attempt is made again every 50 ms for `retry` seconds first."""
 
     class Recording(connection_class):  # type: ignore[valid-type,misc]
         @classmethod
         def connect(cls, *args: Any, **kwargs: Any) -> Any:
+            give_up = time.monotonic() + retry
             try:
-                return super().connect(*args, **kwargs)
+                while True:
+                    try:
+                        return super().connect(*args, **kwargs)
+                    except psycopg.OperationalError:
+                        if time.monotonic() + 0.05 > give_up or (pool and pool[0].closed):
+                            raise
+                        time.sleep(0.05)
             except psycopg.Error as exc:
                 if pool:
                     reason = " ".join(str(exc).split()) or type(exc).__name__
@@ -265,16 +284,28 @@ def session_timeouts(config: PoolConfig) -> dict[str, int]:
     }
 
 
+def quiet_library_logs() -> None:
+    """Keep psycopg's own records in its logger tree. psycopg_pool logs a WARNING for each
+    failed attempt to connect (dozens while a server is down), and with no handler anywhere
+    Python's last resort prints every one on stderr before our one error arrives. A
+    NullHandler on `psycopg` counts as a handler, so the last resort stays silent; records
+    still propagate to whatever handlers the application configured."""
+    library = logging.getLogger("psycopg")
+    if not any(isinstance(handler, logging.NullHandler) for handler in library.handlers):
+        library.addHandler(logging.NullHandler())
+
+
 def create_pool(config: PoolConfig, *, open_now: bool = True) -> ShopdbPool:
     """A pool of autocommit connections (units of work issue BEGIN themselves, only when they
     write) with the configured timeouts set on every session."""
+    quiet_library_logs()
     deadlines = Deadlines.of(config)
     guard = StaleConnectionGuard(config.check_after_idle, deadlines)
     kind = LifoConnectionPool if config.lifo else ShopdbPool
     made: list[ShopdbPool] = []
     pool = kind(
         config.conninfo,
-        connection_class=_recording(config.connection_class, made),
+        connection_class=_recording(config.connection_class, made, config.connect_retry),
         kwargs=connect_kwargs(config),
         min_size=config.min_size,
         max_size=config.max_size,
@@ -284,7 +315,7 @@ def create_pool(config: PoolConfig, *, open_now: bool = True) -> ShopdbPool:
         max_lifetime=config.max_lifetime,
         reconnect_timeout=config.reconnect_timeout,
         check=guard,
-        name="shopdb",
+        name=config.name,
         open=False,
     )
     pool.deadlines = deadlines

@@ -50,6 +50,20 @@ COPY_TYPES = ["varchar", "text", "numeric", "int4"]
 # a 25th of the default statement_timeout, so even a machine several times slower is safe.
 COPY_BATCH_ROWS = 50_000
 PULL_ROWS = 1_000
+# The planner's statistics after a large import: until autovacuum gets to the table (at its
+# own pace, once a tenth of it changed), searches are planned on the counts of before, and
+# after a large load they chose plans hundreds of times slower. So an import of at least a
+# whole COPY batch that adds at least ANALYZE_SHARE of the rows the planner last counted
+# (autovacuum's default scale factor) ends with ANALYZE, inside the unit of work's
+# transaction (VACUUM could not run there; ANALYZE can, and counts the rows the transaction
+# itself inserted). It samples at most 30,000 rows whatever the table's size, a fraction of
+# what such an import takes; a smaller import is left to autovacuum, as the ANALYZE would
+# cost more than the import. A role that does not own the table gets a warning from the
+# server, and the statistics stay as they were.
+ANALYZE_MIN_ROWS = COPY_BATCH_ROWS
+ANALYZE_SHARE = 0.1
+COUNTED = "SELECT reltuples FROM pg_class WHERE oid = 'products'::regclass"
+ANALYZE = "ANALYZE products"
 # Archived products (deleted_at set) are never read, changed or sold: every statement but
 # the order history's (which copies names and prices) keeps to `deleted_at IS NULL`.
 BY_ID = "SELECT " + COLUMNS + " FROM products WHERE id = %s AND deleted_at IS NULL"
@@ -139,6 +153,10 @@ class PostgresProductRepository:
                         # The COPY stays open while the caller's rows come: up to the budget.
                         pending = self._pull(rows, min(PULL_ROWS, room), opened + budget)
                 pending = self._pull(rows, PULL_ROWS, math.inf)
+            if count >= ANALYZE_MIN_ROWS:
+                counted = returned(cur.execute(COUNTED).fetchone())[0]  # -1: never counted
+                if count >= ANALYZE_SHARE * max(counted, 0):
+                    cur.execute(ANALYZE)
         return count
 
     def _pull(self, rows: Iterator[NewProduct], most: int, until: float) -> list[NewProduct]:

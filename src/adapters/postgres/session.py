@@ -14,6 +14,7 @@ import psycopg
 from psycopg.errors import IdleInTransactionSessionTimeout
 from psycopg.pq import ConnStatus, TransactionStatus
 
+from adapters.failures import REFUSALS, call_name, failed_call
 from adapters.postgres.errors import ConstraintErrors, translate
 from adapters.postgres.pool import Deadlines, tended
 from adapters.postgres.probe import Probe, probed_cursor, slow_call
@@ -21,11 +22,18 @@ from domain.errors import (
     CommitOutcomeUnknown,
     DomainError,
     ReadOnlyViolation,
+    RollbackRequired,
     StorageUnavailable,
     TransactionAborted,
     UnitOfWorkBusy,
+    UnitOfWorkMisuse,
     UnitOfWorkNotActive,
 )
+from ports.causality import committed, position
+
+# One round trip (the simple query protocol runs both): the position read after COMMIT is at
+# or past the commit's record, so a replica that replayed it has the commit.
+_COMMIT_AT = "COMMIT; SELECT pg_current_wal_insert_lsn()::text"
 
 _IDLE = TransactionStatus.IDLE
 _INERROR = TransactionStatus.INERROR
@@ -55,19 +63,24 @@ class Session:
     __slots__ = (
         "active",
         "autocommit",
+        "blocked",
         "busy",
         "conn",
         "constraints",
         "cur",
         "deadlines",
+        "failed",
         "in_flight",
         "last_answer",
         "limit",
         "probe",
         "read_only",
+        "savepoints",
         "slow",
         "started",
         "tended",
+        "track",
+        "undos",
         "watchdog",
     )
 
@@ -80,8 +93,12 @@ class Session:
         probe: Probe | None = None,
         slow: float = math.inf,
         constraints: ConstraintErrors | None = None,
+        track: bool = False,
     ) -> None:
         self.conn = conn
+        # With replicas: every commit reads the primary's WAL position in its own round trip
+        # and leaves it as this context's causal token (ports/causality.py).
+        self.track = track
         self.constraints = constraints
         self.probe = probe
         self.tended = tended(conn)
@@ -101,6 +118,10 @@ class Session:
         self.limit = deadlines.statement
         self.watchdog = deadlines.watchdog
         self.in_flight = deadlines.watchdog.in_flight  # Watchdog.watch and done, inline
+        self.failed: str | None = None  # the call that rolled the whole transaction back
+        self.savepoints: list[Savepoint] = []  # the open savepoint blocks, innermost last
+        self.blocked: RollbackRequired | None = None  # what refuses writes now, if anything
+        self.undos = 0  # failures rolled back so far: tells `write` whether one happened
 
     @property
     def idle_limit(self) -> float:
@@ -172,16 +193,17 @@ class Session:
         without BEGIN/COMMIT, as the statement is atomic by itself: if the connection is lost
         while it runs, whether it took effect is unknown."""
         self.writable()
-        implicit = self.autocommit and one_statement and not self.in_transaction
+        # A commit of its own leaves no position to read after it: with tracking, always BEGIN.
+        implicit = self.autocommit and one_statement and not self.in_transaction and not self.track
         self.watch()
         try:
             if not self.in_transaction and not implicit:
                 self.cur.execute("BEGIN")
             yield self.cur
         except psycopg.Error as exc:
-            raise self.failure(exc, context, committing=implicit) from exc
-        except BaseException:
-            self.abort()
+            raise self.failure(exc, context, committing=implicit, writing=True) from exc
+        except BaseException as exc:
+            self.undo(failed_call("a write", exc), writing=True)
             raise
         else:
             if self.autocommit and self.in_transaction:
@@ -208,10 +230,16 @@ class Session:
             raise self.refusal()
         if self.read_only:
             raise ReadOnlyViolation()
+        if self.blocked is not None:
+            raise RollbackRequired(self.blocked.failed, savepoint=self.blocked.savepoint)
 
     def commit(self) -> None:
         if not self.active:
             raise self.refusal()
+        if self.savepoints:
+            raise UnitOfWorkMisuse("commit() inside a savepoint block: leave the block first")
+        if self.blocked is not None:
+            raise RollbackRequired(self.blocked.failed)
         if self.in_transaction:
             self.watch()
             try:
@@ -228,20 +256,43 @@ class Session:
             raise StorageUnavailable(
                 "the connection was lost before the commit: nothing was committed"
             )
+        cur = self.cur
         try:
-            self.cur.execute("COMMIT")
+            cur.execute(_COMMIT_AT if self.track else "COMMIT")
+            # The server answers COMMIT of an aborted transaction with ROLLBACK, and no error.
+            status = cur.statusmessage
+            if self.track and cur.nextset():
+                row = cur.fetchone()
+                if status == "COMMIT" and row is not None:
+                    committed(position(row[0]))
         except psycopg.Error as exc:
             raise self.failure(exc, {}, committing=True) from exc
-        # The server answers COMMIT of an aborted transaction with ROLLBACK, and no error.
-        if self.cur.statusmessage != "COMMIT":
+        if status != "COMMIT":
             raise TransactionAborted()
 
-    def failure(self, exc: psycopg.Error, context: Any, *, committing: bool = False) -> DomainError:
+    def failure(
+        self,
+        exc: psycopg.Error,
+        context: Any,
+        *,
+        committing: bool = False,
+        writing: bool = False,
+    ) -> DomainError:
         """The domain error for `exc`, after rolling back what can be rolled back."""
+        error = self._error(exc, context, committing)
+        if committing:
+            self.abort()
+        else:
+            self.undo(failed_call("a write" if writing else "a read", error), writing=writing)
+        return error
+
+    def _error(self, exc: psycopg.Error, context: Any, committing: bool) -> DomainError:
         limit = self.watchdog.exceeded(self.conn)
         broken = self.conn.closed or self.conn.pgconn.status != ConnStatus.OK
-        self.abort()
-        if committing and broken:
+        if committing and broken and not isinstance(exc, IdleInTransactionSessionTimeout):
+            # 25P03 is the server's word that it ended the session while waiting for this
+            # client's next statement: the COMMIT was never run, and the transaction was
+            # rolled back with the session. Any other loss during COMMIT leaves it unknown.
             what = f"no answer within {limit:g} s" if limit else _first_line(exc)
             return CommitOutcomeUnknown(
                 f"connection lost while committing ({what}): the transaction may or may not"
@@ -266,11 +317,63 @@ class Session:
             )
         return translate(exc, context, self.constraints)
 
+    def undo(self, what: str, *, writing: bool) -> None:
+        """After a call failed: roll back the innermost open savepoint block if there is one
+        (and the connection can still do it), else the whole transaction. Until the caller
+        acknowledges it (leaving the block, or `rollback()`), writes and `commit()` refuse,
+        naming `what` failed: nothing is committed that the caller did not see succeed. A
+        failed write always counts; a failed read only when it rolled back writes."""
+        self.undos += 1
+        if self.busy:
+            return  # the import rolls back as its error passes, and undoes it then
+        if self.savepoints and self._to_savepoint(self.savepoints[-1], what):
+            return
+        pending = self.in_transaction or bool(self.savepoints)
+        self.abort()
+        if (writing or pending) and not (self.autocommit or self.read_only):
+            self.failed = what
+            self.blocked = RollbackRequired(what)
+
+    def _to_savepoint(self, savepoint: Savepoint, what: str) -> bool:
+        if self.conn.closed or self.conn.pgconn.status != ConnStatus.OK:
+            return False
+        self.watch()
+        try:
+            self.cur.execute(savepoint.rollback_to)
+        except psycopg.Error:
+            return False  # the connection broke meanwhile: the whole transaction goes
+        finally:
+            self.unwatch()
+        savepoint.failed = what
+        self.blocked = RollbackRequired(what, savepoint=True)
+        return True
+
+    def failed_write(self, name: str, exc: BaseException, undos: int) -> None:
+        """A repository method that writes raised `exc`: roll back unless a failure inside it
+        did already, and name the method as the call that failed."""
+        what = failed_call(name, exc)
+        if self.undos == undos:
+            if not isinstance(exc, REFUSALS):
+                self.undo(what, writing=True)
+        elif self.blocked is not None:  # name the method rather than its statement
+            self.blocked = RollbackRequired(what, savepoint=self.blocked.savepoint)
+            if self.blocked.savepoint:
+                self.savepoints[-1].failed = what
+            else:
+                self.failed = what
+
     def abort(self) -> None:
-        """Roll back; on a broken connection there is nothing left to roll back. Not while a
-        bulk import has the connection: the import itself rolls back as its error passes."""
+        """Roll back the whole transaction, open savepoint blocks included, and forget any
+        failure: what `rollback()` and leaving the block do. On a broken connection there is
+        nothing left to roll back. Not while a bulk import has the connection: the import
+        itself rolls back as its error passes."""
         if self.busy:
             return
+        self.failed = self.blocked = None
+        if self.savepoints:
+            for savepoint in self.savepoints:
+                savepoint.lost = True
+            self.savepoints.clear()
         if self.in_transaction and not self.conn.closed:
             # On failure the connection is broken: the pool discards it when it comes back.
             self.watch()
@@ -291,14 +394,19 @@ W = TypeVar("W", bound=Callable[..., Any])
 
 def write(method: W) -> W:
     """Marks a repository method that writes: whatever it raises, including arguments refused
-    before any statement ran, rolls the unit of work back, the one rule for every write."""
+    before any statement ran, rolls the unit of work (or its innermost savepoint block) back,
+    the one rule for every write; refusals (see adapters.failures) roll nothing back."""
+
+    name = call_name(method)
 
     @functools.wraps(method)
     def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        session = self._s
+        undos = session.undos
         try:
             return method(self, *args, **kwargs)
-        except BaseException:
-            self._s.abort()  # nothing to do when writing() has rolled back already
+        except BaseException as exc:
+            session.failed_write(name, exc, undos)
             raise
 
     return run  # type: ignore[return-value]
@@ -309,3 +417,78 @@ def returned(row: Any) -> tuple[Any, ...]:
     if row is None:
         raise RuntimeError("the statement returned no row")
     return tuple(row)
+
+
+class Savepoint:
+    """A savepoint block of a unit of work (`with uow.savepoint():`): a write that fails inside
+    it rolls back only what the block wrote, and the unit of work goes on once the block is
+    left. An exception leaving the block rolls the block back; a block left normally after one
+    of its writes failed (the caller caught the error inside it) raises RollbackRequired, as
+    what it wrote is gone."""
+
+    __slots__ = ("entered", "failed", "lost", "name", "rollback_to", "session")
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.entered = False
+        self.failed: str | None = None
+        self.lost = False  # the whole transaction was rolled back while the block was open
+        self.name = self.rollback_to = ""
+
+    def __enter__(self) -> None:
+        session = self.session
+        session.writable()
+        if self.entered:
+            raise UnitOfWorkNotActive()  # one block per savepoint object
+        if session.autocommit:
+            raise UnitOfWorkMisuse(
+                "a savepoint in an autocommit unit of work: each call there commits by itself"
+            )
+        self.entered = True
+        self.name = f"shopdb_{len(session.savepoints) + 1}"
+        self.rollback_to = f"ROLLBACK TO SAVEPOINT {self.name}"
+        statement = f"SAVEPOINT {self.name}"
+        session.watch()
+        try:
+            if not session.in_transaction:
+                statement = f"BEGIN; {statement}"
+            session.cur.execute(statement)
+        except psycopg.Error as exc:
+            raise session.failure(exc, {}, writing=True) from exc
+        finally:
+            session.unwatch()
+        session.savepoints.append(self)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self.session
+        if self.lost or not session.active:
+            # Rolled back with the whole transaction (a call failed beyond what the block can
+            # undo, or the caller rolled back): nothing of it to release.
+            if exc is None and session.blocked is not None:
+                raise RollbackRequired(session.blocked.failed)
+            return
+        session.savepoints.remove(self)
+        session.blocked = None if session.failed is None else RollbackRequired(session.failed)
+        if self.failed is None and exc is None:
+            statement = f"RELEASE SAVEPOINT {self.name}"
+        elif self.failed is None:
+            statement = f"{self.rollback_to}; RELEASE SAVEPOINT {self.name}"
+        else:
+            statement = f"RELEASE SAVEPOINT {self.name}"  # rolled back when its write failed
+        session.watch()
+        try:
+            session.cur.execute(statement)
+        except psycopg.Error as error:
+            failure = session.failure(error, {}, writing=True)
+            if exc is None:
+                raise failure from error
+            return  # the caller's own error goes on; the unit of work now refuses writes
+        finally:
+            session.unwatch()
+        if self.failed is not None and exc is None:
+            raise RollbackRequired(self.failed, savepoint=True)

@@ -15,7 +15,8 @@ from adapters.postgres.orders import PostgresOrderRepository
 from adapters.postgres.pool import ShopdbPool, give_back
 from adapters.postgres.probe import Probe
 from adapters.postgres.products import PostgresProductRepository
-from adapters.postgres.session import Session
+from adapters.postgres.replicas import Router
+from adapters.postgres.session import Savepoint, Session
 from adapters.postgres.users import PostgresUserRepository
 from adapters.telemetry import QUIET, Telemetry
 from domain.errors import DomainError, StorageUnavailable, UnitOfWorkBusy, UnitOfWorkNotActive
@@ -47,8 +48,12 @@ class _InactiveSession(Session):
         self.active = False
         self.busy = False
         self.read_only = True
+        self.track = False
         self.probe = None
         self.started = self.last_answer = 0.0
+        self.failed = self.blocked = None
+        self.savepoints = []
+        self.undos = 0
 
     def abort(self) -> None:
         pass  # nothing began, so nothing to roll back; every use refuses already
@@ -74,6 +79,7 @@ class PostgresUnitOfWork:
         "_pool",
         "_products",
         "_read_only",
+        "_router",
         "_session",
         "_telemetry",
         "_users",
@@ -85,8 +91,10 @@ class PostgresUnitOfWork:
         read_only: bool = False,
         autocommit: bool = False,
         telemetry: Telemetry = QUIET,
+        router: Router | None = None,
     ) -> None:
         self._pool = pool
+        self._router = router
         self._telemetry = telemetry
         self._read_only = read_only
         self._autocommit = autocommit
@@ -129,8 +137,12 @@ class PostgresUnitOfWork:
             # One block per unit of work: entered twice (the first connection would leak), or
             # again after exit (its repositories of the first block must stay refused).
             raise UnitOfWorkNotActive()
+        router = self._router
         try:
-            conn = self._pool.getconn()
+            if router is None:
+                conn = self._pool.getconn()
+            else:  # with replicas: a read-only unit of work may run on one of them
+                self._pool, conn = router.checkout(self._read_only)
         except (PoolTimeout, psycopg.Error) as exc:
             raise unavailable(self._pool, exc) from exc
         telemetry = self._telemetry
@@ -145,6 +157,7 @@ class PostgresUnitOfWork:
                 probe,
                 telemetry.slow,
                 BY_CONSTRAINT,
+                router is not None,  # with replicas, commits leave causal tokens
             )
         except BaseException:
             give_back(self._pool, conn)  # the connection would be lost to the pool
@@ -184,6 +197,9 @@ class PostgresUnitOfWork:
             raise self._session.refusal()
         self._session.abort()
 
+    def savepoint(self) -> Savepoint:
+        return Savepoint(self._session)
+
 
 def unavailable(pool: ShopdbPool, exc: Exception) -> DomainError:
     """No connection: say why, with the server's own reason when it refused new ones."""
@@ -197,12 +213,17 @@ def unavailable(pool: ShopdbPool, exc: Exception) -> DomainError:
 class PostgresUnitOfWorkFactory:
     """Makes units of work over one connection pool (made by `create_pool`)."""
 
-    def __init__(self, pool: ShopdbPool, telemetry: Telemetry = QUIET) -> None:
+    def __init__(
+        self, pool: ShopdbPool, telemetry: Telemetry = QUIET, router: Router | None = None
+    ) -> None:
+        """`router`: with one (even over no replicas), commits leave causal tokens and
+        read-only units of work go where it sends them; `pool` is then its primary."""
         self.pool = pool
         self.telemetry = telemetry
+        self.router = router
 
     def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self.pool, read_only, autocommit, self.telemetry)
+        return PostgresUnitOfWork(self.pool, read_only, autocommit, self.telemetry, self.router)
 
 
 # The classes' conformance to their ports: `mypy src` fails here when a port method is

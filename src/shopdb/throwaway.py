@@ -12,8 +12,9 @@ from pathlib import Path
 import psutil
 
 from shopdb.embedded import EmbeddedServer, EmbeddedServerError
+from shopdb.testdb import PREFIX
 
-PREFIX = "shopdb-test-postgres-"
+__all__ = ["PREFIX", "claim", "reap_abandoned", "throwaway_dir"]
 OWNER = "owner"
 
 

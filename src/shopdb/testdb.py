@@ -1,8 +1,12 @@
-"""Test database harness: the configured server or a throwaway embedded one; fresh databases."""
+"""Databases for tests: the configured server or a throwaway embedded one, a fresh database
+per test session, emptied tables per test. Used by the pytest plugin and by shopdb's own tests;
+imports no optional package until a throwaway server is needed (the `embedded` extra)."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,11 +19,11 @@ from psycopg import sql
 
 from adapters.postgres import PoolConfig
 from adapters.schema import children_first
-from shopdb.embedded import server_url, start_server
 from shopdb.settings import redact_url
-from tests.throwaway import claim, reap_abandoned
 
 TABLES = children_first()
+# Directories of throwaway servers, reaped by shopdb.throwaway once their owner has died.
+PREFIX = "shopdb-test-postgres-"
 
 
 class HarnessError(Exception):
@@ -73,13 +77,36 @@ def server(tmp_root: Path) -> Iterator[str]:
         check_reachable(url)
         yield url
         return
+    try:
+        from shopdb.embedded import EmbeddedServerError, server_url, start_server
+        from shopdb.throwaway import claim, reap_abandoned
+    except ImportError as exc:
+        raise HarnessError(
+            "no test database: set DATABASE_URL (or SHOPDB_TEST_DATABASE_URL) to a server where"
+            f" the tests may create databases, or pip install 'shopdb[embedded]' ({exc.name})"
+        ) from None
     reap_abandoned()
     claim(tmp_root)
-    handle = start_server(tmp_root / "pgdata", delete_on_exit=True)
+    try:
+        handle = start_server(tmp_root / "pgdata", delete_on_exit=True)
+    except EmbeddedServerError as exc:
+        raise HarnessError(" ".join(str(exc).split())) from exc
     try:
         yield server_url(handle)
     finally:
         handle.cleanup()
+
+
+@contextmanager
+def server_for_tests() -> Iterator[str]:
+    """`server()` in a directory of its own, deleted afterwards. Not under pytest's basetemp:
+    another pytest run prunes old basetemps, server and all."""
+    root = Path(tempfile.mkdtemp(prefix=PREFIX))
+    try:
+        with server(root) as url:
+            yield url
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def with_database(url: str, name: str) -> str:

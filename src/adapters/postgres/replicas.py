@@ -1,0 +1,184 @@
+"""Read replicas: which server a unit of work runs on, and read-your-writes by WAL position.
+
+Units of work that write run on the primary; each commit there leaves its WAL position as the
+context's causal token (ports/causality.py). A read-only unit of work runs on a replica that
+has replayed that position (pg_last_wal_replay_lsn() >= token) and lags less than `max_lag`;
+it waits at most `wait` for one to catch up, then reads from the primary. Without a token,
+any replica within `max_lag` serves.
+
+The check is a statement of its own on the replica, before the reads: a read's snapshot is
+taken when it starts, so every read after the check sees what the check saw replayed. (Folded
+into the read's own statement, the replay position can move between the snapshot and the
+check, and a stale read gets through.) A replica's answer stands for `fresh_for`: within it,
+a read whose token the replica is known to have replayed needs no check at all, as replay
+only moves forward.
+
+Faults: a replica that refuses connections, does not answer within `deadline` (frozen), or
+lags past `max_lag` (replay paused) is skipped for `retry_after`, then tried again. So a read
+waits at most `deadline` (plus the watchdog's tick) per faulty replica, and `wait` for one that
+is behind the token, before the primary serves it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg_pool import PoolTimeout
+
+from adapters.postgres.pool import ShopdbPool, give_back
+from ports.causality import last_position, position
+
+# One statement: the replay position and the lag behind the primary, in seconds. Received
+# WAL not yet replayed means the replica is behind by the time since its last replayed
+# commit; all of it replayed means not behind at all (an idle primary sends nothing new).
+GUARD = (
+    "SELECT pg_last_wal_replay_lsn()::text,"
+    " CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+    " ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)"
+    " END::float8"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplicaPolicy:
+    """How reads use replicas (seconds)."""
+
+    max_lag: float = 5.0
+    wait: float = 0.05
+    deadline: float = 0.5
+    retry_after: float = 1.0
+    fresh_for: float = 0.1
+    # False: reads ignore causal tokens (any replica within max_lag): for measuring only.
+    read_your_writes: bool = True
+
+
+class Replica:
+    """One replica's pool and what shopdb last learned about it."""
+
+    def __init__(self, name: str, pool: ShopdbPool) -> None:
+        self.name = name
+        self.pool = pool
+        self.replayed = -1  # the highest replay position seen; -1: none yet
+        self.lag = 0.0
+        self.seen_at = -1e9  # when it last answered the check
+        self.avoid_until = 0.0
+        self.problem: str | None = None  # why it was last skipped
+        self.served = 0
+        self.skipped = 0
+
+    def skip(self, problem: str, retry_after: float) -> None:
+        self.problem = problem
+        self.skipped += 1
+        self.avoid_until = time.monotonic() + retry_after
+
+
+class Router:
+    """Chooses the pool and connection of each unit of work. With no replicas, every unit of
+    work goes to the primary and nothing is checked."""
+
+    def __init__(
+        self,
+        primary: ShopdbPool,
+        replicas: Sequence[Replica] = (),
+        policy: ReplicaPolicy | None = None,
+    ) -> None:
+        self.primary = primary
+        self.replicas = tuple(replicas)
+        self.policy = policy or ReplicaPolicy()
+        self.primary_reads = 0  # read-only units of work the primary served
+        self._next = 0
+        self._lock = threading.Lock()  # the counters and the rotation
+
+    def checkout(self, read_only: bool) -> tuple[ShopdbPool, psycopg.Connection[Any]]:
+        """A pool and a connection taken from it. Raises what the primary pool's getconn
+        raises (PoolTimeout, psycopg.Error) when the primary serves and fails."""
+        if read_only and self.replicas:
+            found = self._replica()
+            if found is not None:
+                return found
+            with self._lock:
+                self.primary_reads += 1
+        return self.primary, self.primary.getconn()
+
+    def _replica(self) -> tuple[ShopdbPool, psycopg.Connection[Any]] | None:
+        policy = self.policy
+        target = last_position() if policy.read_your_writes else None
+        with self._lock:
+            start = self._next
+            self._next = (start + 1) % len(self.replicas)
+        for offset in range(len(self.replicas)):
+            replica = self.replicas[(start + offset) % len(self.replicas)]
+            if time.monotonic() < replica.avoid_until:
+                continue
+            try:
+                conn = replica.pool.getconn(timeout=policy.deadline)
+            except (PoolTimeout, psycopg.Error) as exc:
+                replica.skip(f"no connection: {_first_line(exc)}", policy.retry_after)
+                continue
+            if self._ready(replica, conn, target):
+                with self._lock:
+                    replica.served += 1
+                return replica.pool, conn
+            give_back(replica.pool, conn)
+        return None
+
+    def _ready(self, replica: Replica, conn: psycopg.Connection[Any], target: int | None) -> bool:
+        policy = self.policy
+        now = time.monotonic()
+        if (
+            now - replica.seen_at < policy.fresh_for
+            and replica.lag <= policy.max_lag
+            and (target is None or replica.replayed >= target)
+        ):
+            return True
+        give_up = now + policy.wait
+        watchdog = replica.pool.deadlines.watchdog
+        cur = conn.cursor()
+        while True:
+            watchdog.watch(conn, policy.deadline)
+            try:
+                cur.execute(GUARD)
+                row = cur.fetchone()
+            except psycopg.Error as exc:
+                replica.skip(f"check failed: {_first_line(exc)}", policy.retry_after)
+                return False
+            finally:
+                watchdog.done(conn)
+            if row is None or row[0] is None:
+                replica.skip("not in recovery: not a replica", policy.retry_after)
+                return False
+            replayed, lag = position(row[0]), float(row[1])
+            replica.replayed = max(replica.replayed, replayed)
+            replica.lag, replica.seen_at = lag, time.monotonic()
+            if lag > policy.max_lag:
+                replica.skip(f"lagging {lag:.1f} s behind", policy.retry_after)
+                return False
+            replica.problem = None
+            if target is None or replayed >= target:
+                return True
+            left = give_up - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(0.002, left))
+
+    def stats(self) -> dict[str, int]:
+        """Read-only units of work served, by server: 'primary' and each replica's name."""
+        with self._lock:
+            counts = {"primary": self.primary_reads}
+            counts.update((replica.name, replica.served) for replica in self.replicas)
+        return counts
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self.primary_reads = 0
+            for replica in self.replicas:
+                replica.served = replica.skipped = 0
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,80 @@
+"""Read-your-writes across servers: the causal token a commit leaves, and where reads find it.
+
+A commit that wrote something leaves a causal token: the position of the primary's write-ahead
+log just after the commit, as a short opaque string. Within one thread or asyncio task the
+layer remembers the latest itself (a context variable), so a read-only unit of work that
+follows a commit in the same task reads what it committed, wherever it reads. Across processes
+the application carries the string: `causal_token()` after the commit, and
+`with reading_after(token):` around the read in the other process.
+
+With no replicas the PostgreSQL adapter takes no token (nothing to wait for); the fake's
+tokens count its commits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from domain.errors import InvalidInput
+
+# A pg_lsn as PostgreSQL prints it: two hexadecimal halves of a 64-bit position.
+_TOKEN = re.compile(r"\A([0-9A-F]{1,8})/([0-9A-F]{1,8})\Z")
+
+# Two variables: what this context committed, and what a caller handed in for a block. The
+# block's token is forgotten at its end; commits made inside it are not.
+_own: ContextVar[int | None] = ContextVar("shopdb_committed_position", default=None)
+_handed: ContextVar[int | None] = ContextVar("shopdb_handed_position", default=None)
+
+
+def position(token: str) -> int:
+    """The position a token stands for. Raises InvalidInput for anything that is not a token
+    (the message does not repeat it)."""
+    if type(token) is not str or len(token) > 17:
+        raise InvalidInput("a causal token is a string such as '0/16B3748'")
+    found = _TOKEN.match(token.upper())
+    if found is None:
+        raise InvalidInput("a causal token is a string such as '0/16B3748'")
+    return (int(found[1], 16) << 32) | int(found[2], 16)
+
+
+def token(at: int) -> str:
+    """The token of position `at` (pg_lsn's own text form, so the server can read it back)."""
+    return f"{at >> 32:X}/{at & 0xFFFFFFFF:X}"
+
+
+def causal_token() -> str | None:
+    """The token of the latest commit this thread or task made or was handed (reading_after);
+    None when there is none."""
+    at = last_position()
+    return None if at is None else token(at)
+
+
+def last_position() -> int | None:
+    """What reads in this thread or task must see, as a position (for the adapters)."""
+    own, handed = _own.get(), _handed.get()
+    if own is None or (handed is not None and handed > own):
+        return handed
+    return own
+
+
+def committed(at: int) -> None:
+    """Called by an adapter after a commit at `at`: later reads in this context must see it."""
+    own = _own.get()
+    if own is None or at > own:
+        _own.set(at)
+
+
+@contextmanager
+def reading_after(causal: str | None) -> Iterator[None]:
+    """Inside the block, reads see at least what the commit of `causal` stored (a token from
+    `causal_token()`, possibly of another process; None: nothing more than before). Raises
+    InvalidInput for a string that is not a token, before anything is read."""
+    at = None if causal is None else position(causal)
+    handed = _handed.get()
+    reset = _handed.set(at if handed is None or (at is not None and at > handed) else handed)
+    try:
+        yield
+    finally:
+        _handed.reset(reset)
