@@ -26,8 +26,10 @@ storable_text = st.text(
 )
 product_names = storable_text.filter(lambda s: s.strip(" \t\n\r\f\v") != "").map(lambda s: s[:255])
 # Where case folding rules differ: Turkish dotted/dotless i, Greek final sigma, German sharp s
-# (which upper-cases to "SS"), precomposed against combining accents, the Kelvin sign (which
-# Unicode lowercases to an ASCII k) and titlecase digraphs. Search folds A-Z only.
+# (which upper-cases to "SS") and its capital, precomposed against combining accents, the
+# Kelvin sign (which Unicode folds to an ASCII k), the long s, titlecase digraphs, and the
+# accented capitals of a catalog in French or German. Search folds by Unicode's simple case
+# folding (domain.folding).
 CASE_TRAPS = [
     "İstanbul",
     "ISTANBUL",
@@ -44,6 +46,13 @@ CASE_TRAPS = [
     "ǅ",
     "Lamp",
     "lamp",
+    "CRÈME",
+    "crème",
+    "ÖL",
+    "öl",
+    "STRAẞE",
+    "\u017ftar",
+    "µ\u03bc",
 ]
 CASE_ALPHABET = "".join(sorted(set("".join(CASE_TRAPS)) | {"%", "_", "\\"}))
 case_text = st.text(CASE_ALPHABET, min_size=1, max_size=4)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from domain.messages import PROBLEM_MAX, PROBLEMS_MAX, bounded, safe, shown
+
 
 class DomainError(Exception):
-    """Base of every error shopdb raises on purpose. The message is safe to show and log."""
+    """Base of every error shopdb raises on purpose. The message is safe to show and log:
+    one line (every character that is not printable escaped), at most MESSAGE_MAX
+    characters, repeating at most a short excerpt of any input."""
+
+    def __init__(self, *args: object) -> None:
+        # The net under every message, whoever built it (a driver's text, a library's).
+        super().__init__(*(safe(a) if isinstance(a, str) else a for a in args))
 
 
 class NotFound(DomainError):
@@ -12,7 +20,7 @@ class NotFound(DomainError):
 
     def __init__(self, key: object) -> None:
         self.key = key
-        super().__init__(f"{self.entity} {key!r} not found")
+        super().__init__(f"{self.entity} {shown(key)} not found")
 
 
 class UserNotFound(NotFound):
@@ -48,13 +56,13 @@ class CartItemNotFound(NotFound):
 class UsernameTaken(DomainError):
     def __init__(self, username: str) -> None:
         self.username = username
-        super().__init__(f"username {username!r} is already taken")
+        super().__init__(f"username {shown(username)} is already taken")
 
 
 class EmailTaken(DomainError):
     def __init__(self, email: str) -> None:
         self.email = email
-        super().__init__(f"email {email!r} is already registered")
+        super().__init__(f"email {shown(email)} is already registered")
 
 
 class InsufficientInventory(DomainError):
@@ -83,8 +91,12 @@ class InvalidInput(DomainError):
     """Input that breaks a rule of the domain; nothing was stored."""
 
     def __init__(self, *problems: str) -> None:
-        self.problems = problems
-        super().__init__("invalid input: " + "; ".join(problems))
+        """Every problem found, each escaped and bounded; past PROBLEMS_MAX, how many more."""
+        self.problems = tuple(bounded(problem, PROBLEM_MAX) for problem in problems)
+        listed = list(self.problems[:PROBLEMS_MAX])
+        if len(self.problems) > PROBLEMS_MAX:
+            listed.append(f"and {len(self.problems) - PROBLEMS_MAX} more")
+        super().__init__("invalid input: " + "; ".join(listed))
 
 
 class AuthenticationFailed(DomainError):

@@ -10,9 +10,10 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Final, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
 
 from domain.errors import InvalidInput
+from domain.folding import fold as fold  # the search's case rule, for the adapters
 from domain.model import Entity, Product, ProductSummary
 from domain.values import INT8_MAX, PRICE_MAX, Price, Text, money, text_storable
 
@@ -25,16 +26,6 @@ NAME_MAX: Final = 255  # products.name is VARCHAR(255)
 # each escaped by json.dumps as two \uXXXX escapes (12 characters), and the largest id.
 _PAYLOAD_MAX: Final = len('["newest","",]') + 12 * NAME_MAX + len(str(INT8_MAX))
 CURSOR_MAX: Final = 4 * math.ceil(_PAYLOAD_MAX / 3)
-
-# ASCII-only case folding: A-Z become a-z, every other character stays as it is. PostgreSQL's
-# lower() under COLLATE "C" does exactly this on every server locale and provider, so both
-# adapters find the same products; Unicode folding (İ, ß, final ς) differs between locales.
-_ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def fold(text: str) -> str:
-    """`text` with ASCII letters lowercased and nothing else changed: the search's case rule."""
-    return text.translate(_ASCII_LOWER)
 
 
 class ProductSort(StrEnum):
@@ -49,10 +40,11 @@ class ProductQuery(Entity):
     text: Annotated[Text, StringConstraints(max_length=NAME_MAX)] | None = None
     min_price: Price | None = None
     max_price: Price | None = None
-    in_stock_only: bool = False
+    # Strict: True is not a limit, "5" and 5.0 are not 5, "yes" and 1 are not True.
+    in_stock_only: Annotated[bool, Strict()] = False
     sort: ProductSort = ProductSort.NAME
-    limit: Annotated[int, Field(ge=1, le=500)] = 20
-    cursor: str | None = None
+    limit: Annotated[int, Strict(), Field(ge=1, le=500)] = 20
+    cursor: Annotated[str, Strict()] | None = None
 
     @model_validator(mode="after")
     def _price_range(self) -> ProductQuery:

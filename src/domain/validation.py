@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from domain.errors import InvalidInput
+from domain.messages import SHOWN_MAX, shown
 from domain.model import NewProduct
 from domain.search import ProductQuery
 from domain.values import INT4_MAX, INT8_MAX
@@ -17,10 +18,18 @@ M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 
+def _place(part: str | int) -> str:
+    """One step of an error's location: a field's name as is, unless it came from the caller
+    (an unknown field's name, a mapping's key), which is shown bounded and escaped."""
+    if isinstance(part, int) or (part.isidentifier() and len(part) <= SHOWN_MAX):
+        return str(part)
+    return shown(part)
+
+
 def _problems(exc: ValidationError) -> list[str]:
     problems = []
     for error in exc.errors(include_input=False):
-        where = ".".join(str(part) for part in error["loc"]) or "value"
+        where = ".".join(_place(part) for part in error["loc"]) or "value"
         problems.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
     return problems
 
@@ -31,6 +40,21 @@ def build(model: type[M], **data: Any) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidInput(*_problems(exc)) from None
+
+
+def every(*checks: Callable[[], Any]) -> list[Any]:
+    """Run every check of a call's arguments and return their results; when any refuses,
+    raise one InvalidInput naming every problem of every check, not only the first."""
+    results: list[Any] = []
+    problems: list[str] = []
+    for run in checks:
+        try:
+            results.append(run())
+        except InvalidInput as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InvalidInput(*problems)
+    return results
 
 
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
@@ -53,6 +77,20 @@ def instance(value: object, kind: type[T], name: str) -> T:
     if not isinstance(value, kind):
         raise InvalidInput(f"{name}: must be a {kind.__name__}")
     return value
+
+
+def string(value: object, name: str) -> str:
+    """`value` if it is a str; bytes (never decoded), numbers and None are InvalidInput."""
+    if isinstance(value, str):
+        return value
+    raise InvalidInput(f"{name}: must be a string")
+
+
+def flag(value: object, name: str) -> bool:
+    """`value` if it is a bool; 1, "yes" and None are InvalidInput, never read as truth."""
+    if value is True or value is False:
+        return value
+    raise InvalidInput(f"{name}: must be a bool")
 
 
 def product_query(value: object) -> ProductQuery:

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Final
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, Field, Strict, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, Strict, StringConstraints
 
 INT4_MAX: Final = 2_147_483_647
 INT8_MAX: Final = 9_223_372_036_854_775_807
@@ -57,6 +57,14 @@ def money(value: Decimal) -> Decimal:
     return quantized + Decimal("0.00")  # folds -0.00 into 0.00
 
 
+def not_a_float(value: object) -> object:
+    """Money is a Decimal, a str or an int: a float already lost digits (0.1 + 0.2), and a
+    bool is not an amount."""
+    if isinstance(value, float | bool):
+        raise ValueError("must be a Decimal, a string or an integer, not a " + type(value).__name__)
+    return value
+
+
 def email_address(value: str) -> str:
     """Syntax checked by email-validator; stored in its ASCII form, so that case-insensitive
     uniqueness means the same on every database locale."""
@@ -70,9 +78,11 @@ def email_address(value: str) -> str:
     return normalized
 
 
-Text = Annotated[str, AfterValidator(text_storable)]
+# Strict(): text is a str, never bytes decoded on the way (b"name" is not a name), on every
+# field and both adapters alike.
+Text = Annotated[str, Strict(), AfterValidator(text_storable)]
 Description = Annotated[
-    str, StringConstraints(max_length=DESCRIPTION_MAX), AfterValidator(text_storable)
+    str, Strict(), StringConstraints(max_length=DESCRIPTION_MAX), AfterValidator(text_storable)
 ]
 Id = Annotated[int, Strict(), Field(ge=1, le=INT8_MAX)]
 # Chosen by the caller, once per checkout it means to make (a UUID fits): the same key again
@@ -86,21 +96,25 @@ IdempotencyKey = Annotated[
 Version = Annotated[int, Strict(), Field(ge=1, le=INT4_MAX)]
 Quantity = Annotated[int, Strict(), Field(ge=1, le=INT4_MAX)]
 Inventory = Annotated[int, Strict(), Field(ge=0, le=INT4_MAX)]
-Money = Annotated[Decimal, Field(allow_inf_nan=True), AfterValidator(money)]
+Money = Annotated[
+    Decimal, Field(allow_inf_nan=True), BeforeValidator(not_a_float), AfterValidator(money)
+]
 Price = Annotated[Money, Field(ge=0, le=PRICE_MAX)]
 Username = Annotated[
     str,
+    Strict(),
     StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9._-]+$"),
 ]
-Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(email_address)]
+Email = Annotated[str, Strict(), StringConstraints(max_length=320), AfterValidator(email_address)]
 ProductName = Annotated[
     str,
+    Strict(),
     StringConstraints(min_length=1, max_length=255),
     AfterValidator(text_storable),
     AfterValidator(not_blank),
 ]
 PasswordHash = Annotated[
-    str, StringConstraints(min_length=1, max_length=255), AfterValidator(text_storable)
+    str, Strict(), StringConstraints(min_length=1, max_length=255), AfterValidator(text_storable)
 ]
 
 

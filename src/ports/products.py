@@ -76,9 +76,10 @@ class ProductRepository(Protocol):
         the following page and is None on the last one. Raises InvalidInput for a cursor that
         no page returned (for this sort order).
 
-        `query.text` matches anywhere in the name, folding ASCII letters only: A-Z match a-z,
-        and every other character matches only itself, exactly as stored (code point by code
-        point, no normalization). So "istanbul" does not find "İstanbul", "οδος" does not
-        find "ΟΔΟΣ", "é" does not find "É" and "ss" does not find "ß". The same on both
-        adapters and on every database locale. `%`, `_` and `\\` match literally."""
+        `query.text` matches anywhere in the name, both folded by Unicode's simple case
+        folding (domain.folding.fold: one character for one, no normalization). So "CRÈME"
+        finds "crème", "ΟΔΟΣ" finds "οδος" and "STRAẞE" finds "Straße", while "ss" does not
+        find "ß" and "istanbul" does not find "İstanbul" (their foldings are longer). The
+        same on both adapters and on every database locale. `%`, `_` and `\\` match
+        literally."""
         ...

@@ -27,13 +27,14 @@ class UserRepository(Protocol):
         ...
 
     def get_by_username(self, username: str) -> User:
-        """Case-insensitive exact match. Raises UserNotFound."""
+        """Case-insensitive exact match. Raises UserNotFound, or InvalidInput for anything but
+        a str (bytes are not decoded)."""
         ...
 
     def get_by_email(self, email: str) -> User:
         """Case-insensitive exact match, after normalizing `email` as registration stores it
         (an internationalized domain becomes punycode). Raises UserNotFound, also for an
-        address that cannot be normalized."""
+        address that cannot be normalized, or InvalidInput for anything but a str."""
         ...
 
     def change_email(self, user_id: int, email: str) -> User:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from domain.errors import AuthenticationFailed, InvalidInput, UserNotFound
 from domain.model import NewUser, User
-from domain.validation import build, check
+from domain.validation import build, check, every
 from domain.values import Email, Username
 from ports.hashing import PasswordHasher
 from ports.observation import Observer
@@ -48,10 +48,12 @@ class AccountService:
     @use_case
     def register(self, username: str, email: str, password: str) -> User:
         """Raises InvalidInput, UsernameTaken or EmailTaken. Only a hash of the password is kept."""
-        # Cheap checks first: hashing is deliberately slow.
-        check(username, Username, "username")
-        check(email, Email, "email")
-        _check_password(password)
+        # Cheap checks first: hashing is deliberately slow. Every bad argument is named.
+        every(
+            lambda: check(username, Username, "username"),
+            lambda: check(email, Email, "email"),
+            lambda: _check_password(password),
+        )
         new = build(
             NewUser, username=username, email=email, password_hash=self._hasher.hash(password)
         )

@@ -8,7 +8,7 @@ from decimal import Decimal
 from domain.errors import InvalidInput
 from domain.model import NewProduct, Product, ProductChanges, ProductSummary
 from domain.search import Page, ProductQuery, ProductSort
-from domain.validation import build, check, identifier
+from domain.validation import build, check, every, identifier
 from domain.values import Version
 from ports.observation import Observer
 from ports.unit_of_work import UnitOfWorkFactory
@@ -60,8 +60,11 @@ class CatalogService:
     def update_product(self, product_id: int, expected_version: int, **changes: object) -> Product:
         """Change name, description and/or price, if nobody changed the product since
         `expected_version`. Raises ProductNotFound, ConcurrencyConflict or InvalidInput."""
-        check(expected_version, Version, "expected_version")
-        patch = build(ProductChanges, **changes)
+        _, _, patch = every(
+            lambda: identifier(product_id, "product_id"),
+            lambda: check(expected_version, Version, "expected_version"),
+            lambda: build(ProductChanges, **changes),
+        )
         with self._uow(autocommit=True) as uow:
             return uow.products.update(product_id, expected_version, patch)
 

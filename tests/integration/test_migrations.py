@@ -52,8 +52,8 @@ def alembic_engine(empty_database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def test_head_is_the_cart_lines_revision() -> None:
-    assert head_revision() == "0009"
+def test_head_is_the_case_folding_revision() -> None:
+    assert head_revision() == "0010"
 
 
 def test_upgrade_records_head_and_downgrade_to_base_removes_everything(

@@ -22,6 +22,8 @@ COLUMNS = {
     ("products", "created_at"): ("timestamp with time zone", "NO", "now()"),
     ("products", "updated_at"): ("timestamp with time zone", "NO", "now()"),
     ("products", "deleted_at"): ("timestamp with time zone", "YES", None),
+    # The name as the search folds it (0010), written by the database with the name.
+    ("products", "name_folded"): ("text", "YES", "search_fold((name)::text)"),
     ("carts", "id"): ("bigint", "NO", None),
     ("carts", "user_id"): ("bigint", "NO", None),
     ("carts", "created_at"): ("timestamp with time zone", "NO", "now()"),
@@ -89,19 +91,22 @@ INDEXES = {
     "users_username_lower_key": (True, "(lower((username)::text)) WHERE (deleted_at IS NULL)"),
     "users_email_lower_key": (True, "(lower((email)::text)) WHERE (deleted_at IS NULL)"),
     "products_pkey": (True, "(id)"),
-    "products_name_id_idx": (False, '(name COLLATE "C", id) WHERE (deleted_at IS NULL)'),
-    "products_price_id_idx": (False, "(price, id) INCLUDE (name) WHERE (deleted_at IS NULL)"),
+    "products_name_id_idx": (
+        False,
+        '(name COLLATE "C", id) INCLUDE (name_folded) WHERE (deleted_at IS NULL)',
+    ),
+    "products_price_id_idx": (
+        False,
+        "(price, id) INCLUDE (name_folded) WHERE (deleted_at IS NULL)",
+    ),
     "products_created_at_id_idx": (
         False,
-        "(created_at DESC, id DESC) INCLUDE (name) WHERE (deleted_at IS NULL)",
+        "(created_at DESC, id DESC) INCLUDE (name_folded) WHERE (deleted_at IS NULL)",
     ),
-    "products_name_trgm_idx": (
-        False,
-        'USING gin (lower(((name)::text COLLATE "C")) gin_trgm_ops)',
-    ),
+    "products_name_trgm_idx": (False, "USING gin (name_folded gin_trgm_ops)"),
     "products_name_hex_trgm_idx": (
         False,
-        "USING gin (encode((replace(lower(((name)::text COLLATE \"C\")), '\\'::text,"
+        "USING gin (encode((replace(name_folded, '\\'::text,"
         " '\\\\'::text))::bytea, 'hex'::text) gin_trgm_ops) WHERE (deleted_at IS NULL)",
     ),
     "carts_pkey": (True, "(id)"),

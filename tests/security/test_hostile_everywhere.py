@@ -23,6 +23,7 @@ from adapters.memory import MemoryUnitOfWorkFactory
 from adapters.postgres import PostgresUnitOfWorkFactory, ShopdbPool
 from domain.errors import DomainError
 from domain.history import encode_order_cursor
+from domain.messages import MESSAGE_MAX, SHOWN_MAX
 from domain.model import NewProduct, NewUser, ProductChanges
 from domain.search import ProductQuery, ProductSort, encode_cursor
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -33,6 +34,17 @@ from shopdb.testing import InsecureTestHasher
 
 EXAMPLES = 25
 MEGABYTE = "x" * 1_000_000
+# Text that forges log lines or repaints a terminal if a message repeats it raw or whole.
+FORGING = [
+    "x" * 10_000 + "\n\x1b[31mERROR forged line\r\n",
+    "alice\nINFO login ok",
+    "\x1b]0;title\x07\x1b[2J",
+    "\u202eevil",
+    "a\u2028b\x85c",
+]
+forging_text = st.sampled_from(FORGING) | st.text(
+    st.characters(categories=("Cc", "Cf", "Zl", "Zp", "Cs")), min_size=1, max_size=12
+)
 
 
 def _b64(data: bytes) -> str:
@@ -72,6 +84,7 @@ hostile: st.SearchStrategy[Any] = st.one_of(
             *("-Infinity", "true", "\u0130", "\u03c2", "\u00df", "émil@bücher.de", "%", "_"),
             *("\\", "'; DROP TABLE users; --", "emil@b\udcfccher.de", "a@" + "b" * 300 + ".de"),
             *HOSTILE_CURSORS,
+            *FORGING,
         ]
     ),
     st.text(st.characters(categories=("Cs", "Cc", "Lu", "Ll", "Mn")), max_size=12),
@@ -84,7 +97,7 @@ hostile: st.SearchStrategy[Any] = st.one_of(
 
 def h(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     """A valid value or a hostile one, so each argument is tried alone and in company."""
-    return st.one_of(valid, hostile)
+    return st.one_of(valid, hostile, forging_text)
 
 
 ids = h(st.sampled_from([1, 2, 99]))
@@ -98,8 +111,16 @@ sorts = h(st.sampled_from(list(ProductSort)))
 cursors = h(st.sampled_from([encode_cursor(ProductSort.NAME, "Lamp", 1)]))
 order_cursors = h(st.sampled_from([None, encode_order_cursor(2)]))
 keys = h(st.sampled_from(["key-1", "key-2"]))
-changes = st.dictionaries(st.sampled_from(["name", "price", "description", "bogus"]), hostile)
-rows = h(st.lists(st.fixed_dictionaries({"name": names, "price": prices}), max_size=3))
+changes = st.dictionaries(
+    st.sampled_from(["name", "price", "description", "bogus"]) | forging_text, hostile
+)
+rows = h(
+    st.lists(
+        st.fixed_dictionaries({"name": names, "price": prices})
+        | st.dictionaries(forging_text, hostile, min_size=1, max_size=3),
+        max_size=3,
+    )
+)
 entities = h(
     st.sampled_from(
         [
@@ -245,6 +266,10 @@ ENTRIES: dict[str, Entry] = {
     ),
     "users.delete": (lambda s, i: s.in_unit_of_work(lambda w: w.users.delete(i)), (missing_ids,)),
     "products.add": (lambda s, e: s.in_unit_of_work(lambda w: w.products.add(e)), (entities,)),
+    "products.add_many": (
+        lambda s, r: s.in_unit_of_work(lambda w: w.products.add_many(r)),
+        (h(st.lists(entities, max_size=3)),),
+    ),
     "products.get": (lambda s, i: s.in_unit_of_work(lambda w: w.products.get(i)), (ids,)),
     "products.get_many": (
         lambda s, i: s.in_unit_of_work(lambda w: w.products.get_many(i)),
@@ -281,6 +306,10 @@ ENTRIES: dict[str, Entry] = {
     ),
     "carts.add_item": (
         lambda s, c, p, q: s.in_unit_of_work(lambda w: w.carts.add_item(c, p, q)),
+        (ids, ids, quantities),
+    ),
+    "carts.add_for_user": (
+        lambda s, u, p, q: s.in_unit_of_work(lambda w: w.carts.add_for_user(u, p, q)),
         (ids, ids, quantities),
     ),
     "carts.set_quantity": (
@@ -332,6 +361,43 @@ def test_only_domain_errors_escape_and_refusals_change_nothing(
         call(shop, *values)
     except DomainError:
         assert shop.fingerprint() == before, f"{entry} refused the call but changed data"
+
+
+def _strings(value: object) -> list[str]:
+    """The strings in an argument, a mapping's keys and a list's items included."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.items() for part in item for text in _strings(part)]
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+@pytest.mark.parametrize("entry", list(ENTRIES))
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_every_message_is_bounded_and_escaped(shop: Shop, entry: str, data: st.DataObject) -> None:
+    """Messages are documented as safe to show and log: one line of printable characters
+    (a newline or a terminal escape in the input comes back escaped), at most MESSAGE_MAX
+    characters, and no input longer than SHOWN_MAX repeated whole."""
+    call, arguments = ENTRIES[entry]
+    values = [data.draw(strategy) for strategy in arguments]
+    try:
+        call(shop, *values)
+    except DomainError as exc:
+        message = str(exc)
+    else:
+        return
+    assert message.isprintable(), (entry, message[:300])
+    assert len(message) <= MESSAGE_MAX, (entry, len(message))
+    for text in (t for value in values for t in _strings(value)):
+        assert len(text) <= SHOWN_MAX or text not in message, (entry, message[:300])
 
 
 SETTINGS_FIELDS = [name for name in Settings.model_fields if name != "database_url"]

@@ -103,7 +103,9 @@ def test_prices_keep_exactly_two_places(price: object, stored: str) -> None:
         ("9" * 40, "less than or equal to 99999999.99"),
         ("-1e26", "greater than or equal to"),
         (Decimal("1E+999999999"), "less than or equal to"),
-        (1e308, "less than or equal to"),
+        (1e308, "not a float"),
+        (19.99, "not a float"),  # a float already lost digits: never money
+        (True, "not a bool"),
     ],
 )
 def test_invalid_prices_are_refused_never_rounded(price: object, reason: str) -> None:

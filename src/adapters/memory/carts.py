@@ -14,7 +14,7 @@ from domain.errors import (
     UserNotFound,
 )
 from domain.model import Cart, CartItem
-from domain.validation import identifier
+from domain.validation import every, flag, identifier
 from domain.validation import quantity as valid_quantity
 from domain.values import CART_LINES_MAX
 from ports.carts import CartRepository
@@ -81,9 +81,15 @@ def _users_cart(tables: Tables, user_id: int, product_id: int) -> CartRow:
     return cart
 
 
-def _ids(cart_id: int, product_id: int) -> None:
-    identifier(cart_id, "cart_id")
-    identifier(product_id, "product_id")
+def _ids(
+    cart_id: int, product_id: int, quantity: int | None = None, owner: str = "cart_id"
+) -> None:
+    """The ids (a cart's or a user's, a product's) and the quantity of a call, every bad one
+    named."""
+    checks = [lambda: identifier(cart_id, owner), lambda: identifier(product_id, "product_id")]
+    if quantity is not None:
+        checks.append(lambda: valid_quantity(quantity))
+    every(*checks)
 
 
 class MemoryCartRepository:
@@ -116,7 +122,7 @@ class MemoryCartRepository:
         return _cart(tables, row)
 
     def find_for_user(self, user_id: int, *, lock: bool = False) -> Cart | None:
-        identifier(user_id, "user_id")
+        every(lambda: identifier(user_id, "user_id"), lambda: flag(lock, "lock"))
         if not lock:
             return _load_for_user(self._tx.read(), user_id)
         # Writers are serialized, so becoming one is what locking the cart means here.
@@ -125,8 +131,7 @@ class MemoryCartRepository:
 
     @write
     def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
-        _ids(cart_id, product_id)
-        valid_quantity(quantity)
+        _ids(cart_id, product_id, quantity)
         with self._tx.writing() as tables:
             product = tables.products.get(product_id)
             # Like the INSERT ... SELECT ... ON CONFLICT it stands for: an id is drawn when the
@@ -152,9 +157,7 @@ class MemoryCartRepository:
 
     @write
     def add_for_user(self, user_id: int, product_id: int, quantity: int) -> CartItem:
-        identifier(user_id, "user_id")
-        identifier(product_id, "product_id")
-        valid_quantity(quantity)
+        _ids(user_id, product_id, quantity, "user_id")
         with self._tx.writing() as tables:
             cart = _oldest_cart(tables, user_id)
             if cart is None:
@@ -167,8 +170,7 @@ class MemoryCartRepository:
 
     @write
     def set_quantity(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
-        _ids(cart_id, product_id)
-        valid_quantity(quantity)
+        _ids(cart_id, product_id, quantity)
         with self._tx.writing() as tables:
             existing = _find_item(tables, cart_id, product_id)
             if existing is None:
@@ -182,17 +184,14 @@ class MemoryCartRepository:
 
     @write
     def set_quantity_for_user(self, user_id: int, product_id: int, quantity: int) -> CartItem:
-        identifier(user_id, "user_id")
-        identifier(product_id, "product_id")
-        valid_quantity(quantity)
+        _ids(user_id, product_id, quantity, "user_id")
         with self._tx.writing() as tables:
             cart = _users_cart(tables, user_id, product_id)
             return self.set_quantity(cart.id, product_id, quantity)
 
     @write
     def remove_for_user(self, user_id: int, product_id: int) -> None:
-        identifier(user_id, "user_id")
-        identifier(product_id, "product_id")
+        _ids(user_id, product_id, owner="user_id")
         with self._tx.writing() as tables:
             self.remove_item(_users_cart(tables, user_id, product_id).id, product_id)
 

@@ -10,7 +10,7 @@ from domain.errors import EmptyCart, InsufficientInventory, OrderNotFound
 from domain.history import PageSize, decode_order_cursor, encode_order_cursor
 from domain.model import Order, OrderLine, OrderStatus
 from domain.search import Page
-from domain.validation import check, identifier
+from domain.validation import check, every, identifier
 from domain.values import IdempotencyKey
 from ports.orders import OrderRepository
 
@@ -48,8 +48,10 @@ class MemoryOrderRepository:
 
     @write
     def place(self, user_id: int, idempotency_key: str) -> Order:
-        identifier(user_id, "user_id")
-        key = check(idempotency_key, IdempotencyKey, "idempotency_key")
+        _, key = every(
+            lambda: identifier(user_id, "user_id"),
+            lambda: check(idempotency_key, IdempotencyKey, "idempotency_key"),
+        )
         # Writers are serialized: becoming one locks the cart and every product at once.
         with self._tx.writing() as tables:
             cart = min(
@@ -101,8 +103,7 @@ class MemoryOrderRepository:
             return _order(tables, row)
 
     def get(self, user_id: int, order_id: int) -> Order:
-        identifier(user_id, "user_id")
-        identifier(order_id, "order_id")
+        every(lambda: identifier(user_id, "user_id"), lambda: identifier(order_id, "order_id"))
         tables = self._tx.read()
         row = tables.orders.get(order_id)
         if row is None or row.user_id != user_id:
@@ -112,9 +113,11 @@ class MemoryOrderRepository:
     def list_for_user(
         self, user_id: int, *, limit: int = 20, cursor: str | None = None
     ) -> Page[Order]:
-        identifier(user_id, "user_id")
-        size = check(limit, PageSize, "limit")
-        after = decode_order_cursor(cursor) if cursor is not None else None
+        _, size, after = every(
+            lambda: identifier(user_id, "user_id"),
+            lambda: check(limit, PageSize, "limit"),
+            lambda: None if cursor is None else decode_order_cursor(cursor),
+        )
         tables = self._tx.read()
         rows = sorted(
             (

@@ -17,6 +17,7 @@ from domain.model import NewProduct, Product, ProductChanges, ProductSummary
 from domain.search import Page, ProductQuery, ProductSort, encode_cursor, sort_key
 from domain.validation import (
     build,
+    every,
     identifier,
     identifiers,
     instance,
@@ -96,8 +97,11 @@ class MemoryProductRepository:
 
     @write
     def update(self, product_id: int, expected_version: int, changes: ProductChanges) -> Product:
-        identifier(product_id, "product_id")
-        version(expected_version)
+        every(
+            lambda: identifier(product_id, "product_id"),
+            lambda: version(expected_version),
+            lambda: instance(changes, ProductChanges, "changes"),
+        )
         instance(changes, ProductChanges, "changes")
         with self._tx.writing() as tables:
             product = self._existing(tables, product_id)
@@ -120,8 +124,7 @@ class MemoryProductRepository:
 
     @write
     def restock(self, product_id: int, quantity: int) -> Product:
-        identifier(product_id, "product_id")
-        valid_quantity(quantity)
+        every(lambda: identifier(product_id, "product_id"), lambda: valid_quantity(quantity))
         with self._tx.writing() as tables:
             product = self._existing(tables, product_id)
             if product.inventory_count + quantity > INT4_MAX:
@@ -130,8 +133,7 @@ class MemoryProductRepository:
 
     @write
     def reserve(self, product_id: int, quantity: int) -> Product:
-        identifier(product_id, "product_id")
-        valid_quantity(quantity)
+        every(lambda: identifier(product_id, "product_id"), lambda: valid_quantity(quantity))
         with self._tx.writing() as tables:
             product = self._existing(tables, product_id)
             if product.inventory_count < quantity:

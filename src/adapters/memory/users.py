@@ -8,7 +8,7 @@ from adapters.memory import cascade
 from adapters.memory.database import ArchivedUserRow, write
 from domain.errors import EmailTaken, UsernameTaken, UserNotFound
 from domain.model import NewUser, User
-from domain.validation import build, check, identifier, instance
+from domain.validation import build, check, every, identifier, instance, string
 from domain.values import Email, email_key, searchable_key
 from ports.users import UserRepository
 
@@ -69,18 +69,19 @@ class MemoryUserRepository:
         raise UserNotFound(value)
 
     def get_by_username(self, username: str) -> User:
-        return self._find("username", username)
+        return self._find("username", string(username, "username"))
 
     def get_by_email(self, email: str) -> User:
-        key = email_key(email)
+        key = email_key(string(email, "email"))
         if key is None:
             raise UserNotFound(email)
         return self._find("email", key)
 
     @write
     def change_email(self, user_id: int, email: str) -> User:
-        identifier(user_id, "user_id")
-        address = check(email, Email, "email")
+        _, address = every(
+            lambda: identifier(user_id, "user_id"), lambda: check(email, Email, "email")
+        )
         with self._tx.writing() as tables:
             user = tables.users.get(user_id)
             if user is None:

@@ -18,7 +18,7 @@ from domain.errors import (
     UserNotFound,
 )
 from domain.model import Cart, CartItem
-from domain.validation import identifier
+from domain.validation import every, flag, identifier
 from domain.validation import quantity as valid_quantity
 from domain.values import CART_LINES_MAX
 from ports.carts import CartRepository
@@ -163,9 +163,15 @@ def _cart_row(row: tuple[Any, ...], items: tuple[CartItem, ...]) -> Cart:
     )
 
 
-def _ids(cart_id: int, product_id: int) -> None:
-    identifier(cart_id, "cart_id")
-    identifier(product_id, "product_id")
+def _ids(
+    cart_id: int, product_id: int, quantity: int | None = None, owner: str = "cart_id"
+) -> None:
+    """The ids (a cart's or a user's, a product's) and the quantity of a call, every bad one
+    named."""
+    checks = [lambda: identifier(cart_id, owner), lambda: identifier(product_id, "product_id")]
+    if quantity is not None:
+        checks.append(lambda: valid_quantity(quantity))
+    every(*checks)
 
 
 class PostgresCartRepository:
@@ -199,7 +205,7 @@ class PostgresCartRepository:
         return cart
 
     def find_for_user(self, user_id: int, *, lock: bool = False) -> Cart | None:
-        identifier(user_id, "user_id")
+        every(lambda: identifier(user_id, "user_id"), lambda: flag(lock, "lock"))
         if lock:
             with self._s.writing() as cur:
                 locked = cur.execute(LOCK_FOR_USER, {"user_id": user_id}).fetchone()
@@ -213,17 +219,14 @@ class PostgresCartRepository:
 
     @write
     def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
-        _ids(cart_id, product_id)
-        valid_quantity(quantity)
+        _ids(cart_id, product_id, quantity)
         ids = {"cart_id": cart_id, "product_id": product_id}
         with self._s.writing(one_statement=True, field="quantity", **ids) as cur:
             return self._add(cur, cart_id, product_id, quantity)
 
     @write
     def add_for_user(self, user_id: int, product_id: int, quantity: int) -> CartItem:
-        identifier(user_id, "user_id")
-        identifier(product_id, "product_id")
-        valid_quantity(quantity)
+        _ids(user_id, product_id, quantity, "user_id")
         # The cart is locked before the line is written, so its foreign key cannot fail.
         ids = {"user_id": user_id, "cart_id": None, "product_id": product_id}
         with self._s.writing(one_statement=False, field="quantity", **ids) as cur:
@@ -259,8 +262,7 @@ class PostgresCartRepository:
 
     @write
     def set_quantity(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
-        _ids(cart_id, product_id)
-        valid_quantity(quantity)
+        _ids(cart_id, product_id, quantity)
         values = {"cart_id": cart_id, "product_id": product_id, "quantity": quantity}
         with self._s.writing(one_statement=True) as cur:
             row = cur.execute(SET_QUANTITY, values).fetchone()
@@ -273,9 +275,7 @@ class PostgresCartRepository:
 
     @write
     def set_quantity_for_user(self, user_id: int, product_id: int, quantity: int) -> CartItem:
-        identifier(user_id, "user_id")
-        identifier(product_id, "product_id")
-        valid_quantity(quantity)
+        _ids(user_id, product_id, quantity, "user_id")
         values = {"user_id": user_id, "product_id": product_id, "quantity": quantity}
         with self._s.writing(one_statement=True) as cur:
             row = cur.execute(SET_QUANTITY_FOR_USER, values).fetchone()
@@ -295,8 +295,7 @@ class PostgresCartRepository:
 
     @write
     def remove_for_user(self, user_id: int, product_id: int) -> None:
-        identifier(user_id, "user_id")
-        identifier(product_id, "product_id")
+        _ids(user_id, product_id, owner="user_id")
         values = {"user_id": user_id, "product_id": product_id}
         with self._s.writing(one_statement=True) as cur:
             if cur.execute(REMOVE_FOR_USER, values).rowcount == 0:

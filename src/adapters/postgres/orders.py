@@ -18,7 +18,7 @@ from domain.errors import (
 from domain.history import PageSize, decode_order_cursor, encode_order_cursor
 from domain.model import Order, OrderLine, OrderStatus
 from domain.search import Page
-from domain.validation import check, identifier
+from domain.validation import check, every, identifier
 from domain.values import IdempotencyKey
 from ports.orders import OrderRepository
 
@@ -166,8 +166,10 @@ class PostgresOrderRepository:
 
     @write
     def place(self, user_id: int, idempotency_key: str) -> Order:
-        identifier(user_id, "user_id")
-        key = check(idempotency_key, IdempotencyKey, "idempotency_key")
+        _, key = every(
+            lambda: identifier(user_id, "user_id"),
+            lambda: check(idempotency_key, IdempotencyKey, "idempotency_key"),
+        )
         # The values error translation may name; the locks taken make those errors unlikely.
         with self._s.writing(user_id=user_id, product_id=None, field="total") as cur:
             locked = cur.execute(LOCK_FOR_USER, {"user_id": user_id}).fetchone()
@@ -199,18 +201,20 @@ class PostgresOrderRepository:
         return to_orders(rows)[0]
 
     def get(self, user_id: int, order_id: int) -> Order:
-        identifier(user_id, "user_id")
-        identifier(order_id, "order_id")
+        every(lambda: identifier(user_id, "user_id"), lambda: identifier(order_id, "order_id"))
         return self._load(user_id, order_id)
 
     def list_for_user(
         self, user_id: int, *, limit: int = 20, cursor: str | None = None
     ) -> Page[Order]:
-        identifier(user_id, "user_id")
-        size = check(limit, PageSize, "limit")
+        _, size, after = every(
+            lambda: identifier(user_id, "user_id"),
+            lambda: check(limit, PageSize, "limit"),
+            lambda: None if cursor is None else decode_order_cursor(cursor),
+        )
         values: dict[str, Any] = {"user_id": user_id, "n": size + 1}
-        if cursor is not None:
-            values["after"] = decode_order_cursor(cursor)
+        if after is not None:
+            values["after"] = after
         with self._s.reading() as cur:
             rows = cur.execute(NEXT_PAGE if cursor is not None else FIRST_PAGE, values).fetchall()
         orders = to_orders(rows)

@@ -20,6 +20,7 @@ from domain.errors import (
 from domain.model import NewProduct, Product, ProductChanges, ProductSummary
 from domain.search import Page, ProductQuery, encode_cursor, sort_key
 from domain.validation import (
+    every,
     exact_price,
     identifier,
     identifiers,
@@ -187,8 +188,11 @@ class PostgresProductRepository:
 
     @write
     def update(self, product_id: int, expected_version: int, changes: ProductChanges) -> Product:
-        identifier(product_id, "product_id")
-        version(expected_version)
+        every(
+            lambda: identifier(product_id, "product_id"),
+            lambda: version(expected_version),
+            lambda: instance(changes, ProductChanges, "changes"),
+        )
         changed = instance(changes, ProductChanges, "changes").changed()
         assignments = sql.SQL(", ").join(
             sql.SQL("{} = {}").format(sql.Identifier(column), sql.Placeholder(column))
@@ -214,8 +218,7 @@ class PostgresProductRepository:
 
     @write
     def restock(self, product_id: int, quantity: int) -> Product:
-        identifier(product_id, "product_id")
-        valid_quantity(quantity)
+        every(lambda: identifier(product_id, "product_id"), lambda: valid_quantity(quantity))
         with self._s.writing(one_statement=True, field="inventory_count") as cur:
             row = cur.execute(RESTOCK, (quantity, product_id)).fetchone()
             if row is None:
@@ -224,8 +227,7 @@ class PostgresProductRepository:
 
     @write
     def reserve(self, product_id: int, quantity: int) -> Product:
-        identifier(product_id, "product_id")
-        valid_quantity(quantity)
+        every(lambda: identifier(product_id, "product_id"), lambda: valid_quantity(quantity))
         with self._s.writing(one_statement=True) as cur:
             row = cur.execute(RESERVE, {"q": quantity, "id": product_id}).fetchone()
             if row is None:

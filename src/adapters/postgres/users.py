@@ -7,7 +7,7 @@ from adapters.postgres.rows import columns, mapper
 from adapters.postgres.session import Session, returned, write
 from domain.errors import EmailTaken, UsernameTaken, UserNotFound
 from domain.model import NewUser, User
-from domain.validation import check, identifier, instance
+from domain.validation import check, every, identifier, instance, string
 from domain.values import Email, email_key, searchable_key
 from ports.users import UserRepository
 
@@ -70,20 +70,21 @@ class PostgresUserRepository:
         return self._one(BY_ID, identifier(user_id, "user_id"))
 
     def get_by_username(self, username: str) -> User:
-        if not searchable_key(username):
+        if not searchable_key(string(username, "username")):
             raise UserNotFound(username)
         return self._one(BY_USERNAME, username)
 
     def get_by_email(self, email: str) -> User:
-        key = email_key(email)
+        key = email_key(string(email, "email"))
         if key is None:
             raise UserNotFound(email)
         return self._one(BY_EMAIL, key)
 
     @write
     def change_email(self, user_id: int, email: str) -> User:
-        identifier(user_id, "user_id")
-        address = check(email, Email, "email")
+        _, address = every(
+            lambda: identifier(user_id, "user_id"), lambda: check(email, Email, "email")
+        )
         with self._s.writing(one_statement=True, email=address) as cur:
             row = cur.execute(CHANGE_EMAIL, (address, user_id)).fetchone()
             if row is None:
