@@ -10,16 +10,17 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 
 import psycopg
 import pytest
 
 from adapters.postgres import PostgresUnitOfWorkFactory
 from domain.errors import DomainError, InsufficientInventory
+from domain.model import NewUser, ProductChanges
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from shopdb.settings import SettingsError, load_settings
-from tests.contract.helpers import add_product
+from tests.contract.helpers import add_product, add_user
 from tests.review.sidebyside import Boom, Scenario, Trace, both, row, short_timeout, stock
 
 Answers = dict[str, tuple[str, str]]
@@ -376,6 +377,84 @@ def test_autocommit_and_read_only_units_refuse_alike(
     assert _kind(answers["savepoint"]) == "UnitOfWorkMisuse"
     assert _kind(answers["ro write"]) == _kind(answers["ro savepoint"]) == "ReadOnlyViolation"
     assert answers["stock"] == ("ok", "13")
+
+
+def _new_user(name: str) -> NewUser:
+    return NewUser(username=name, email=f"{name}@example.com", password_hash="h")
+
+
+def test_constraint_failures_in_blocks_roll_back_only_their_block(
+    postgres_uow: PostgresUnitOfWorkFactory,
+) -> None:
+    """Failures PostgreSQL reports from a statement (unique violations, the stock check, the
+    version check, an empty cart, a short checkout, a reused key) and an archive undone by the
+    caller's exception, each in its own block: the unit of work goes on after each."""
+
+    def scenario(uow: UnitOfWorkFactory, t: Trace) -> None:
+        alice, bob = add_user(uow, "alice"), add_user(uow, "bob")
+        lamp, desk = add_product(uow, inventory=5), add_product(uow, "Desk", inventory=5)
+        with uow() as work:
+            work.carts.add_for_user(alice.id, lamp.id, 2)
+            work.carts.add_for_user(alice.id, desk.id, 2)
+            work.commit()
+        with uow() as work:
+            work.products.restock(lamp.id, 1)
+            attempts = {
+                "username": lambda: work.users.add(_new_user("ALICE")),
+                "email": lambda: work.users.change_email(bob.id, "ALICE@example.com"),
+                "stock": lambda: work.carts.add_for_user(alice.id, lamp.id, 5000),
+                "version": lambda: work.products.update(lamp.id, 99, ProductChanges(name="Z")),
+                "empty": lambda: work.orders.place(bob.id, "k0"),
+                "short": lambda: (
+                    work.products.reserve(desk.id, 4),
+                    work.orders.place(alice.id, "k1"),
+                ),
+            }
+            for label, attempt in attempts.items():
+
+                def block(attempt: Callable[[], object] = attempt) -> None:
+                    with work.savepoint():
+                        work.products.restock(lamp.id, 1000)
+                        attempt()
+
+                t(label, block)
+
+            def archive() -> None:
+                with work.savepoint():
+                    work.products.delete(lamp.id)
+                    work.users.delete(alice.id)
+                    raise Boom
+
+            t("archive", archive)
+            t("lines", lambda: len(work.carts.find_for_user(alice.id).items))  # type: ignore[union-attr]
+            t("place", lambda: str(work.orders.place(alice.id, "k1").total))
+            t("commit", work.commit)
+        with uow() as work:
+            work.carts.add_for_user(alice.id, lamp.id, 1)
+
+            def reused() -> None:
+                with work.savepoint():
+                    work.orders.place(alice.id, "k1")
+
+            t("reused key", reused)
+            t("new key", lambda: str(work.orders.place(alice.id, "k2").total))
+            t("commit 2", work.commit)
+        t("stocks", lambda: [stock(uow, lamp.id), stock(uow, desk.id)])
+
+    answers = agree(postgres_uow, scenario)
+    assert [_kind(answers[k]) for k in ("username", "email", "stock", "version", "empty")] == [
+        "UsernameTaken",
+        "EmailTaken",
+        "InsufficientInventory",
+        "ConcurrencyConflict",
+        "EmptyCart",
+    ]
+    assert _kind(answers["short"]) == "InsufficientInventory"
+    assert answers["archive"] == ("Boom", "")
+    assert answers["lines"] == ("ok", "2")
+    assert answers["place"] == ("ok", "'79.96'")
+    assert _kind(answers["reused key"]) == "IdempotencyKeyReused"
+    assert answers["stocks"] == ("ok", "[3, 3]")
 
 
 def test_closing_an_outer_block_first_is_refused_at_commit_on_postgres(
