@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Generator, Iterator
@@ -15,6 +16,7 @@ from collections.abc import Callable, Generator, Iterator
 import psycopg
 import pytest
 
+from adapters.memory import MemoryUnitOfWorkFactory
 from adapters.postgres import PostgresUnitOfWorkFactory
 from domain.errors import DomainError, InsufficientInventory
 from domain.model import NewUser, ProductChanges
@@ -634,3 +636,71 @@ def test_connect_on_start_hides_a_percent_encoded_password_and_can_start_again(
     assert said.count("StorageUnavailable cannot connect to postgresql://nosuchuser:***@") == 2
     assert "s3cret" not in said
     assert 'role "nosuchuser" does not exist' in said
+
+
+# Ctrl-C while a write waits ------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _ctrl_c_after(seconds: float) -> Iterator[None]:
+    """KeyboardInterrupt raised in this (the main) thread after `seconds`, as Ctrl-C does."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("where", ["top", "block"])
+def test_ctrl_c_while_a_write_waits_for_a_lock_on_postgres(
+    postgres_uow: PostgresUnitOfWorkFactory, clean_database: str, where: str
+) -> None:
+    """KeyboardInterrupt while a write waits for a row another connection holds: at the top,
+    the unit of work is refused naming `products.restock (KeyboardInterrupt)` and commit()
+    stores nothing; in a block, only the block is lost and the rest commits."""
+    uow = postgres_uow
+    held, other_product = add_product(uow, "Held"), add_product(uow, "Other")
+    with psycopg.connect(clean_database) as other:
+        other.execute("UPDATE products SET name = 'X' WHERE id = %s", (held.id,))
+        with uow() as work:
+            work.products.restock(other_product.id, 1)
+            with pytest.raises(KeyboardInterrupt), _ctrl_c_after(0.5):  # noqa: PT012
+                if where == "top":
+                    work.products.restock(held.id, 1)
+                else:
+                    with work.savepoint():
+                        work.products.restock(other_product.id, 2)
+                        work.products.restock(held.id, 1)
+            other.rollback()
+            if where == "top":
+                with pytest.raises(DomainError, match=r"products\.restock \(KeyboardInterrupt\)"):
+                    work.products.restock(other_product.id, 4)
+                with pytest.raises(DomainError, match=r"products\.restock \(KeyboardInterrupt\)"):
+                    work.commit()
+            else:
+                work.products.restock(other_product.id, 4)
+                work.commit()
+    expected = 10 if where == "top" else 15
+    assert (stock(uow, held.id), stock(uow, other_product.id)) == (10, expected)
+
+
+def test_ctrl_c_while_a_write_waits_for_the_fakes_writer_lock() -> None:
+    uow = MemoryUnitOfWorkFactory()
+    held, other_product = add_product(uow, "Held"), add_product(uow, "Other")
+    with uow() as holder:
+        holder.products.restock(held.id, 1)
+        with uow() as work:
+            with pytest.raises(KeyboardInterrupt), _ctrl_c_after(0.5):
+                work.products.restock(other_product.id, 1)
+            holder.rollback()
+            with pytest.raises(DomainError, match=r"products\.restock \(KeyboardInterrupt\)"):
+                work.products.restock(other_product.id, 4)
+            with pytest.raises(DomainError, match=r"products\.restock \(KeyboardInterrupt\)"):
+                work.commit()
+    assert (stock(uow, held.id), stock(uow, other_product.id)) == (10, 10)
