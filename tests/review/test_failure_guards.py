@@ -704,3 +704,41 @@ def test_ctrl_c_while_a_write_waits_for_the_fakes_writer_lock() -> None:
             with pytest.raises(DomainError, match=r"products\.restock \(KeyboardInterrupt\)"):
                 work.commit()
     assert (stock(uow, held.id), stock(uow, other_product.id)) == (10, 10)
+
+
+@pytest.mark.needs_session("it kills its own backend")
+@pytest.mark.parametrize("how", ["raise", "leave", "raise in a block", "after a commit", "ctrl-c"])
+def test_leaving_a_unit_on_a_dead_connection_keeps_the_callers_exception(
+    clean_database: str, how: str
+) -> None:
+    """The backend is terminated, then the unit of work is left (by the caller's exception, by
+    KeyboardInterrupt, or normally without commit()): the caller's exception is what propagates
+    (the failed ROLLBACK does not replace it), leaving normally raises nothing, and only what
+    was committed is stored."""
+    expected: type[BaseException] | None = {
+        "raise": Boom,
+        "raise in a block": Boom,
+        "after a commit": Boom,
+        "ctrl-c": KeyboardInterrupt,
+    }.get(how)
+    with short_timeout(clean_database) as uow:
+        lamp = add_product(uow)
+        raised: BaseException | None = None
+        try:
+            with uow() as work:
+                work.products.restock(lamp.id, 1)
+                if how == "after a commit":
+                    work.commit()
+                    work.products.restock(lamp.id, 1)
+                if how == "raise in a block":
+                    with work.savepoint():
+                        work.products.restock(lamp.id, 1)
+                        assert _terminate_idle_in_transaction(clean_database) == 1
+                        raise Boom
+                assert _terminate_idle_in_transaction(clean_database) == 1
+                if expected is not None:
+                    raise expected
+        except BaseException as exc:  # the caller's own, checked below
+            raised = exc
+        assert (None if raised is None else type(raised)) is expected
+        assert stock(uow, lamp.id) == (11 if how == "after a commit" else 10)

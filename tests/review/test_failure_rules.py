@@ -4,6 +4,7 @@ not hold: each test fails and says what is wrong and what was expected."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from adapters.memory import MemoryUnitOfWorkFactory
 from adapters.postgres import PostgresUnitOfWorkFactory
 from domain.errors import DomainError
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from shopdb.settings import load_settings
 from tests.contract.helpers import add_product
 from tests.review.sidebyside import Boom, Trace, both, row, short_timeout, stock
 
@@ -324,3 +326,24 @@ def test_an_at_sign_in_a_url_parameter_is_not_refused(admin_url: str) -> None:
         assert conn.info.parameter_status("application_name") == "shop@eu"
     said = _start(url)
     assert "started" in said, said
+
+
+@pytest.mark.parametrize("name", ["SHOPDB_DATABASE_URL", "SHOPDB_DATABSE_URL"])
+def test_a_misspelt_database_url_is_pointed_at_database_url(
+    name: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Startup. `SHOPDB_DATABASE_URL` (the prefix every other setting has, put on the one
+    that has none) is ignored with the WARNING `SHOPDB_DATABASE_URL is not a setting and is
+    ignored: did you mean SHOPDB_MIGRATION_DATABASE_URL?`. Following the hint configures where
+    migrations connect and leaves the application without its database. DATABASE_URL is the
+    closer name (7 edits against 10). Expected (README: the warning names "the closest
+    setting"): `did you mean DATABASE_URL?`."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv(name, "postgresql://postgres@127.0.0.1/test")
+    with (
+        caplog.at_level(logging.WARNING, logger="shopdb.settings"),
+        contextlib.suppress(Exception),
+    ):
+        load_settings()
+    assert f"{name} is not a setting" in caplog.text
+    assert "did you mean DATABASE_URL?" in caplog.text, caplog.text
