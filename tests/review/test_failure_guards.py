@@ -12,17 +12,19 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Generator, Iterator
+from functools import partial
 
 import psycopg
 import pytest
 
 from adapters.memory import MemoryUnitOfWorkFactory
-from adapters.postgres import PostgresUnitOfWorkFactory
+from adapters.postgres import PostgresUnitOfWorkFactory, create_pool
 from domain.errors import DomainError, InsufficientInventory
 from domain.model import NewUser, ProductChanges
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from shopdb.settings import SettingsError, load_settings
 from tests.contract.helpers import add_product, add_user
+from tests.harness import pool_config
 from tests.review.sidebyside import Boom, Scenario, Trace, both, row, short_timeout, stock
 
 Answers = dict[str, tuple[str, str]]
@@ -742,3 +744,46 @@ def test_leaving_a_unit_on_a_dead_connection_keeps_the_callers_exception(
             raised = exc
         assert (None if raised is None else type(raised)) is expected
         assert stock(uow, lamp.id) == (11 if how == "after a commit" else 10)
+
+
+@pytest.mark.parametrize("adapter", ["memory", "postgres"])
+@pytest.mark.parametrize("how", ["generator closed", "left normally", "left by an exception"])
+def test_a_block_left_after_its_unit_ended_never_touches_the_next_unit_on_its_connection(
+    clean_database: str, adapter: str, how: str
+) -> None:
+    """A block of a first unit of work is left open when that unit ends; a second unit takes
+    the same connection (a pool of one) and opens its own block (the same savepoint name on
+    PostgreSQL); the first block is then left, inside the second's. The second unit of work is
+    untouched: every write it saw succeed is committed."""
+    pool = None
+    uow: UnitOfWorkFactory
+    if adapter == "memory":
+        uow = MemoryUnitOfWorkFactory()
+    else:
+        pool = create_pool(pool_config(conninfo=clean_database, min_size=1, max_size=1))
+        uow = PostgresUnitOfWorkFactory(pool)
+    try:
+        lamp = add_product(uow, inventory=10)
+        with uow() as first:
+            first.products.restock(lamp.id, 1000)
+            if how == "generator closed":
+                gen = _in_block(first, lamp.id)
+                next(gen)
+                late: Callable[[], object] = gen.close
+            else:
+                block = first.savepoint()
+                block.__enter__()
+                first.products.restock(lamp.id, 5)
+                error = Boom() if how == "left by an exception" else None
+                late = partial(block.__exit__, type(error) if error else None, error, None)
+        with uow() as second:
+            second.products.restock(lamp.id, 1)
+            with second.savepoint():
+                second.products.restock(lamp.id, 2)
+                late()
+                second.products.restock(lamp.id, 4)
+            second.commit()
+        assert stock(uow, lamp.id) == 17
+    finally:
+        if pool is not None:
+            pool.close()
