@@ -787,3 +787,46 @@ def test_a_block_left_after_its_unit_ended_never_touches_the_next_unit_on_its_co
     finally:
         if pool is not None:
             pool.close()
+
+
+def test_failed_single_writes_leave_the_same_ids_on_both_adapters(
+    postgres_uow: PostgresUnitOfWorkFactory,
+) -> None:
+    """A duplicate user (which draws an identity value on PostgreSQL before the unique index
+    refuses it), a short cart line, a reused key and an empty checkout, each followed by
+    rollback(): the ids of what is stored next are the same on both adapters."""
+
+    def scenario(uow: UnitOfWorkFactory, t: Trace) -> None:
+        alice = add_user(uow, "alice")
+        lamp = add_product(uow, inventory=1)
+        with uow() as work:
+            attempts: dict[str, Callable[[], object]] = {
+                "name": lambda: work.users.add(_new_user("ALICE")),
+                "email": lambda: work.users.add(
+                    NewUser(username="zed", email="Alice@example.com", password_hash="h")
+                ),
+            }
+            for label, attempt in attempts.items():
+                t(label, attempt)
+                work.rollback()
+            t("bob", lambda: work.users.add(_new_user("bob")).id)
+            cart = work.carts.get_or_create(alice.id)
+            t("short line", lambda: work.carts.add_item(cart.id, lamp.id, 5))
+            work.rollback()
+            cart = work.carts.get_or_create(alice.id)
+            t("cart", lambda: cart.id)
+            work.carts.add_item(cart.id, lamp.id, 1)
+            t("order", lambda: work.orders.place(alice.id, "k").id)
+            work.commit()
+        with uow() as work:
+            t("empty", lambda: work.orders.place(alice.id, "k2"))
+            work.rollback()
+            carol = work.users.add(_new_user("carol"))
+            t("carol", lambda: carol.id)
+            t("carol's cart", lambda: work.carts.get_or_create(carol.id).id)
+            work.commit()
+
+    answers = agree(postgres_uow, scenario)
+    assert _kind(answers["name"]) == "UsernameTaken"
+    assert _kind(answers["short line"]) == "InsufficientInventory"
+    assert _kind(answers["empty"]) == "EmptyCart"
