@@ -830,3 +830,36 @@ def test_failed_single_writes_leave_the_same_ids_on_both_adapters(
     assert _kind(answers["name"]) == "UsernameTaken"
     assert _kind(answers["short line"]) == "InsufficientInventory"
     assert _kind(answers["empty"]) == "EmptyCart"
+
+
+def test_a_block_rolled_back_keeps_what_another_unit_committed_meanwhile(
+    postgres_uow: PostgresUnitOfWorkFactory,
+) -> None:
+    """A block is entered before its unit of work has written anything; another unit of work
+    restocks and commits; the block writes and is left by an exception. The other unit's
+    commit survives the block's rollback (the fake does not restore a copy of the whole store
+    taken at the block's start), on both adapters."""
+
+    def scenario(uow: UnitOfWorkFactory, t: Trace) -> None:
+        lamp, desk = add_product(uow, inventory=10), add_product(uow, "Desk", inventory=10)
+        with uow() as work:
+
+            def block() -> None:
+                with work.savepoint():
+                    t("read", lambda: work.products.get(lamp.id).inventory_count)
+                    with uow() as other:
+                        other.products.restock(lamp.id, 100)
+                        other.commit()
+                    t("desk", lambda: work.products.restock(desk.id, 1))
+                    raise Boom
+
+            t("block", block)
+            t("lamp", lambda: work.products.get(lamp.id).inventory_count)
+            with work.savepoint():
+                t("restock lamp", lambda: work.products.restock(lamp.id, 1))
+            t("commit", work.commit)
+        t("stocks", lambda: [stock(uow, lamp.id), stock(uow, desk.id)])
+
+    answers = agree(postgres_uow, scenario)
+    assert answers["lamp"] == ("ok", "110")
+    assert answers["stocks"] == ("ok", "[111, 10]")
