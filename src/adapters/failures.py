@@ -37,3 +37,14 @@ def failed_call(name: str, exc: BaseException) -> str:
     """The failed call as RollbackRequired names it: the method and the error's class, never
     the arguments or the message (they may hold what the caller should not see logged)."""
     return f"{name} ({type(exc).__name__})"
+
+
+# A savepoint block's states: made, open (entered and not left), lost (the whole transaction
+# was rolled back while it was open), and closed (left, or never to be entered).
+BLOCK_NEW, BLOCK_OPEN, BLOCK_LOST, BLOCK_CLOSED = "new", "open", "lost", "closed"
+OUT_OF_ORDER = "leaving a savepoint block before the block opened inside it"
+NOT_OPEN = "this savepoint block is not open: left already, or never entered"
+LEFT_OUT_OF_ORDER = (
+    "a savepoint block was left while a block opened inside it was still open: the unit of"
+    " work was rolled back"
+)

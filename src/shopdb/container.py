@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from urllib.parse import unquote, urlsplit
 
 import psycopg
 from dependency_injector import containers, providers
@@ -23,7 +22,14 @@ from ports.hashing import PasswordHasher
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from services import AccountService, CartService, CatalogService, OrderService
 from shopdb.database import database_url
-from shopdb.settings import Backend, InsecureHasherRefused, Pooler, Settings, redact_url
+from shopdb.settings import (
+    Backend,
+    InsecureHasherRefused,
+    Pooler,
+    Settings,
+    redact_url,
+    url_secrets,
+)
 
 __all__ = ["Container", "database_url", "pool_config"]
 
@@ -142,8 +148,7 @@ def _connected_or_closed(pool: ShopdbPool, settings: Settings) -> None:
         reason = pool.last_connect_error or " ".join(str(exc).split()) or type(exc).__name__
     pool.close(timeout=1.0)
     url = pool.conninfo if isinstance(pool.conninfo, str) else ""
-    password = urlsplit(url).password
-    for secret in {password, unquote(password)} if password else ():
+    for secret in url_secrets(url):
         reason = reason.replace(secret, "***")  # as written in the URL, and as libpq reads it
     raise StorageUnavailable(
         f"cannot connect to {redact_url(url)} within {settings.pool_timeout:g} s"

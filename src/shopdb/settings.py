@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, ClassVar, Self
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit, urlunsplit
 
 import psycopg
 from dotenv import dotenv_values
@@ -53,7 +53,10 @@ def _split(url: str) -> SplitResult:
     # libpq's multi-host form (failover): "h1:5432,h2:5432"; each port must be a number.
     for host in hosts.split(","):
         urlsplit(f"//{host}").port  # noqa: B018 - raises ValueError for a port not a number
-    if "@" in parts.path + parts.query + parts.fragment:
+    # An @ that a / or ? in the password moved out of the netloc: in the path, or at the start
+    # of the query before any "=" ("user:pa?ss@host"). One in a parameter's value is fine.
+    query_at = "@" in parts.query and "=" not in parts.query.partition("@")[0]
+    if "@" in parts.path + parts.fragment or query_at:
         raise ValueError("@ after the host")
     if parts.netloc.count("@") > 1:
         # urllib splits at the last @, libpq at the first: "user:pa@ss@host" would connect to
@@ -62,17 +65,32 @@ def _split(url: str) -> SplitResult:
     return parts
 
 
+_PASSWORD_PARAMETER = re.compile(r"(^|&)(password=)([^&]*)")
+
+
 def redact_url(url: str) -> str:
-    """The URL with any password replaced by `***`, safe for logs and error messages."""
+    """The URL with any password (in the netloc, or a `password` parameter) replaced by `***`,
+    safe for logs and error messages."""
     try:
         parts = _split(url)
+        query = _PASSWORD_PARAMETER.sub(r"\1\2***", parts.query)
         if not parts.password:
-            return url
+            return urlunsplit(parts._replace(query=query)) if query != parts.query else url
         user = parts.username or ""
         hosts = parts.netloc.rpartition("@")[2]
     except ValueError:
         return "<unparseable URL>"
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{hosts}"))
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hosts}", query=query))
+
+
+def url_secrets(url: str) -> set[str]:
+    """Every password the URL holds, as written and as libpq reads it (percent-decoded): what
+    a message quoting libpq must not show."""
+    parts = urlsplit(url)
+    found = [parts.password or ""]
+    found += [v for k, v in parse_qsl(parts.query, keep_blank_values=True) if k == "password"]
+    found += [m.group(3) for m in _PASSWORD_PARAMETER.finditer(parts.query)]
+    return {secret for raw in found if raw for secret in (raw, unquote(raw))}
 
 
 PositiveSeconds = Annotated[float, Field(gt=0)]
@@ -261,9 +279,11 @@ def unknown_variables(names: Iterable[str]) -> list[str]:
             continue
         shown = name if re.fullmatch(r"\w{1,100}", name, re.ASCII) else ascii(name[:100])
         line = f"{shown} is not a setting and is ignored"
-        closest = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.6)
+        # Compared without the prefix: SHOPDB_DATABSE_URL is DATABASE_URL misspelt.
+        bare = {k.removeprefix("SHOPDB_"): k for k in known}
+        closest = difflib.get_close_matches(upper.removeprefix("SHOPDB_"), sorted(bare), 1, 0.6)
         if closest:
-            line += f": did you mean {closest[0]}?"
+            line += f": did you mean {bare[closest[0]]}?"
         lines.append(line)
     return lines
 

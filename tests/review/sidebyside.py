@@ -11,8 +11,8 @@ from adapters.memory import MemoryUnitOfWorkFactory
 from adapters.postgres import PostgresUnitOfWorkFactory, create_pool
 from domain.model import NewProduct
 from ports.unit_of_work import UnitOfWorkFactory
+from shopdb.testdb import pool_config
 from tests.contract.helpers import snapshot
-from tests.harness import pool_config
 
 
 class Trace:

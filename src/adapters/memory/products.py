@@ -64,13 +64,14 @@ class MemoryProductRepository:
 
     @write
     def add_many(self, products: Iterable[NewProduct]) -> int:
-        count = 0
         # As on PostgreSQL: whatever the caller's iterable raises, writing() rolls it all back.
+        # The rows are taken first, then stored in order: PostgreSQL's COPY draws no id for rows
+        # still buffered when the caller's rows fail, and one for each row up to a bad one.
         with self._tx.writing() as tables, self._tx.importing():
-            for product in new_products(products):
+            pulled = list(new_products(products))
+            for product in pulled:
                 self._new(tables, product)
-                count += 1
-        return count
+        return len(pulled)
 
     def get(self, product_id: int) -> Product:
         identifier(product_id, "product_id")

@@ -8,7 +8,17 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
-from adapters.failures import REFUSALS, failed_call
+from adapters.failures import (
+    BLOCK_CLOSED,
+    BLOCK_LOST,
+    BLOCK_NEW,
+    BLOCK_OPEN,
+    LEFT_OUT_OF_ORDER,
+    NOT_OPEN,
+    OUT_OF_ORDER,
+    REFUSALS,
+    failed_call,
+)
 from adapters.memory.carts import MemoryCartRepository
 from adapters.memory.database import MemoryDatabase, Tables
 from adapters.memory.orders import MemoryOrderRepository
@@ -148,7 +158,7 @@ class MemoryTransaction:
         self.failed = self.blocked = None
         if self.savepoints:
             for savepoint in self.savepoints:
-                savepoint.lost = True
+                savepoint.state = BLOCK_LOST
             self.savepoints.clear()
         if self._working is not None:
             self._working = None
@@ -162,21 +172,20 @@ class MemorySavepoint:
 
     def __init__(self, transaction: MemoryTransaction) -> None:
         self.transaction = transaction
-        self.entered = False
+        self.state = BLOCK_NEW
         self.failed: str | None = None
-        self.lost = False
         self.snapshot: Tables | None = None
 
     def __enter__(self) -> None:
         transaction = self.transaction
         transaction.writable()
-        if self.entered:
+        if self.state is not BLOCK_NEW:
             raise UnitOfWorkNotActive()
         if transaction.autocommit:
             raise UnitOfWorkMisuse(
                 "a savepoint in an autocommit unit of work: each call there commits by itself"
             )
-        self.entered = True
+        self.state = BLOCK_OPEN
         self.snapshot = transaction.snapshot()
         transaction.savepoints.append(self)
 
@@ -187,11 +196,25 @@ class MemorySavepoint:
         tb: TracebackType | None,
     ) -> None:
         transaction = self.transaction
-        if self.lost or not transaction.active:
+        if transaction.busy and self.state is BLOCK_OPEN:
+            raise UnitOfWorkBusy()  # left from add_many's rows: the import goes on
+        if self.state is BLOCK_LOST or (self.state is BLOCK_OPEN and not transaction.active):
+            self.state = BLOCK_CLOSED
             if exc is None and transaction.blocked is not None:
                 raise RollbackRequired(transaction.blocked.failed)
             return
-        transaction.savepoints.remove(self)
+        if self.state is not BLOCK_OPEN:
+            raise UnitOfWorkMisuse(NOT_OPEN)
+        if transaction.savepoints[-1] is not self:
+            transaction.rollback()
+            transaction.failed = OUT_OF_ORDER
+            transaction.blocked = RollbackRequired(OUT_OF_ORDER)
+            self.state = BLOCK_CLOSED
+            if exc is None:
+                raise UnitOfWorkMisuse(LEFT_OUT_OF_ORDER)
+            return
+        transaction.savepoints.pop()
+        self.state = BLOCK_CLOSED
         failed = transaction.failed
         transaction.blocked = None if failed is None else RollbackRequired(failed)
         if self.failed is None and exc is not None:

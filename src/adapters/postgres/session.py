@@ -14,7 +14,17 @@ import psycopg
 from psycopg.errors import IdleInTransactionSessionTimeout
 from psycopg.pq import ConnStatus, TransactionStatus
 
-from adapters.failures import REFUSALS, call_name, failed_call
+from adapters.failures import (
+    BLOCK_CLOSED,
+    BLOCK_LOST,
+    BLOCK_NEW,
+    BLOCK_OPEN,
+    LEFT_OUT_OF_ORDER,
+    OUT_OF_ORDER,
+    REFUSALS,
+    call_name,
+    failed_call,
+)
 from adapters.postgres.errors import ConstraintErrors, translate
 from adapters.postgres.pool import Deadlines, tended
 from adapters.postgres.probe import Probe, probed_cursor, slow_call
@@ -193,6 +203,8 @@ class Session:
         without BEGIN/COMMIT, as the statement is atomic by itself: if the connection is lost
         while it runs, whether it took effect is unknown."""
         self.writable()
+        if self.savepoints:
+            self.savepoints[-1].wrote = True
         # A commit of its own leaves no position to read after it: with tracking, always BEGIN.
         implicit = self.autocommit and one_statement and not self.in_transaction and not self.track
         self.watch()
@@ -277,13 +289,16 @@ class Session:
         *,
         committing: bool = False,
         writing: bool = False,
+        call: str | None = None,
     ) -> DomainError:
-        """The domain error for `exc`, after rolling back what can be rolled back."""
+        """The domain error for `exc`, after rolling back what can be rolled back. `call` names
+        what failed (else "a write" or "a read": a repository method renames it)."""
         error = self._error(exc, context, committing)
         if committing:
             self.abort()
         else:
-            self.undo(failed_call("a write" if writing else "a read", error), writing=writing)
+            call = call or ("a write" if writing else "a read")
+            self.undo(failed_call(call, error), writing=writing)
         return error
 
     def _error(self, exc: psycopg.Error, context: Any, committing: bool) -> DomainError:
@@ -326,7 +341,7 @@ class Session:
         self.undos += 1
         if self.busy:
             return  # the import rolls back as its error passes, and undoes it then
-        if self.savepoints and self._to_savepoint(self.savepoints[-1], what):
+        if self.savepoints and self._to_savepoint(self.savepoints[-1], what, writing):
             return
         pending = self.in_transaction or bool(self.savepoints)
         self.abort()
@@ -334,7 +349,7 @@ class Session:
             self.failed = what
             self.blocked = RollbackRequired(what)
 
-    def _to_savepoint(self, savepoint: Savepoint, what: str) -> bool:
+    def _to_savepoint(self, savepoint: Savepoint, what: str, writing: bool) -> bool:
         if self.conn.closed or self.conn.pgconn.status != ConnStatus.OK:
             return False
         self.watch()
@@ -344,8 +359,9 @@ class Session:
             return False  # the connection broke meanwhile: the whole transaction goes
         finally:
             self.unwatch()
-        savepoint.failed = what
-        self.blocked = RollbackRequired(what, savepoint=True)
+        if writing or savepoint.wrote:  # a read that took no write with it refuses nothing
+            savepoint.failed = what
+            self.blocked = RollbackRequired(what, savepoint=True)
         return True
 
     def failed_write(self, name: str, exc: BaseException, undos: int) -> None:
@@ -372,7 +388,7 @@ class Session:
         self.failed = self.blocked = None
         if self.savepoints:
             for savepoint in self.savepoints:
-                savepoint.lost = True
+                savepoint.state = BLOCK_LOST
             self.savepoints.clear()
         if self.in_transaction and not self.conn.closed:
             # On failure the connection is broken: the pool discards it when it comes back.
@@ -424,27 +440,29 @@ class Savepoint:
     it rolls back only what the block wrote, and the unit of work goes on once the block is
     left. An exception leaving the block rolls the block back; a block left normally after one
     of its writes failed (the caller caught the error inside it) raises RollbackRequired, as
-    what it wrote is gone."""
+    what it wrote is gone. Leaving a block while a block opened inside it is still open rolls
+    the whole unit of work back (the inner block's savepoint goes with the outer one's) and is
+    refused like a failed write."""
 
-    __slots__ = ("entered", "failed", "lost", "name", "rollback_to", "session")
+    __slots__ = ("failed", "name", "rollback_to", "session", "state", "wrote")
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.entered = False
+        self.state = BLOCK_NEW
         self.failed: str | None = None
-        self.lost = False  # the whole transaction was rolled back while the block was open
+        self.wrote = False  # a failure inside it takes writes with it
         self.name = self.rollback_to = ""
 
     def __enter__(self) -> None:
         session = self.session
         session.writable()
-        if self.entered:
+        if self.state is not BLOCK_NEW:
             raise UnitOfWorkNotActive()  # one block per savepoint object
         if session.autocommit:
             raise UnitOfWorkMisuse(
                 "a savepoint in an autocommit unit of work: each call there commits by itself"
             )
-        self.entered = True
+        self.state = BLOCK_CLOSED  # until the server has it: a failed entry leaves no block
         self.name = f"shopdb_{len(session.savepoints) + 1}"
         self.rollback_to = f"ROLLBACK TO SAVEPOINT {self.name}"
         statement = f"SAVEPOINT {self.name}"
@@ -454,9 +472,10 @@ class Savepoint:
                 statement = f"BEGIN; {statement}"
             session.cur.execute(statement)
         except psycopg.Error as exc:
-            raise session.failure(exc, {}, writing=True) from exc
+            raise session.failure(exc, {}, writing=True, call="savepoint") from exc
         finally:
             session.unwatch()
+        self.state = BLOCK_OPEN
         session.savepoints.append(self)
 
     def __exit__(
@@ -466,16 +485,34 @@ class Savepoint:
         tb: TracebackType | None,
     ) -> None:
         session = self.session
-        if self.lost or not session.active:
+        if session.busy and self.state is BLOCK_OPEN:
+            raise UnitOfWorkBusy()  # left from add_many's rows: the import goes on
+        if self.state is BLOCK_LOST or (self.state is BLOCK_OPEN and not session.active):
             # Rolled back with the whole transaction (a call failed beyond what the block can
             # undo, or the caller rolled back): nothing of it to release.
+            self.state = BLOCK_CLOSED
             if exc is None and session.blocked is not None:
                 raise RollbackRequired(session.blocked.failed)
             return
-        session.savepoints.remove(self)
+        if self.state is not BLOCK_OPEN:
+            raise UnitOfWorkMisuse(
+                "this savepoint block is not open: left already, or never entered"
+            )
+        if session.savepoints[-1] is not self:
+            session.abort()
+            session.failed = OUT_OF_ORDER
+            session.blocked = RollbackRequired(OUT_OF_ORDER)
+            self.state = BLOCK_CLOSED
+            if exc is None:
+                raise UnitOfWorkMisuse(LEFT_OUT_OF_ORDER)
+            return
+        session.savepoints.pop()
+        self.state = BLOCK_CLOSED
         session.blocked = None if session.failed is None else RollbackRequired(session.failed)
         if self.failed is None and exc is None:
             statement = f"RELEASE SAVEPOINT {self.name}"
+            if self.wrote and session.savepoints:
+                session.savepoints[-1].wrote = True  # its writes are the outer block's now
         elif self.failed is None:
             statement = f"{self.rollback_to}; RELEASE SAVEPOINT {self.name}"
         else:
@@ -484,7 +521,7 @@ class Savepoint:
         try:
             session.cur.execute(statement)
         except psycopg.Error as error:
-            failure = session.failure(error, {}, writing=True)
+            failure = session.failure(error, {}, writing=True, call="leaving a savepoint block")
             if exc is None:
                 raise failure from error
             return  # the caller's own error goes on; the unit of work now refuses writes
