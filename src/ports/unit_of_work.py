@@ -83,7 +83,9 @@ class UnitOfWork(Protocol):
         exception leaving the block rolls the block back. Inside it, after a failed write,
         further writes raise RollbackRequired until the block is left, and a block left
         normally after a failed write (the caller caught the error inside it) raises
-        RollbackRequired on exit: catch errors outside the block. Blocks nest. Raises
+        RollbackRequired on exit: catch errors outside the block. Blocks nest; leaving one
+        while a block opened inside it is still open rolls the whole unit of work back (as a
+        failed write does) and raises UnitOfWorkMisuse. A block is entered and left once. Raises
         UnitOfWorkMisuse in an autocommit unit of work (each call commits by itself there) and
         from `commit()` inside a block; ReadOnlyViolation in a read-only one. Costs a round
         trip on entry and one on exit; code that does not use it pays nothing."""
