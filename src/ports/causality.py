@@ -31,7 +31,8 @@ _handed: ContextVar[int | None] = ContextVar("shopdb_handed_position", default=N
 def position(token: str) -> int:
     """The position a token stands for. Raises InvalidInput for anything that is not a token
     (the message does not repeat it)."""
-    if type(token) is not str or len(token) > 17:
+    # ASCII first: str.upper() makes "FF" of the ligature "\ufb00".
+    if type(token) is not str or len(token) > 17 or not token.isascii():
         raise InvalidInput("a causal token is a string such as '0/16B3748'")
     found = _TOKEN.match(token.upper())
     if found is None:

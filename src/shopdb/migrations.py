@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from shopdb.settings import redact_url
 
@@ -50,11 +50,24 @@ def schema_root() -> Path:
 
 
 def sqlalchemy_url(url: str) -> str:
-    """The same URL for SQLAlchemy, forced onto the psycopg 3 driver."""
+    """The same URL for SQLAlchemy, forced onto the psycopg 3 driver. libpq's multi-host form
+    ("h1:5432,h2:5432" in the netloc, for failover) becomes SQLAlchemy's: one `host` parameter
+    a host, which its psycopg dialect hands to libpq as the same list."""
     for scheme in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(scheme):
-            return "postgresql+psycopg://" + url[len(scheme) :]
-    return url
+            url = "postgresql+psycopg://" + url[len(scheme) :]
+            break
+    else:
+        return url
+    parts = urlsplit(url)
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    if "," not in hosts:
+        return url
+    listed = "&".join(f"host={quote(host, safe=':[]')}" for host in hosts.split(","))
+    query = f"{parts.query}&{listed}" if parts.query else listed
+    # Spelt out: urlunsplit drops the "//" of an empty netloc.
+    fragment = f"#{parts.fragment}" if parts.fragment else ""
+    return f"{parts.scheme}://{userinfo}{at}{parts.path}?{query}{fragment}"
 
 
 # Any fixed number will do; every shopdb migration takes this one advisory lock.

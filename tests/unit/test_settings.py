@@ -216,3 +216,20 @@ def test_a_multi_host_url_is_taken_and_redacted(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("DATABASE_URL", url)
     assert load_settings().redacted_database_url() == url.replace(CANARY, "***")
     assert redact_url(url.replace("5433", "54x3")) == "<unparseable URL>"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://u@h:5432/db", "postgresql+psycopg://u@h:5432/db"),
+        (
+            "postgresql://u@h1:5432,h2:5433/db?target_session_attrs=read-write",
+            "postgresql+psycopg://u@/db?target_session_attrs=read-write&host=h1:5432&host=h2:5433",
+        ),
+        ("postgres://h1,h2/db", "postgresql+psycopg:///db?host=h1&host=h2"),
+    ],
+)
+def test_migrations_take_a_multi_host_url_as_sqlalchemy_spells_it(url: str, expected: str) -> None:
+    from shopdb.migrations import sqlalchemy_url
+
+    assert sqlalchemy_url(url) == expected

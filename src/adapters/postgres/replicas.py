@@ -35,8 +35,10 @@ from ports.causality import last_position, position
 # One statement: the replay position and the lag behind the primary, in seconds. Received
 # WAL not yet replayed means the replica is behind by the time since its last replayed
 # commit; all of it replayed means not behind at all (an idle primary sends nothing new).
+# NULL position on a server not in recovery: after a promotion pg_last_wal_replay_lsn() keeps
+# the last position it replayed, and the server would pass as a replica that never lags.
 GUARD = (
-    "SELECT pg_last_wal_replay_lsn()::text,"
+    "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END,"
     " CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
     " ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)"
     " END::float8"

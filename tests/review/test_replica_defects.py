@@ -1,0 +1,267 @@
+"""Read replicas, read-your-writes and failover: call sequences whose outcome once contradicted
+the documentation (README "Read replicas and failover", docs/scale-out.md, ports/causality.py);
+each test's docstring says what went wrong and what is expected. They need the primary and
+replica of .ci/replicas (`REPLICAS_PORT=... .ci/replicas start`, then the variables it
+prints)."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from adapters.postgres.replicas import Router
+from domain.errors import DomainError, InvalidInput
+from ports.causality import reading_after
+from shopdb.cli import app
+from shopdb.container import Container, PoolOnFirstUse
+from shopdb.migrations import upgrade
+from shopdb.settings import Settings
+from shopdb.testdb import scratch_database, truncate_all, with_database
+
+pytestmark = pytest.mark.replicas
+
+
+def env(name: str) -> str:
+    value = os.environ.get(name)
+    assert value, f"{name} is set by .ci/replicas"
+    return value
+
+
+@pytest.fixture(scope="module")
+def topology() -> Iterator[tuple[str, str]]:
+    """A migrated database on the primary, and its URL on the replica once it has it there."""
+    with scratch_database(env("SHOPDB_TEST_PRIMARY_URL"), "shopdb_replica_review") as primary:
+        upgrade(primary)
+        name = psycopg.conninfo.conninfo_to_dict(primary)["dbname"]
+        replica = with_database(env("SHOPDB_TEST_REPLICA_URL"), str(name))
+        replayed(replica)
+        yield primary, replica
+
+
+def replayed(url: str) -> None:
+    """Waits until the schema has reached the server of `url` (a standby)."""
+    for _ in range(200):
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("SELECT 1 FROM alembic_version")
+            return
+        except psycopg.Error:
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def shop(topology: tuple[str, str]) -> Iterator[Callable[..., Container]]:
+    """Containers over the primary and (unless told otherwise) the replica; each is shut down
+    after the test."""
+    primary, replica = topology
+    with psycopg.connect(primary, autocommit=True) as conn:
+        truncate_all(conn)
+    made: list[Container] = []
+
+    def make(**settings: Any) -> Container:
+        container = Container(
+            settings=Settings(
+                **{"DATABASE_URL": primary, "replica_urls": replica, "pool_min_size": 1, **settings}
+            )
+        )
+        container.init_resources()
+        made.append(container)
+        return container
+
+    yield make
+    for container in made:
+        container.shutdown_resources()
+
+
+def router(container: Container) -> Router:
+    units = container.unit_of_work()
+    assert isinstance(units, PoolOnFirstUse)
+    found = units.router()
+    assert found is not None
+    return found
+
+
+def fresh(call: Callable[..., Any], *args: Any) -> Any:
+    """`call` in an empty context: as another process would run it, with no causal token."""
+    return contextvars.Context().run(call, *args)
+
+
+def as_postgres(*command: str) -> None:
+    prefix = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
+    subprocess.run(  # noqa: S603 - the server binaries, fixed arguments
+        [*prefix, *command], check=True, capture_output=True, timeout=120
+    )
+
+
+def replica_pids() -> list[int]:
+    """The replica's postmaster and every process it started."""
+    data = Path(env("SHOPDB_TEST_REPLICA_DATA"))
+    postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    pids = [postmaster]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+@contextmanager
+def frozen() -> Iterator[None]:
+    """The replica stopped with SIGSTOP: its postmaster first, so that it forks no backend
+    after the processes were listed."""
+    os.kill(replica_pids()[0], signal.SIGSTOP)
+    pids = replica_pids()
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
+@contextmanager
+def cut_off(primary: str) -> Iterator[None]:
+    """The replica receives no more WAL (the primary's WAL sender stopped with SIGSTOP), as in
+    a network partition between the two servers; the replica itself answers as usual."""
+    with psycopg.connect(primary, autocommit=True) as conn:
+        pids = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_replication")]
+    assert pids, "the replica streams from the primary"
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
+@contextmanager
+def own_standby(port: int) -> Iterator[str]:
+    """A second streaming standby of the primary, on `port`; yields its data directory."""
+    pg_bin = Path(env("SHOPDB_TEST_PG_BIN"))
+    primary = psycopg.conninfo.conninfo_to_dict(env("SHOPDB_TEST_PRIMARY_URL"))
+    data = f"/tmp/replica-review-standby-{port}"  # noqa: S108 - the postgres user's scratch
+    as_postgres("rm", "-rf", data, f"{data}.log")
+    as_postgres(
+        str(pg_bin / "pg_basebackup"),
+        *("-h", str(primary["host"]), "-p", str(primary["port"]), "-U", "postgres"),
+        *("-D", data, "-R", "-X", "stream", "-c", "fast"),
+    )
+    with Path(data, "postgresql.conf").open("a") as conf:  # root or postgres: both may
+        conf.write(f"\nport = {port}\nunix_socket_directories = '/tmp'\n")
+    as_postgres(str(pg_bin / "pg_ctl"), "-D", data, "-l", f"{data}.log", "-w", "start")
+    try:
+        yield data
+    finally:
+        as_postgres(str(pg_bin / "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop")
+        as_postgres("rm", "-rf", data, f"{data}.log")
+
+
+def test_a_promoted_replica_never_serves_as_a_replica(topology: tuple[str, str]) -> None:
+    """docs/scale-out.md: "a primary named as a replica (by mistake, or a replica promoted
+    since) serves no read as a replica". After `pg_ctl promote`, pg_last_wal_replay_lsn() stays
+    at the last position replayed (it is NULL only on a server started without recovery), so
+    the promoted server passes the check as a replica with lag 0, and serves reads that miss
+    every later commit on the primary. Expected: after the promotion, reads with no token are
+    served by the primary and find the product created there. Actual: the promoted server
+    serves them and the product is not found."""
+    primary, _ = topology
+    name = str(psycopg.conninfo.conninfo_to_dict(primary)["dbname"])
+    with psycopg.connect(primary, autocommit=True) as conn:
+        truncate_all(conn)
+    port = int(str(psycopg.conninfo.conninfo_to_dict(primary)["port"])) + 20
+    with own_standby(port) as data:
+        replica = with_database(f"postgresql://postgres@127.0.0.1:{port}/postgres", name)
+        replayed(replica)
+        container = Container(
+            settings=Settings(DATABASE_URL=primary, replica_urls=replica, pool_min_size=1)
+        )
+        container.init_resources()
+        try:
+            catalog = container.catalog()
+            lamp = catalog.create_product("Lamp", "1.00", inventory_count=1)
+            time.sleep(0.5)
+            fresh(catalog.get_product, lamp.id)
+            assert router(container).stats()["shopdb-replica-1"] == 1, "the standby serves"
+            as_postgres(str(Path(env("SHOPDB_TEST_PG_BIN")) / "pg_ctl"), "-D", data, "promote")
+            for _ in range(100):
+                with psycopg.connect(replica, autocommit=True) as conn:
+                    row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+                if row is not None and row[0] is False:
+                    break
+                time.sleep(0.05)
+            chair = catalog.create_product("Chair", "1.00", inventory_count=1)
+            time.sleep(1)
+            routes = router(container)
+            routes.reset_stats()
+            outcomes = []
+            for _ in range(3):
+                try:
+                    outcomes.append(fresh(catalog.get_product, chair.id).name)
+                except DomainError as exc:
+                    outcomes.append(repr(exc))
+            served = routes.stats()
+        finally:
+            container.shutdown_resources()
+    print(f"\nafter the promotion: {outcomes}, by {served}")
+    assert served["shopdb-replica-1"] == 0, "the promoted server served reads as a replica"
+    assert outcomes == ["Chair"] * 3
+
+
+def _formation_hosts() -> list[str]:
+    url = env("SHOPDB_TEST_FAILOVER_URL")
+    hosts = str(psycopg.conninfo.conninfo_to_dict(url)["host"]).split(",")
+    ports = str(psycopg.conninfo.conninfo_to_dict(url)["port"]).split(",")
+    return [f"{h}:{p}" for h, p in zip(hosts, ports, strict=True)]
+
+
+def test_migrate_works_with_the_documented_multi_host_database_url(
+    topology: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: SHOPDB_MIGRATION_DATABASE_URL defaults to DATABASE_URL, and DATABASE_URL may name
+    several hosts (`host1:5432,host2:5432/db?target_session_attrs=read-write`). With such a
+    URL (here the primary and its replica, so libpq picks the primary) `shopdb migrate` fails
+    with SQLAlchemy's "error: ValueError: invalid literal for int() with base 10:
+    '55700,127.0.0.1:55701'" (so does `shopdb demo`), while `shopdb check` and `shopdb db
+    current` tell the operator to run `shopdb migrate`; only a single-host
+    SHOPDB_MIGRATION_DATABASE_URL gets past it. Expected: migrate connects to the host that
+    accepts writes (the database is at head: it succeeds), or refuses with a clear message
+    naming SHOPDB_MIGRATION_DATABASE_URL."""
+    primary, replica = topology
+    p, r = psycopg.conninfo.conninfo_to_dict(primary), psycopg.conninfo.conninfo_to_dict(replica)
+    url = (
+        f"postgresql://postgres@{p['host']}:{p['port']},{r['host']}:{r['port']}/{p['dbname']}"
+        "?target_session_attrs=read-write"
+    )
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv("SHOPDB_MIGRATION_DATABASE_URL", raising=False)
+    monkeypatch.delenv("SHOPDB_BACKEND", raising=False)
+    result = CliRunner().invoke(app, ["migrate"])
+    print(f"\n{result.exit_code}: {result.output}")
+    assert "ValueError" not in result.output
+    assert result.exit_code == 0
+
+
+def test_a_token_is_ascii_hexadecimal_not_anything_that_upper_cases_to_it() -> None:
+    """ports.causality: "a string that is not a token raises InvalidInput before anything is
+    read". `position` upper-cases before matching, and str.upper() turns the ligature "ﬀ"
+    (U+FB00) into "FF", so "0/ﬀ" and "ﬀﬀﬀﬀ/ﬀﬀﬀﬀ" (9 characters) are taken as positions 0xFF and
+    2**64 - 1. Expected: InvalidInput for each, as for any other non-hexadecimal character."""
+    for text in ("0/\ufb00", "\ufb00\ufb00\ufb00\ufb00/\ufb00\ufb00\ufb00\ufb00"):
+        with pytest.raises(InvalidInput), reading_after(text):
+            pass

@@ -1,0 +1,379 @@
+"""Read replicas and read-your-writes: attacks on the public API that the layer withstood. They
+need the primary and replica of .ci/replicas (left out of every other run)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from domain.errors import DomainError, InvalidInput, StorageUnavailable
+from domain.model import NewProduct
+from ports.causality import causal_token, reading_after
+from shopdb.cli import app
+from shopdb.container import Container
+from shopdb.settings import Settings
+from tests.review.test_replica_defects import fresh, frozen, router, shop, topology
+
+__all__ = ["shop", "topology"]
+
+pytestmark = pytest.mark.replicas
+
+SECRET = "hunter2-not-to-be-shown"
+
+
+@pytest.mark.parametrize(
+    "urls",
+    [
+        f"postgresql://u:{SECRET}@h:notaport/db",
+        f"host=h password={SECRET}",
+        f"postgresql://u:{SECRET}@h/db mysql://u:{SECRET}@h/db",
+        f"postgresql://u:{SECRET}@extra@h/db",
+        f"postgresql://u:pa/{SECRET}@h/db",
+    ],
+)
+def test_bad_replica_urls_are_refused_without_echoing_the_password(urls: str) -> None:
+    with pytest.raises(ValueError, match="replica_urls") as refused:
+        Settings(DATABASE_URL="postgresql://a@h/db", replica_urls=urls)
+    assert SECRET not in str(refused.value)
+
+
+def test_check_redacts_the_password_of_each_replica_up_or_down(
+    topology: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    primary, replica = topology
+    up = replica.replace("postgres@", f"postgres:{SECRET}@")
+    down = f"postgresql://postgres:{SECRET}@127.0.0.1:9/nothing"
+    monkeypatch.setenv("DATABASE_URL", primary)
+    monkeypatch.setenv("SHOPDB_REPLICA_URLS", f"{up} {down}")
+    monkeypatch.delenv("SHOPDB_BACKEND", raising=False)
+    for args in (["check", "--json"], ["check"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert SECRET not in result.output
+        assert result.output.count("postgres:***@") >= 2
+
+
+BAD_TOKENS: list[Any] = [
+    b"0/16B3748",
+    16,
+    1.5,
+    True,
+    "",
+    "0/",
+    "/1",
+    "0/1/2",
+    "0/1 ",
+    " 0/1",
+    "0/1\n",
+    "0/1\x00",
+    "-0/1",
+    "0x0/1",
+    "G/1",
+    "0/123456789",
+    "\u0661/\u0661",  # Arabic-Indic digits
+    "x" * 1_000_000,
+]
+
+
+def test_malformed_tokens_are_invalid_input_before_anything_is_read(
+    shop: Callable[..., Container],
+) -> None:
+    container = shop()
+    catalog = container.catalog()
+    lamp = catalog.create_product("Lamp", "1.00", inventory_count=1)
+    routes = router(container)
+    routes.reset_stats()
+    for bad in BAD_TOKENS:
+        with pytest.raises(InvalidInput) as refused, reading_after(bad):
+            catalog.get_product(lamp.id)
+        assert len(str(refused.value)) < 200
+        assert "xxxx" not in str(refused.value)
+    assert routes.stats() == {"primary": 0, "shopdb-replica-1": 0}
+
+
+def test_a_token_from_the_future_reads_the_primary_after_the_wait_and_ends_with_its_block(
+    shop: Callable[..., Container],
+) -> None:
+    container = shop(replica_wait_ms=50)
+    catalog = container.catalog()
+    lamp = catalog.create_product("Lamp", "1.00", inventory_count=1)
+    mine = causal_token()
+    routes = router(container)
+    time.sleep(0.3)
+    routes.reset_stats()
+    began = time.perf_counter()
+    with reading_after("FFFFFFFF/FFFFFFFF"):
+        assert catalog.get_product(lamp.id).name == "Lamp"
+    took = time.perf_counter() - began
+    assert routes.stats() == {"primary": 1, "shopdb-replica-1": 0}
+    assert took < 0.5
+    assert causal_token() == mine
+    catalog.get_product(lamp.id)
+    assert routes.stats()["shopdb-replica-1"] == 1
+
+
+def test_a_token_carried_as_a_string_to_another_thread_reads_the_write(
+    shop: Callable[..., Container],
+) -> None:
+    """The writer hands only the string to a reader thread (as to another process)."""
+    container = shop()
+    carts, accounts = container.carts(), container.accounts()
+    user = accounts.register("carrier", "carrier@example.com", "pw-long-enough-1")
+    lamp = container.catalog().create_product("Lamp", "1.00", inventory_count=100_000)
+    routes = router(container)
+    routes.reset_stats()
+    stale = 0
+    for _ in range(200):
+        added = carts.add_to_cart(user.id, lamp.id, 1)
+        token = causal_token()
+        seen: list[Any] = []
+
+        def reader(token: str | None = token, seen: list[Any] = seen) -> None:
+            with reading_after(token):
+                seen.append(carts.view_cart(user.id))
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        thread.join()
+        cart = seen[0]
+        line = next((i for i in cart.items if i.id == added.id), None) if cart else None
+        if line is None or line.quantity != added.quantity:
+            stale += 1
+    print(f"\ncarried tokens: {stale} stale of 200, by {routes.stats()}")
+    assert stale == 0
+    assert routes.stats()["shopdb-replica-1"] > 0
+
+
+def test_autocommit_writes_leave_a_token_that_the_next_read_waits_for(
+    shop: Callable[..., Container],
+) -> None:
+    container = shop()
+    units = container.unit_of_work()
+    stale = 0
+    for n in range(300):
+        with units(autocommit=True) as uow:
+            made = uow.products.add(NewProduct(name=f"P{n}", price="1.00", inventory_count=1))
+        with units(read_only=True) as uow:
+            try:
+                uow.products.get(made.id)
+            except DomainError:
+                stale += 1
+    assert stale == 0
+    assert router(container).stats()["shopdb-replica-1"] > 0
+
+
+def test_many_threads_checking_out_see_each_order_in_their_history(
+    shop: Callable[..., Container],
+) -> None:
+    container = shop()
+    carts, orders, accounts = container.carts(), container.orders(), container.accounts()
+    lamp = container.catalog().create_product("Lamp", "1.00", inventory_count=100_000)
+    users = [
+        accounts.register(f"buyer{n}", f"buyer{n}@example.com", "pw-long-enough-1")
+        for n in range(6)
+    ]
+    stale = [0] * len(users)
+    routes = router(container)
+    routes.reset_stats()
+
+    def shopper(n: int) -> None:
+        user = users[n].id
+        for k in range(60):
+            carts.add_to_cart(user, lamp.id, 1)
+            order = carts.checkout(user, f"buyer{n}-{k}")
+            history = orders.order_history(user, limit=1)
+            if not history.items or history.items[0].id != order.id:
+                stale[n] += 1
+            if orders.get_order(user, order.id).id != order.id:
+                stale[n] += 1
+
+    threads = [threading.Thread(target=shopper, args=(n,)) for n in range(len(users))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print(f"\n6 threads: stale {stale}, by {routes.stats()}")
+    assert sum(stale) == 0
+    assert routes.stats()["shopdb-replica-1"] > 0
+
+
+def test_a_replica_frozen_mid_read_is_bounded_by_the_statement_deadline_then_skipped(
+    shop: Callable[..., Container],
+) -> None:
+    container = shop(statement_timeout_ms=1000, deadline_margin_ms=500)
+    catalog = container.catalog()
+    lamp = catalog.create_product("Lamp", "1.00", inventory_count=1)
+    units = container.unit_of_work()
+    time.sleep(0.3)
+    times: dict[str, float] = {}
+
+    def reads() -> None:
+        with units(read_only=True) as uow:
+            uow.products.get(lamp.id)
+            assert router(container).stats()["shopdb-replica-1"] == 1
+            with frozen():
+                began = time.perf_counter()
+                with pytest.raises(StorageUnavailable):
+                    uow.products.get(lamp.id)
+                times["read"] = time.perf_counter() - began
+                began = time.perf_counter()
+                with pytest.raises(StorageUnavailable):
+                    uow.products.get(lamp.id)
+                times["again"] = time.perf_counter() - began
+                began = time.perf_counter()
+        times["exit"] = time.perf_counter() - began
+
+    fresh(reads)
+    with frozen():
+        began = time.perf_counter()
+        for _ in range(5):
+            assert fresh(catalog.get_product, lamp.id).name == "Lamp"
+        times["next five"] = time.perf_counter() - began
+    print(f"\nfrozen mid-read: {times}")
+    assert times["read"] < 1.0 + 0.5 + 0.2 + 0.3
+    assert times["again"] < 0.5
+    assert times["exit"] < 0.5
+    assert times["next five"] < 0.5 + 0.2 + 0.3
+
+
+def test_a_restarted_container_reads_from_the_replica_again_and_leaks_no_threads(
+    shop: Callable[..., Container],
+) -> None:
+    container = shop()
+    lamp = container.catalog().create_product("Lamp", "1.00", inventory_count=1)
+    time.sleep(0.3)
+    counts = []
+    for _ in range(3):
+        container.shutdown_resources()
+        container.init_resources()
+        catalog = container.catalog()
+        for _ in range(20):
+            assert fresh(catalog.get_product, lamp.id).name == "Lamp"
+        counts.append(router(container).stats()["shopdb-replica-1"])
+        counts.append(len(threading.enumerate()))
+    print(f"\nreplica reads and threads after each restart: {counts}")
+    assert min(counts[0::2]) > 0
+    assert counts[1] == counts[3] == counts[5]
+
+
+def test_reads_are_served_within_the_deadline_by_the_primary_while_check_fails_on_the_replica(
+    shop: Callable[..., Container],
+) -> None:
+    """A replica URL whose host does not answer at all (a port nobody listens on)."""
+    container = shop(replica_urls="postgresql://postgres@127.0.0.1:9/nothing")
+    catalog = container.catalog()
+    lamp = catalog.create_product("Lamp", "1.00", inventory_count=1)
+    began = time.perf_counter()
+    for _ in range(10):
+        assert fresh(catalog.get_product, lamp.id).name == "Lamp"
+    assert time.perf_counter() - began < 0.5 + 0.2 + 0.5
+    assert router(container).stats()["primary"] == 10
+
+
+def test_every_service_write_leaves_a_token_that_the_next_read_waits_for(
+    shop: Callable[..., Container], topology: tuple[str, str]
+) -> None:
+    """With the replica's replay paused before each write, the read after it (same context)
+    must go to the primary and see the write."""
+    _, replica = topology
+    container = shop(replica_max_lag_ms=60_000)
+    accounts, catalog = container.accounts(), container.catalog()
+    carts, orders = container.carts(), container.orders()
+    user = accounts.register("writer", "writer@example.com", "pw-long-enough-1")
+    lamp = catalog.create_product("Lamp", "1.00", inventory_count=100)
+    desk = catalog.create_product("Desk", "1.00", inventory_count=100)
+    made: dict[str, Any] = {}
+
+    def expect(condition: bool) -> None:
+        if not condition:
+            raise AssertionError("stale read")
+
+    steps: list[tuple[str, Callable[[], object], Callable[[], None]]] = [
+        (
+            "register",
+            lambda: accounts.register("second", "second@example.com", "pw-long-enough-1"),
+            lambda: expect(accounts.authenticate("second", "pw-long-enough-1").id > 0),
+        ),
+        (
+            "change_email",
+            lambda: accounts.change_email(user.id, "moved@example.com"),
+            lambda: expect(accounts.authenticate("moved@example.com", "pw-long-enough-1").id > 0),
+        ),
+        (
+            "create_product",
+            lambda: made.setdefault("chair", catalog.create_product("Chair", "1.00")),
+            lambda: expect(catalog.get_product(made["chair"].id).name == "Chair"),
+        ),
+        (
+            "import_products",
+            lambda: catalog.import_products([{"name": "Imported", "price": "2.00"}]),
+            lambda: expect(len(catalog.search("Imported").items) == 1),
+        ),
+        (
+            "update_product",
+            lambda: catalog.update_product(lamp.id, lamp.version, name="Lamp two"),
+            lambda: expect(catalog.get_product(lamp.id).name == "Lamp two"),
+        ),
+        (
+            "restock",
+            lambda: catalog.restock(desk.id, 5),
+            lambda: expect(catalog.get_product(desk.id).inventory_count == 105),
+        ),
+        (
+            "add_to_cart",
+            lambda: carts.add_to_cart(user.id, lamp.id, 1),
+            lambda: expect(len(getattr(carts.view_cart(user.id), "items", ())) == 1),
+        ),
+        (
+            "change_quantity",
+            lambda: carts.change_quantity(user.id, lamp.id, 3),
+            lambda: expect(
+                [i.quantity for i in getattr(carts.view_cart(user.id), "items", ())] == [3]
+            ),
+        ),
+        (
+            "checkout",
+            lambda: made.setdefault("order", carts.checkout(user.id, "writer-1")),
+            lambda: expect(orders.get_order(user.id, made["order"].id).id == made["order"].id),
+        ),
+        (
+            "delete_product",
+            lambda: catalog.delete_product(desk.id),
+            lambda: expect(_refused(lambda: catalog.get_product(desk.id))),
+        ),
+        (
+            "delete_user",
+            lambda: accounts.delete_user(user.id),
+            lambda: expect(_refused(lambda: accounts.authenticate("writer", "pw-long-enough-1"))),
+        ),
+    ]
+    routes = router(container)
+    time.sleep(0.3)
+    for name, write, read in steps:
+
+        def step(write: Callable[[], object] = write, read: Callable[[], None] = read) -> None:
+            with psycopg.connect(replica, autocommit=True) as conn:
+                conn.execute("SELECT pg_wal_replay_pause()")
+                try:
+                    write()
+                    routes.reset_stats()
+                    read()
+                finally:
+                    conn.execute("SELECT pg_wal_replay_resume()")
+
+        fresh(step)
+        assert routes.stats()["shopdb-replica-1"] == 0, name
+
+
+def _refused(call: Callable[[], object]) -> bool:
+    try:
+        call()
+    except DomainError:
+        return True
+    return False
