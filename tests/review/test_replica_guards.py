@@ -24,7 +24,7 @@ __all__ = ["shop", "topology"]
 
 pytestmark = pytest.mark.replicas
 
-SECRET = "hunter2-not-to-be-shown"
+SECRET = "hunter2-not-to-be-shown"  # pragma: allowlist secret
 
 
 @pytest.mark.parametrize(
