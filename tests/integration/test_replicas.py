@@ -24,6 +24,7 @@ from domain.model import User
 from ports.causality import causal_token, position
 from shopdb.cli import app
 from shopdb.container import Container, PoolOnFirstUse
+from shopdb.health import topology as pool_topology
 from shopdb.migrations import upgrade
 from shopdb.settings import Settings
 from shopdb.testdb import scratch_database, truncate_all, with_database
@@ -312,3 +313,42 @@ def test_a_server_that_is_not_in_recovery_never_serves_as_a_replica(
     assert routes.stats()["shopdb-replica-1"] == 0
     assert routes.stats()["primary"] >= 1
     assert routes.replicas[0].problem == "not in recovery: not a replica"
+
+
+@pytest.mark.parametrize("fault", ["stopped", "frozen"])
+def test_topology_reports_a_stopped_or_frozen_replica_within_its_deadline_and_the_primary_healthy(
+    shop: Callable[..., Container], topology: tuple[str, str], fault: str
+) -> None:
+    primary_url, replica_url = topology
+    canary = "never-shown-1"  # trust auth ignores it: only its masking is checked
+    masked = replica_url.replace("postgres@", f"postgres:{canary}@")
+    container = shop(replica_urls=masked, replica_deadline_ms=500)
+    up = pool_topology(container)
+    print(f"\n{up.as_dict()}")
+    assert up.healthy
+    assert (up.primary.role, up.primary.reachable, up.primary.migrated) == ("primary", True, True)
+    assert up.primary.database == primary_url
+    assert up.primary.pool["pool_min"] == 1
+    (replica,) = up.replicas
+    assert (replica.name, replica.role, replica.error) == ("shopdb-replica-1", "replica", None)
+    assert replica.replayed is not None
+    assert position(replica.replayed) > 0
+    assert replica.lag_s is not None
+    assert replica.lag_s >= 0
+    assert replica.database == masked.replace(canary, "***")
+    with FAULTS[fault]():
+        began = time.perf_counter()
+        down = pool_topology(container)
+        took = time.perf_counter() - began
+    print(f"replica {fault}: answered in {took * 1000:.0f} ms: {down.as_dict()}")
+    assert took < 0.5 + 0.2 + 0.3, "the deadline, the watchdog's tick, and some slack"
+    assert down.healthy
+    assert down.primary.reachable
+    assert down.primary.migrated
+    (replica,) = down.replicas
+    assert replica.error
+    assert not replica.reachable
+    assert "\n" not in replica.error
+    assert (replica.replayed, replica.lag_s) == (None, None)
+    assert canary not in repr(down)
+    assert canary not in json.dumps(down.as_dict())
