@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextvars
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -254,19 +255,32 @@ def test_reads_go_on_while_the_replica_is_stopped_frozen_or_lagging(
     assert causal_token() is not None
 
 
-def test_the_bench_of_read_your_writes_prints_every_workload(
+def test_the_bench_of_read_your_writes_prints_every_workload_and_the_mixed_share(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from bench import replicas
 
     primary, replica = _env("SHOPDB_TEST_PRIMARY_URL"), _env("SHOPDB_TEST_REPLICA_URL")
     argv = ["bench", primary, replica, "--seconds", "0.05", "--repeats", "1", "--products", "50"]
-    monkeypatch.setattr("sys.argv", argv)
+    monkeypatch.setattr("sys.argv", [*argv, "--threads", "2", "--writes", "0.5"])
     replicas.main()
     rows = capsys.readouterr().out.splitlines()
     print("\n".join(rows))
-    assert len(rows) == 7
-    assert all(float(row.split()[-1]) > 0 for row in rows[1:])
+    assert len(rows) == 8
+    assert all(float(row.split()[-1]) > 0 for row in rows[1:7])
+    found = re.fullmatch(
+        r"mixed, 2 threads, 0.05 s: (\d+) writes each read back with read-your-writes"
+        r" \((\d+) stale\), (\d+) plain reads; reads served by replica (\d+) \([\d.]+%\),"
+        r" by primary (\d+)",
+        rows[7],
+    )
+    assert found, rows[7]
+    pairs, stale, plain, by_replica, by_primary = map(int, found.groups())
+    assert pairs > 0
+    assert plain > 0
+    assert stale == 0
+    assert by_replica + by_primary == pairs + plain, "every read-only unit of work is counted"
+    assert by_replica > 0
 
 
 def test_check_shows_each_replica_and_its_lag_and_stays_healthy_without_it(
