@@ -20,8 +20,9 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from adapters.postgres.replicas import Router
-from domain.model import User
+from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool, unit_of_work
+from adapters.postgres.replicas import Replica, ReplicaPolicy, Router
+from domain.model import NewUser, User
 from ports.causality import causal_token, position
 from shopdb.cli import app
 from shopdb.container import Container, PoolOnFirstUse
@@ -366,3 +367,67 @@ def test_topology_reports_a_stopped_or_frozen_replica_within_its_deadline_and_th
     assert (replica.replayed, replica.lag_s) == (None, None)
     assert canary not in repr(down)
     assert canary not in json.dumps(down.as_dict())
+
+
+def _round_trips(trace: str) -> int:
+    """Round trips that run statements in a libpq trace: each run of client messages with an
+    Execute or a Query in it, up to the server's answer (not the one that only prepares a
+    statement, which psycopg makes once at its fifth execution)."""
+    trips, runs = 0, False
+    for line in trace.splitlines():
+        direction, _, rest = line.partition("\t")
+        if direction == "F" and rest.split("\t")[1:2] in (["Execute"], ["Query"]):
+            runs = True
+        elif direction == "B" and runs:
+            trips, runs = trips + 1, False
+    return trips
+
+
+@pytest.mark.parametrize("pipelined", [True, False])
+def test_the_check_goes_with_the_first_read_in_one_round_trip(
+    topology: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    pipelined: bool,
+) -> None:
+    """With the replica's answer never fresh (fresh_for 0), every read-only unit of work needs
+    the check: sent with its first read, one round trip per point read; alone, two."""
+    monkeypatch.setattr(unit_of_work, "_PIPELINE", pipelined)
+    primary_url, replica_url = topology
+    primary = create_pool(PoolConfig(conninfo=primary_url, min_size=1, max_size=1))
+    replica = create_pool(PoolConfig(conninfo=replica_url, min_size=1, max_size=1))
+    try:
+        policy = ReplicaPolicy(fresh_for=0.0, max_lag=60.0, wait=2.0)
+        routes = Router(primary, [Replica("replica", replica)], policy)
+        units = PostgresUnitOfWorkFactory(primary, router=routes)
+        tag = f"traced{int(pipelined)}"
+        new = NewUser(username=tag, email=f"{tag}@example.com", password_hash="x" * 20)
+
+        def reads() -> tuple[int, str]:
+            with units() as work:
+                user = work.users.add(new)
+                work.commit()
+            with units(read_only=True) as work:  # waits for the replica to replay it
+                assert work.users.get(user.id) == user
+            routes.reset_stats()
+            conn = replica.getconn()
+            traced = tmp_path / "trace"
+            with traced.open("w") as out:
+                conn.pgconn.trace(out.fileno())
+                conn.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+                replica.putconn(conn)
+                for _ in range(5):
+                    with units(read_only=True) as work:
+                        assert work.users.get(user.id) == user
+                conn = replica.getconn()
+                conn.pgconn.untrace()
+                replica.putconn(conn)
+            return user.id, traced.read_text()
+
+        _, trace = contextvars.Context().run(reads)
+        print(f"\npipelined {pipelined}: {_round_trips(trace)} round trips for 5 reads")
+        assert routes.stats() == {"primary": 0, "replica": 5}
+        assert _round_trips(trace) == (5 if pipelined else 10)
+    finally:
+        primary.close()
+        replica.close()
