@@ -34,7 +34,7 @@ from domain.errors import DomainError
 from shopdb import database
 from shopdb.container import Container
 from shopdb.database import EmbeddedUnavailable
-from shopdb.health import DatabaseUnreachable, Health, health, probe, replica_state
+from shopdb.health import DatabaseUnreachable, Topology, health, probe, topology
 from shopdb.migrations import MigrationError
 from shopdb.settings import Backend, Settings, SettingsError, load_settings, redact_url
 from shopdb.statistics import refresh_statistics
@@ -299,8 +299,8 @@ def demo() -> None:
         run_demo(container, console)
 
 
-def _check(settings: Settings) -> tuple[str, Health, dict[str, int], list[dict[str, Any]]]:
-    url = _reachable_url(settings)  # one quick connection: a clear error if there is none
+def _check(settings: Settings) -> Topology:
+    _reachable_url(settings)  # one quick connection: a clear error if there is none
     with _container(settings) as container:
         pool = container.pool()
         assert pool is not None  # _reachable_url refused the memory backend
@@ -313,14 +313,10 @@ def _check(settings: Settings) -> tuple[str, Health, dict[str, int], list[dict[s
             raise DatabaseUnreachable(
                 f"the pool could not connect within {settings.pool_timeout:g} s: {reason}"
             ) from None
-        deadline = settings.replica_deadline_ms / 1000
-        replicas = [
-            replica_state(replica, replica_url, deadline)
-            for replica, replica_url in zip(
-                container.replica_pools(), settings.replicas(), strict=True
-            )
-        ]
-        return url, health(pool=pool), pool.get_stats(), replicas
+        found = topology(container, timeout=settings.pool_timeout)
+        if found.primary.error is not None:
+            raise DatabaseUnreachable(found.primary.error)
+        return found
 
 
 @app.command()
@@ -330,35 +326,36 @@ def check(
         bool, typer.Option("--json", help="One JSON object on stdout, for machines.")
     ] = False,
 ) -> None:
-    """Connection, schema revision and pool statistics; exit code 1 when not healthy."""
+    """Connection, schema revision and pool statistics of the primary, and each replica's
+    replay position and lag; exit code 1 when the primary is not healthy."""
     settings = _settings()
     if as_json:
         try:
-            url, state, stats, replicas = _check(settings)
+            found = _check(settings)
         except (*EXPECTED, psycopg.Error) as exc:
             print(json.dumps({"error": _one_line(exc), "healthy": False}, sort_keys=True))
             raise typer.Exit(1) from None
-        report = {"database": redact_url(url), **state.as_dict(), "pool": stats}
-        if replicas:
-            report["replicas"] = replicas
-        print(json.dumps({**report, "healthy": state.migrated}, sort_keys=True))
-        if not state.migrated:
+        report: dict[str, Any] = {**found.primary.as_dict(), "healthy": found.healthy}
+        if found.replicas:
+            report["replicas"] = [replica.as_dict() for replica in found.replicas]
+        print(json.dumps(report, sort_keys=True))
+        if not found.healthy:
             raise typer.Exit(1)
         return
-    url, state, stats, replicas = _check(settings)
-    console.print(f"database: {redact_url(url)} (PostgreSQL {state.server_version})")
-    console.print(f"schema: {state.revision or 'base'} (head {state.head})")
-    console.print(f"pool: {stats}")
-    for replica in replicas:
-        where = replica["database"]
-        if "error" in replica:
-            console.print(f"replica: {where}: skipped by reads ({replica['error']})")
+    found = _check(settings)
+    primary = found.primary
+    console.print(f"database: {primary.database} (PostgreSQL {primary.server_version})")
+    console.print(f"schema: {primary.revision or 'base'} (head {primary.head})")
+    console.print(f"pool: {primary.pool}")
+    for replica in found.replicas:
+        if replica.error is not None:
+            console.print(f"replica: {replica.database}: skipped by reads ({replica.error})")
         else:
             console.print(
-                f"replica: {where}: replayed {replica['replayed']}, lag {replica['lag_s']:g} s,"
-                f" pool: {replica['pool']}"
+                f"replica: {replica.database}: replayed {replica.replayed},"
+                f" lag {replica.lag_s:g} s, pool: {replica.pool}"
             )
-    if not state.migrated:
+    if not found.healthy:
         raise SettingsError("schema is not at head: run `shopdb migrate`")
     console.print("healthy")
 

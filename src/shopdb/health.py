@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import psycopg
@@ -12,6 +13,9 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from adapters.postgres.pool import ShopdbPool
 from adapters.postgres.replicas import GUARD
 from shopdb.settings import redact_url
+
+if TYPE_CHECKING:
+    from shopdb.container import Container
 
 SERVER = "SELECT current_setting('server_version'), to_regclass('alembic_version') IS NOT NULL"
 REVISION = "SELECT string_agg(version_num, ',' ORDER BY version_num) FROM alembic_version"
@@ -105,11 +109,99 @@ def health(
     return Health(server_version=version, revision=revision, head=head_revision())
 
 
-def replica_state(pool: ShopdbPool, url: str, timeout: float) -> dict[str, Any]:
-    """What a replica's pool reaches: its replay position and lag behind the primary
-    (seconds), and the pool's statistics; or `error`, one line, when it does not answer within
-    `timeout` (a replica that is down leaves the primary healthy: reads go on there)."""
-    state: dict[str, Any] = {"database": redact_url(url), "pool": pool.get_stats()}
+@dataclass(frozen=True, kw_only=True)
+class PoolState:
+    """One pool of a container, as one borrowed connection found it. `error` (one line, no
+    password) when it did not answer within the deadline; otherwise, for the primary its
+    server version and schema revision, for a replica its replay position and lag (seconds)."""
+
+    name: str
+    role: Literal["primary", "replica"]
+    database: str  # the URL with its password masked
+    pool: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    server_version: str | None = None
+    revision: str | None = None
+    head: str | None = None
+    replayed: str | None = None
+    lag_s: float | None = None
+
+    @property
+    def reachable(self) -> bool:
+        return self.error is None
+
+    @property
+    def migrated(self) -> bool:
+        return self.reachable and self.head is not None and self.revision == self.head
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields of its role (a replica has no revision, the primary no replay
+        position); `error`, `replayed` and `lag_s` only when known; `migrated` for the
+        primary."""
+        fields = asdict(self)
+        if self.role == "primary":
+            fields["migrated"] = self.migrated
+            skip = {"replayed", "lag_s"}
+        else:
+            skip = {"server_version", "revision", "head"}
+        return {
+            key: value
+            for key, value in fields.items()
+            if key not in skip and (value is not None or key not in {"error", "replayed", "lag_s"})
+        }
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The primary and every replica pool of a container. Healthy when the primary answers
+    at head revision: a replica that is down only sends its reads to the primary."""
+
+    primary: PoolState
+    replicas: tuple[PoolState, ...] = ()
+
+    @property
+    def healthy(self) -> bool:
+        return self.primary.migrated
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "primary": self.primary.as_dict(),
+            "replicas": [replica.as_dict() for replica in self.replicas],
+            "healthy": self.healthy,
+        }
+
+
+def _primary_state(pool: ShopdbPool, url: str, timeout: float) -> PoolState:
+    from shopdb.migrations import head_revision
+
+    state = PoolState(
+        name=pool.name, role="primary", database=redact_url(url), pool=pool.get_stats()
+    )
+    watchdog = pool.deadlines.watchdog
+    try:
+        with pool.connection(timeout=timeout) as conn:
+            watchdog.watch(conn, timeout)
+            try:
+                version, revision = _read(conn)
+            finally:
+                watchdog.done(conn)
+    except (PoolTimeout, psycopg.Error) as exc:
+        if isinstance(exc, PoolTimeout) and pool.last_connect_error:
+            exc = PoolTimeout(pool.last_connect_error)
+        return replace(state, pool=pool.get_stats(), error=str(_unreachable(url, exc)))
+    return replace(
+        state,
+        pool=pool.get_stats(),
+        server_version=version,
+        revision=revision,
+        head=head_revision(),
+    )
+
+
+def _replica_state(pool: ShopdbPool, url: str, timeout: float) -> PoolState:
+    state = PoolState(
+        name=pool.name, role="replica", database=redact_url(url), pool=pool.get_stats()
+    )
     watchdog = pool.deadlines.watchdog
     try:
         with pool.connection(timeout=timeout) as conn:
@@ -119,7 +211,29 @@ def replica_state(pool: ShopdbPool, url: str, timeout: float) -> dict[str, Any]:
             finally:
                 watchdog.done(conn)
     except (PoolTimeout, psycopg.Error) as exc:
-        return {**state, "error": str(_unreachable(url, exc))}
+        return replace(state, pool=pool.get_stats(), error=str(_unreachable(url, exc)))
     if row is None or row[0] is None:
-        return {**state, "error": "not in recovery: not a replica"}
-    return {**state, "replayed": row[0], "lag_s": round(float(row[1]), 3)}
+        return replace(state, pool=pool.get_stats(), error="not in recovery: not a replica")
+    return replace(
+        state, pool=pool.get_stats(), replayed=str(row[0]), lag_s=round(float(row[1]), 3)
+    )
+
+
+def topology(container: Container, timeout: float = 5) -> Topology:
+    """Health of every pool of a started container (needs the `migrations` extra): the
+    primary's server version and revision, each replica's replay position and lag, each pool's
+    statistics. The pools are asked at once: the primary for at most `timeout` seconds, each
+    replica for at most its deadline (SHOPDB_REPLICA_DEADLINE_MS, or `timeout` if shorter),
+    plus the watchdog's tick (0.2 s); a stopped or frozen server shows as an `error` within
+    that, and never delays the others. Raises ValueError for the in-memory backend, which has
+    no pools."""
+    settings = container.settings()
+    primary = container.pool()
+    if primary is None:
+        raise ValueError("the in-memory backend has no pools to check")
+    limit = min(settings.replica_deadline_ms / 1000, timeout)
+    replicas = list(zip(container.replica_pools(), settings.replicas(), strict=True))
+    with ThreadPoolExecutor(1 + len(replicas), thread_name_prefix="shopdb-health") as run:
+        first = run.submit(_primary_state, primary, container.database_url(), timeout)
+        others = [run.submit(_replica_state, pool, url, limit) for pool, url in replicas]
+        return Topology(first.result(), tuple(other.result() for other in others))

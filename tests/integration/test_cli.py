@@ -12,6 +12,10 @@ from psycopg import sql
 from typer.testing import CliRunner, Result
 
 from shopdb.cli import app
+from shopdb.container import Container
+from shopdb.health import topology
+from shopdb.migrations import upgrade
+from shopdb.settings import Settings
 from shopdb.testdb import scratch_database
 
 CANARY_PASSWORD = "canary-db-pass-93f1"
@@ -259,6 +263,27 @@ def test_check_json(empty_url: str) -> None:
     assert report["database"] == empty_url
     assert report["pool"]["pool_min"] == 2
     assert report["pool"]["pool_size"] >= 1
+
+
+def test_topology_without_replicas_is_the_primary_alone(empty_url: str) -> None:
+    container = Container(settings=Settings(DATABASE_URL=empty_url, pool_min_size=1))
+    container.init_resources()
+    try:
+        unmigrated = topology(container)
+        assert unmigrated.replicas == ()
+        assert unmigrated.primary.reachable
+        assert not unmigrated.healthy
+        assert (unmigrated.primary.revision, unmigrated.primary.head) == (None, "0010")
+        upgrade(empty_url)
+        found = topology(container)
+    finally:
+        container.shutdown_resources()
+    assert found.healthy
+    assert found.primary.migrated
+    assert found.primary.server_version
+    assert found.primary.database == empty_url
+    assert found.as_dict()["replicas"] == []
+    assert found.as_dict()["primary"]["migrated"] is True
 
 
 def test_check_json_of_an_unreachable_database(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextvars
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -19,11 +20,13 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from adapters.postgres.replicas import Router
-from domain.model import User
+from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool, unit_of_work
+from adapters.postgres.replicas import Replica, ReplicaPolicy, Router
+from domain.model import NewUser, User
 from ports.causality import causal_token, position
 from shopdb.cli import app
 from shopdb.container import Container, PoolOnFirstUse
+from shopdb.health import topology as pool_topology
 from shopdb.migrations import upgrade
 from shopdb.settings import Settings
 from shopdb.testdb import scratch_database, truncate_all, with_database
@@ -253,19 +256,32 @@ def test_reads_go_on_while_the_replica_is_stopped_frozen_or_lagging(
     assert causal_token() is not None
 
 
-def test_the_bench_of_read_your_writes_prints_every_workload(
+def test_the_bench_of_read_your_writes_prints_every_workload_and_the_mixed_share(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from bench import replicas
 
     primary, replica = _env("SHOPDB_TEST_PRIMARY_URL"), _env("SHOPDB_TEST_REPLICA_URL")
     argv = ["bench", primary, replica, "--seconds", "0.05", "--repeats", "1", "--products", "50"]
-    monkeypatch.setattr("sys.argv", argv)
+    monkeypatch.setattr("sys.argv", [*argv, "--threads", "2", "--writes", "0.5"])
     replicas.main()
     rows = capsys.readouterr().out.splitlines()
     print("\n".join(rows))
-    assert len(rows) == 7
-    assert all(float(row.split()[-1]) > 0 for row in rows[1:])
+    assert len(rows) == 8
+    assert all(float(row.split()[-1]) > 0 for row in rows[1:7])
+    found = re.fullmatch(
+        r"mixed, 2 threads, 0.05 s: (\d+) writes each read back with read-your-writes"
+        r" \((\d+) stale\), (\d+) plain reads; reads served by replica (\d+) \([\d.]+%\),"
+        r" by primary (\d+)",
+        rows[7],
+    )
+    assert found, rows[7]
+    pairs, stale, plain, by_replica, by_primary = map(int, found.groups())
+    assert pairs > 0
+    assert plain > 0
+    assert stale == 0
+    assert by_replica + by_primary == pairs + plain, "every read-only unit of work is counted"
+    assert by_replica > 0
 
 
 def test_check_shows_each_replica_and_its_lag_and_stays_healthy_without_it(
@@ -312,3 +328,106 @@ def test_a_server_that_is_not_in_recovery_never_serves_as_a_replica(
     assert routes.stats()["shopdb-replica-1"] == 0
     assert routes.stats()["primary"] >= 1
     assert routes.replicas[0].problem == "not in recovery: not a replica"
+
+
+@pytest.mark.parametrize("fault", ["stopped", "frozen"])
+def test_topology_reports_a_stopped_or_frozen_replica_within_its_deadline_and_the_primary_healthy(
+    shop: Callable[..., Container], topology: tuple[str, str], fault: str
+) -> None:
+    primary_url, replica_url = topology
+    canary = "never-shown-1"  # trust auth ignores it: only its masking is checked
+    masked = replica_url.replace("postgres@", f"postgres:{canary}@")
+    container = shop(replica_urls=masked, replica_deadline_ms=500)
+    up = pool_topology(container)
+    print(f"\n{up.as_dict()}")
+    assert up.healthy
+    assert (up.primary.role, up.primary.reachable, up.primary.migrated) == ("primary", True, True)
+    assert up.primary.database == primary_url
+    assert up.primary.pool["pool_min"] == 1
+    (replica,) = up.replicas
+    assert (replica.name, replica.role, replica.error) == ("shopdb-replica-1", "replica", None)
+    assert replica.replayed is not None
+    assert position(replica.replayed) > 0
+    assert replica.lag_s is not None
+    assert replica.lag_s >= 0
+    assert replica.database == masked.replace(canary, "***")
+    with FAULTS[fault]():
+        began = time.perf_counter()
+        down = pool_topology(container)
+        took = time.perf_counter() - began
+    print(f"replica {fault}: answered in {took * 1000:.0f} ms: {down.as_dict()}")
+    assert took < 0.5 + 0.2 + 0.3, "the deadline, the watchdog's tick, and some slack"
+    assert down.healthy
+    assert down.primary.reachable
+    assert down.primary.migrated
+    (replica,) = down.replicas
+    assert replica.error
+    assert not replica.reachable
+    assert "\n" not in replica.error
+    assert (replica.replayed, replica.lag_s) == (None, None)
+    assert canary not in repr(down)
+    assert canary not in json.dumps(down.as_dict())
+
+
+def _round_trips(trace: str) -> int:
+    """Round trips that run statements in a libpq trace: each run of client messages with an
+    Execute or a Query in it, up to the server's answer (not the one that only prepares a
+    statement, which psycopg makes once at its fifth execution)."""
+    trips, runs = 0, False
+    for line in trace.splitlines():
+        direction, _, rest = line.partition("\t")
+        if direction == "F" and rest.split("\t")[1:2] in (["Execute"], ["Query"]):
+            runs = True
+        elif direction == "B" and runs:
+            trips, runs = trips + 1, False
+    return trips
+
+
+@pytest.mark.parametrize("pipelined", [True, False])
+def test_the_check_goes_with_the_first_read_in_one_round_trip(
+    topology: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    pipelined: bool,
+) -> None:
+    """With the replica's answer never fresh (fresh_for 0), every read-only unit of work needs
+    the check: sent with its first read, one round trip per point read; alone, two."""
+    monkeypatch.setattr(unit_of_work, "_PIPELINE", pipelined)
+    primary_url, replica_url = topology
+    primary = create_pool(PoolConfig(conninfo=primary_url, min_size=1, max_size=1))
+    replica = create_pool(PoolConfig(conninfo=replica_url, min_size=1, max_size=1))
+    try:
+        policy = ReplicaPolicy(fresh_for=0.0, max_lag=60.0, wait=2.0)
+        routes = Router(primary, [Replica("replica", replica)], policy)
+        units = PostgresUnitOfWorkFactory(primary, router=routes)
+        tag = f"traced{int(pipelined)}"
+        new = NewUser(username=tag, email=f"{tag}@example.com", password_hash="x" * 20)
+
+        def reads() -> tuple[int, str]:
+            with units() as work:
+                user = work.users.add(new)
+                work.commit()
+            with units(read_only=True) as work:  # waits for the replica to replay it
+                assert work.users.get(user.id) == user
+            routes.reset_stats()
+            conn = replica.getconn()
+            traced = tmp_path / "trace"
+            with traced.open("w") as out:
+                conn.pgconn.trace(out.fileno())
+                conn.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+                replica.putconn(conn)
+                for _ in range(5):
+                    with units(read_only=True) as work:
+                        assert work.users.get(user.id) == user
+                conn = replica.getconn()
+                conn.pgconn.untrace()
+                replica.putconn(conn)
+            return user.id, traced.read_text()
+
+        _, trace = contextvars.Context().run(reads)
+        print(f"\npipelined {pipelined}: {_round_trips(trace)} round trips for 5 reads")
+        assert routes.stats() == {"primary": 0, "replica": 5}
+        assert _round_trips(trace) == (5 if pipelined else 10)
+    finally:
+        primary.close()
+        replica.close()

@@ -9,7 +9,10 @@ any replica within `max_lag` serves.
 The check is a statement of its own on the replica, before the reads: a read's snapshot is
 taken when it starts, so every read after the check sees what the check saw replayed. (Folded
 into the read's own statement, the replay position can move between the snapshot and the
-check, and a stale read gets through.) A replica's answer stands for `fresh_for`: within it,
+check, and a stale read gets through.) Unobserved units of work send the check in one round
+trip with their first read, still as two statements (a pipeline: unit_of_work.FirstRead),
+and discard the read's answer when the check says no. A replica's answer stands for
+`fresh_for`: within it,
 a read whose token the replica is known to have replayed needs no check at all, as replay
 only moves forward.
 
@@ -95,18 +98,24 @@ class Router:
         self._next = 0
         self._lock = threading.Lock()  # the counters and the rotation
 
-    def checkout(self, read_only: bool) -> tuple[ShopdbPool, psycopg.Connection[Any]]:
-        """A pool and a connection taken from it. Raises what the primary pool's getconn
-        raises (PoolTimeout, psycopg.Error) when the primary serves and fails."""
+    def checkout(
+        self, read_only: bool, defer: bool = False
+    ) -> tuple[ShopdbPool, psycopg.Connection[Any], Pending | None]:
+        """A pool, a connection taken from it, and with `defer` the replica's check left to
+        send with the first read (Pending; None when no check is needed). Raises what the
+        primary pool's getconn raises (PoolTimeout, psycopg.Error) when the primary serves
+        and fails."""
         if read_only and self.replicas:
-            found = self._replica()
+            found = self._replica(defer)
             if found is not None:
                 return found
             with self._lock:
                 self.primary_reads += 1
-        return self.primary, self.primary.getconn()
+        return self.primary, self.primary.getconn(), None
 
-    def _replica(self) -> tuple[ShopdbPool, psycopg.Connection[Any]] | None:
+    def _replica(
+        self, defer: bool
+    ) -> tuple[ShopdbPool, psycopg.Connection[Any], Pending | None] | None:
         policy = self.policy
         target = last_position() if policy.read_your_writes else None
         with self._lock:
@@ -121,23 +130,31 @@ class Router:
             except (PoolTimeout, psycopg.Error) as exc:
                 replica.skip(f"no connection: {_first_line(exc)}", policy.retry_after)
                 continue
-            if self._ready(replica, conn, target):
-                with self._lock:
-                    replica.served += 1
-                return replica.pool, conn
-            give_back(replica.pool, conn)
+            pending = None
+            if defer and not self._known(replica, target):
+                pending = Pending(self, replica, target)
+            elif not self._ready(replica, conn, target):
+                give_back(replica.pool, conn)
+                continue
+            with self._lock:
+                replica.served += 1
+            return replica.pool, conn, pending
         return None
 
-    def _ready(self, replica: Replica, conn: psycopg.Connection[Any], target: int | None) -> bool:
+    def _known(self, replica: Replica, target: int | None) -> bool:
+        """Whether the replica's last answer, still fresh, says it may serve: no check."""
         policy = self.policy
-        now = time.monotonic()
-        if (
-            now - replica.seen_at < policy.fresh_for
+        return (
+            time.monotonic() - replica.seen_at < policy.fresh_for
             and replica.lag <= policy.max_lag
             and (target is None or replica.replayed >= target)
-        ):
+        )
+
+    def _ready(self, replica: Replica, conn: psycopg.Connection[Any], target: int | None) -> bool:
+        if self._known(replica, target):
             return True
-        give_up = now + policy.wait
+        policy = self.policy
+        give_up = time.monotonic() + policy.wait
         watchdog = replica.pool.deadlines.watchdog
         cur = conn.cursor()
         while True:
@@ -150,22 +167,38 @@ class Router:
                 return False
             finally:
                 watchdog.done(conn)
-            if row is None or row[0] is None:
-                replica.skip("not in recovery: not a replica", policy.retry_after)
-                return False
-            replayed, lag = position(row[0]), float(row[1])
-            replica.replayed = max(replica.replayed, replayed)
-            replica.lag, replica.seen_at = lag, time.monotonic()
-            if lag > policy.max_lag:
-                replica.skip(f"lagging {lag:.1f} s behind", policy.retry_after)
-                return False
-            replica.problem = None
-            if target is None or replayed >= target:
-                return True
+            verdict = self.record(replica, row, target)
+            if verdict is not None:
+                return verdict
             left = give_up - time.monotonic()
             if left <= 0:
                 return False
             time.sleep(min(0.002, left))
+
+    def record(self, replica: Replica, row: Any, target: int | None) -> bool | None:
+        """Learns from the check's answer `row`: True, the replica may serve; False, it is
+        skipped for a while (not a replica, lagging past max_lag); None, it is behind the
+        target."""
+        policy = self.policy
+        if row is None or row[0] is None:
+            replica.skip("not in recovery: not a replica", policy.retry_after)
+            return False
+        replayed, lag = position(row[0]), float(row[1])
+        replica.replayed = max(replica.replayed, replayed)
+        replica.lag, replica.seen_at = lag, time.monotonic()
+        if lag > policy.max_lag:
+            replica.skip(f"lagging {lag:.1f} s behind", policy.retry_after)
+            return False
+        replica.problem = None
+        if target is None or replayed >= target:
+            return True
+        return None
+
+    def moved(self, replica: Replica) -> None:
+        """A read counted for `replica` that the primary served after all."""
+        with self._lock:
+            replica.served -= 1
+            self.primary_reads += 1
 
     def stats(self) -> dict[str, int]:
         """Read-only units of work served, by server: 'primary' and each replica's name."""
@@ -179,6 +212,17 @@ class Router:
             self.primary_reads = 0
             for replica in self.replicas:
                 replica.served = replica.skipped = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A replica's check not yet sent: the unit of work sends it in one round trip with its
+    first read (two statements in a pipeline, the check first, so the read's snapshot is taken
+    after the check's answer), and acts on the answer with `router.record`."""
+
+    router: Router
+    replica: Replica
+    target: int | None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import psycopg
 from psycopg_pool import PoolTimeout
@@ -12,10 +12,10 @@ from adapters.postgres.carts import PostgresCartRepository
 from adapters.postgres.constraints import BY_CONSTRAINT
 from adapters.postgres.errors import translate
 from adapters.postgres.orders import PostgresOrderRepository
-from adapters.postgres.pool import ShopdbPool, give_back
+from adapters.postgres.pool import ShopdbPool, give_back, tended
 from adapters.postgres.probe import Probe
 from adapters.postgres.products import PostgresProductRepository
-from adapters.postgres.replicas import Router
+from adapters.postgres.replicas import GUARD, Pending, Router
 from adapters.postgres.session import Savepoint, Session
 from adapters.postgres.users import PostgresUserRepository
 from adapters.telemetry import QUIET, Telemetry
@@ -138,14 +138,18 @@ class PostgresUnitOfWork:
             # again after exit (its repositories of the first block must stay refused).
             raise UnitOfWorkNotActive()
         router = self._router
+        telemetry = self._telemetry
+        pending: Pending | None = None
         try:
             if router is None:
                 conn = self._pool.getconn()
             else:  # with replicas: a read-only unit of work may run on one of them
-                self._pool, conn = router.checkout(self._read_only)
+                # Unobserved, the replica's check goes with the first read (FirstRead).
+                self._pool, conn, pending = router.checkout(
+                    self._read_only, _PIPELINE and not telemetry.observing()
+                )
         except (PoolTimeout, psycopg.Error) as exc:
             raise unavailable(self._pool, exc) from exc
-        telemetry = self._telemetry
         try:
             # Decided once per unit of work: unobserved, statements take the plain cursor.
             probe = Probe(telemetry, conn) if telemetry.observing() else None
@@ -162,8 +166,29 @@ class PostgresUnitOfWork:
         except BaseException:
             give_back(self._pool, conn)  # the connection would be lost to the pool
             raise
+        if pending is not None:
+            self._session.cur = FirstRead(self, pending)  # type: ignore[assignment]
         self._users = self._products = self._carts = self._orders = None
         return self
+
+    def to_primary(self) -> None:
+        """Moves the session, before its first read returned, from the replica's connection
+        to one of the primary's (the replica could not serve it)."""
+        router = self._router
+        assert router is not None
+        session = self._session
+        try:  # first: without one, the session keeps the replica's, for the exit to give back
+            conn = router.primary.getconn()
+        except (PoolTimeout, psycopg.Error) as exc:
+            raise unavailable(router.primary, exc) from exc
+        session.in_flight.pop(session.conn, None)
+        give_back(self._pool, session.conn)  # a broken one is discarded by the pool
+        self._pool = router.primary
+        deadlines = router.primary.deadlines
+        session.conn, session.tended = conn, tended(conn)
+        session.cur = session.tended.cursor
+        session.deadlines, session.limit = deadlines, deadlines.statement
+        session.watchdog, session.in_flight = deadlines.watchdog, deadlines.watchdog.in_flight
 
     def __exit__(
         self,
@@ -199,6 +224,81 @@ class PostgresUnitOfWork:
 
     def savepoint(self) -> Savepoint:
         return Savepoint(self._session)
+
+
+# psycopg's pipeline mode needs libpq 14 or newer.
+_PIPELINE = psycopg.Pipeline.is_supported()
+
+
+class FirstRead:
+    """The session's cursor until the first statement of a read-only unit of work on a replica
+    whose check is pending: that statement goes in one round trip with the check, the check
+    first, as two statements (folded into one, the read's snapshot could be older than the
+    replay position the check reads). The replica's answer stands when the check says it may
+    serve; otherwise it is discarded: the read runs again on the replica once it has caught up
+    (within the policy's `wait`), or on the primary. Anything else asked of the cursor before a
+    statement runs the check alone first."""
+
+    __slots__ = ("pending", "unit")
+
+    def __init__(self, unit: PostgresUnitOfWork, pending: Pending) -> None:
+        self.unit = unit
+        self.pending = pending
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> psycopg.Cursor[Any]:
+        return self._checked(query, params, kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._checked(None, None, {}), name)
+
+    def _checked(self, query: Any, params: Any, kwargs: dict[str, Any]) -> psycopg.Cursor[Any]:
+        unit, pending = self.unit, self.pending
+        session = unit._session
+        router, replica, target = pending.router, pending.replica, pending.target
+        conn, cur = session.conn, session.tended.cursor
+        session.cur = cur  # from here on, the session's own cursor
+        guard = conn.cursor()
+        watchdog = replica.pool.deadlines.watchdog
+        watchdog.watch(conn, router.policy.deadline)  # the replica's deadline, not the read's
+        verdict: bool | None = False
+        again = False  # the read runs again on the replica, once it caught up
+        try:
+            try:
+                with conn.pipeline():
+                    guard.execute(GUARD)
+                    if query is not None:
+                        cur.execute(query, params, **kwargs)
+            except psycopg.Error as exc:
+                if not conn.broken and guard.pgresult is not None:
+                    raise  # the check answered: the read's own error
+                replica.skip(f"check failed: {_first_line(exc)}", router.policy.retry_after)
+            else:
+                verdict = router.record(replica, guard.fetchone(), target)
+                if verdict is None:  # behind: wait for it as a check of its own would
+                    verdict = router._ready(replica, conn, target)
+                    again = bool(verdict) and query is not None
+        finally:
+            watchdog.done(conn)
+            if session.limit is not None and not conn.closed:  # the read's deadline again
+                session.in_flight[conn] = (session.started + session.limit, session.limit)
+        if again:
+            cur.execute(query, params, **kwargs)
+        if not verdict:
+            router.moved(replica)
+            unit.to_primary()
+            if session.limit is not None:
+                session.in_flight[session.conn] = (
+                    session.started + session.limit,
+                    session.limit,
+                )
+            if query is not None:
+                session.cur.execute(query, params, **kwargs)
+        return session.cur
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def unavailable(pool: ShopdbPool, exc: Exception) -> DomainError:
