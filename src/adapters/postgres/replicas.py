@@ -61,19 +61,33 @@ class ReplicaPolicy:
     read_your_writes: bool = True
 
 
+@dataclass(slots=True)
+class Seen:
+    """What one server behind a replica's URL last answered to the check."""
+
+    replayed: int = -1  # the highest replay position seen; -1: none yet
+    lag: float = 0.0
+    at: float = -1e9  # when it answered
+
+
 class Replica:
-    """One replica's pool and what shopdb last learned about it."""
+    """One replica's pool and what shopdb last learned about it. What a check learns is kept
+    per server, not per URL: one URL may reach several standbys (libpq's multi-host form with
+    load_balance_hosts, or a name in front of several), each with its own replay position."""
 
     def __init__(self, name: str, pool: ShopdbPool) -> None:
         self.name = name
         self.pool = pool
-        self.replayed = -1  # the highest replay position seen; -1: none yet
-        self.lag = 0.0
-        self.seen_at = -1e9  # when it last answered the check
+        self.servers: dict[tuple[Any, Any], Seen] = {}
         self.avoid_until = 0.0
         self.problem: str | None = None  # why it was last skipped
         self.served = 0
         self.skipped = 0
+
+    def seen(self, conn: psycopg.Connection[Any]) -> Seen:
+        """What the server `conn` reaches last answered (the host and port libpq connected to)."""
+        pgconn = conn.pgconn
+        return self.servers.setdefault((pgconn.host, pgconn.port), Seen())
 
     def skip(self, problem: str, retry_after: float) -> None:
         self.problem = problem
@@ -131,7 +145,7 @@ class Router:
                 replica.skip(f"no connection: {_first_line(exc)}", policy.retry_after)
                 continue
             pending = None
-            if defer and not self._known(replica, target):
+            if defer and not self._known(replica, conn, target):
                 pending = Pending(self, replica, target)
             elif not self._ready(replica, conn, target):
                 give_back(replica.pool, conn)
@@ -141,17 +155,18 @@ class Router:
             return replica.pool, conn, pending
         return None
 
-    def _known(self, replica: Replica, target: int | None) -> bool:
-        """Whether the replica's last answer, still fresh, says it may serve: no check."""
-        policy = self.policy
+    def _known(self, replica: Replica, conn: psycopg.Connection[Any], target: int | None) -> bool:
+        """Whether the last answer of the server `conn` reaches, still fresh, says it may
+        serve: no check."""
+        policy, seen = self.policy, replica.seen(conn)
         return (
-            time.monotonic() - replica.seen_at < policy.fresh_for
-            and replica.lag <= policy.max_lag
-            and (target is None or replica.replayed >= target)
+            time.monotonic() - seen.at < policy.fresh_for
+            and seen.lag <= policy.max_lag
+            and (target is None or seen.replayed >= target)
         )
 
     def _ready(self, replica: Replica, conn: psycopg.Connection[Any], target: int | None) -> bool:
-        if self._known(replica, target):
+        if self._known(replica, conn, target):
             return True
         policy = self.policy
         give_up = time.monotonic() + policy.wait
@@ -167,7 +182,7 @@ class Router:
                 return False
             finally:
                 watchdog.done(conn)
-            verdict = self.record(replica, row, target)
+            verdict = self.record(replica, conn, row, target)
             if verdict is not None:
                 return verdict
             left = give_up - time.monotonic()
@@ -175,17 +190,20 @@ class Router:
                 return False
             time.sleep(min(0.002, left))
 
-    def record(self, replica: Replica, row: Any, target: int | None) -> bool | None:
-        """Learns from the check's answer `row`: True, the replica may serve; False, it is
-        skipped for a while (not a replica, lagging past max_lag); None, it is behind the
+    def record(
+        self, replica: Replica, conn: psycopg.Connection[Any], row: Any, target: int | None
+    ) -> bool | None:
+        """Learns from the check's answer `row` on `conn`: True, the replica may serve; False,
+        it is skipped for a while (not a replica, lagging past max_lag); None, it is behind the
         target."""
         policy = self.policy
         if row is None or row[0] is None:
             replica.skip("not in recovery: not a replica", policy.retry_after)
             return False
         replayed, lag = position(row[0]), float(row[1])
-        replica.replayed = max(replica.replayed, replayed)
-        replica.lag, replica.seen_at = lag, time.monotonic()
+        seen = replica.seen(conn)
+        seen.replayed = max(seen.replayed, replayed)
+        seen.lag, seen.at = lag, time.monotonic()
         if lag > policy.max_lag:
             replica.skip(f"lagging {lag:.1f} s behind", policy.retry_after)
             return False

@@ -273,7 +273,7 @@ class FirstRead:
                     raise  # the check answered: the read's own error
                 replica.skip(f"check failed: {_first_line(exc)}", router.policy.retry_after)
             else:
-                verdict = router.record(replica, guard.fetchone(), target)
+                verdict = router.record(replica, conn, guard.fetchone(), target)
                 if verdict is None:  # behind: wait for it as a check of its own would
                     verdict = router._ready(replica, conn, target)
                     again = bool(verdict) and query is not None
