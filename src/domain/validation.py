@@ -122,6 +122,20 @@ def quantity(value: int, name: str = "quantity") -> int:
     return _whole(value, name, 1, INT4_MAX)
 
 
+_NO_QUANTITY: Any = object()
+
+
+def line_arguments(
+    owner_id: int, product_id: int, units: int = _NO_QUANTITY, owner: str = "cart_id"
+) -> None:
+    """A cart line's arguments: the ids (a cart's or a user's, a product's) and, when the call
+    takes one, the quantity (None too is refused), every bad one named."""
+    checks = [lambda: identifier(owner_id, owner), lambda: identifier(product_id, "product_id")]
+    if units is not _NO_QUANTITY:
+        checks.append(lambda: quantity(units))
+    every(*checks)
+
+
 def version(value: int, name: str = "expected_version") -> int:
     """A product version (`Version`): an int from 1 to 2**31 - 1."""
     return _whole(value, name, 1, INT4_MAX)

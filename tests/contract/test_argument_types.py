@@ -151,3 +151,26 @@ def test_a_lock_is_a_bool(uow: UnitOfWorkFactory, value: object) -> None:
     _shop(uow)
     with uow() as work, pytest.raises(InvalidInput, match="lock: must be a bool"):
         work.carts.find_for_user(1, lock=value)  # type: ignore[arg-type]
+
+
+QUANTITY_CALLS: dict[str, Callable[[Any, Any], object]] = {
+    "add_item": lambda w, q: w.carts.add_item(1, 1, q),
+    "add_for_user": lambda w, q: w.carts.add_for_user(1, 1, q),
+    "set_quantity": lambda w, q: w.carts.set_quantity(1, 1, q),
+    "set_quantity_for_user": lambda w, q: w.carts.set_quantity_for_user(1, 1, q),
+}
+
+
+@pytest.mark.parametrize("call", list(QUANTITY_CALLS))
+@pytest.mark.parametrize("quantity", [None, True, 1.0, "1"])
+def test_a_line_takes_an_int_quantity(uow: UnitOfWorkFactory, call: str, quantity: object) -> None:
+    """None is no quantity either: refused, not taken for "no quantity given"."""
+    add_user(uow)
+    add_product(uow)
+    with uow() as work:
+        work.carts.add_for_user(1, 1, 1)
+        work.commit()
+    before = snapshot(uow)
+    with uow() as work, pytest.raises(InvalidInput, match="quantity"):
+        QUANTITY_CALLS[call](work, quantity)
+    assert snapshot(uow) == before

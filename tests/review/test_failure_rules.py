@@ -323,7 +323,10 @@ def test_an_at_sign_in_a_url_parameter_is_not_refused(admin_url: str) -> None:
     `DATABASE_URL: cannot be parsed as a URL; percent-encode any of : / @ ? # % in the user
     name or password`, pointing at a user name and password that hold no `@`. Expected: the
     URL is accepted (the README asks for encoding in the user name or password only)."""
-    url = f"postgresql://postgres@{_server(admin_url)}/postgres?application_name=shop@eu"
+    parts = psycopg.conninfo.conninfo_to_dict(admin_url)
+    host, port = parts.get("host", "127.0.0.1"), parts.get("port", 5432)
+    # The server as parameters: the embedded one is reached through a socket directory.
+    url = f"postgresql://postgres@/postgres?host={host}&port={port}&application_name=shop@eu"
     with contextlib.closing(psycopg.connect(url)) as conn:
         assert conn.info.parameter_status("application_name") == "shop@eu"
     said = _start(url)

@@ -14,8 +14,7 @@ from domain.errors import (
     UserNotFound,
 )
 from domain.model import Cart, CartItem
-from domain.validation import every, flag, identifier
-from domain.validation import quantity as valid_quantity
+from domain.validation import every, flag, identifier, line_arguments
 from domain.values import CART_LINES_MAX
 from ports.carts import CartRepository
 
@@ -81,17 +80,6 @@ def _users_cart(tables: Tables, user_id: int, product_id: int) -> CartRow:
     return cart
 
 
-def _ids(
-    cart_id: int, product_id: int, quantity: int | None = None, owner: str = "cart_id"
-) -> None:
-    """The ids (a cart's or a user's, a product's) and the quantity of a call, every bad one
-    named."""
-    checks = [lambda: identifier(cart_id, owner), lambda: identifier(product_id, "product_id")]
-    if quantity is not None:
-        checks.append(lambda: valid_quantity(quantity))
-    every(*checks)
-
-
 class MemoryCartRepository:
     def __init__(self, transaction: MemoryTransaction) -> None:
         self._tx = transaction
@@ -131,7 +119,7 @@ class MemoryCartRepository:
 
     @write
     def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
-        _ids(cart_id, product_id, quantity)
+        line_arguments(cart_id, product_id, quantity)
         with self._tx.writing() as tables:
             product = tables.products.get(product_id)
             # Like the INSERT ... SELECT ... ON CONFLICT it stands for: an id is drawn when the
@@ -157,7 +145,7 @@ class MemoryCartRepository:
 
     @write
     def add_for_user(self, user_id: int, product_id: int, quantity: int) -> CartItem:
-        _ids(user_id, product_id, quantity, "user_id")
+        line_arguments(user_id, product_id, quantity, "user_id")
         with self._tx.writing() as tables:
             cart = _oldest_cart(tables, user_id)
             if cart is None:
@@ -170,7 +158,7 @@ class MemoryCartRepository:
 
     @write
     def set_quantity(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
-        _ids(cart_id, product_id, quantity)
+        line_arguments(cart_id, product_id, quantity)
         with self._tx.writing() as tables:
             existing = _find_item(tables, cart_id, product_id)
             if existing is None:
@@ -184,20 +172,20 @@ class MemoryCartRepository:
 
     @write
     def set_quantity_for_user(self, user_id: int, product_id: int, quantity: int) -> CartItem:
-        _ids(user_id, product_id, quantity, "user_id")
+        line_arguments(user_id, product_id, quantity, "user_id")
         with self._tx.writing() as tables:
             cart = _users_cart(tables, user_id, product_id)
             return self.set_quantity(cart.id, product_id, quantity)
 
     @write
     def remove_for_user(self, user_id: int, product_id: int) -> None:
-        _ids(user_id, product_id, owner="user_id")
+        line_arguments(user_id, product_id, owner="user_id")
         with self._tx.writing() as tables:
             self.remove_item(_users_cart(tables, user_id, product_id).id, product_id)
 
     @write
     def remove_item(self, cart_id: int, product_id: int) -> None:
-        _ids(cart_id, product_id)
+        line_arguments(cart_id, product_id)
         with self._tx.writing() as tables:
             existing = _find_item(tables, cart_id, product_id)
             if existing is None:

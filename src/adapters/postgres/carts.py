@@ -18,8 +18,7 @@ from domain.errors import (
     UserNotFound,
 )
 from domain.model import Cart, CartItem
-from domain.validation import every, flag, identifier
-from domain.validation import quantity as valid_quantity
+from domain.validation import every, flag, identifier, line_arguments
 from domain.values import CART_LINES_MAX
 from ports.carts import CartRepository
 
@@ -163,17 +162,6 @@ def _cart_row(row: tuple[Any, ...], items: tuple[CartItem, ...]) -> Cart:
     )
 
 
-def _ids(
-    cart_id: int, product_id: int, quantity: int | None = None, owner: str = "cart_id"
-) -> None:
-    """The ids (a cart's or a user's, a product's) and the quantity of a call, every bad one
-    named."""
-    checks = [lambda: identifier(cart_id, owner), lambda: identifier(product_id, "product_id")]
-    if quantity is not None:
-        checks.append(lambda: valid_quantity(quantity))
-    every(*checks)
-
-
 class PostgresCartRepository:
     __slots__ = ("_s",)
 
@@ -219,14 +207,14 @@ class PostgresCartRepository:
 
     @write
     def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
-        _ids(cart_id, product_id, quantity)
+        line_arguments(cart_id, product_id, quantity)
         ids = {"cart_id": cart_id, "product_id": product_id}
         with self._s.writing(one_statement=True, field="quantity", **ids) as cur:
             return self._add(cur, cart_id, product_id, quantity)
 
     @write
     def add_for_user(self, user_id: int, product_id: int, quantity: int) -> CartItem:
-        _ids(user_id, product_id, quantity, "user_id")
+        line_arguments(user_id, product_id, quantity, "user_id")
         # The cart is locked before the line is written, so its foreign key cannot fail.
         ids = {"user_id": user_id, "cart_id": None, "product_id": product_id}
         with self._s.writing(one_statement=False, field="quantity", **ids) as cur:
@@ -262,7 +250,7 @@ class PostgresCartRepository:
 
     @write
     def set_quantity(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
-        _ids(cart_id, product_id, quantity)
+        line_arguments(cart_id, product_id, quantity)
         values = {"cart_id": cart_id, "product_id": product_id, "quantity": quantity}
         with self._s.writing(one_statement=True) as cur:
             row = cur.execute(SET_QUANTITY, values).fetchone()
@@ -275,7 +263,7 @@ class PostgresCartRepository:
 
     @write
     def set_quantity_for_user(self, user_id: int, product_id: int, quantity: int) -> CartItem:
-        _ids(user_id, product_id, quantity, "user_id")
+        line_arguments(user_id, product_id, quantity, "user_id")
         values = {"user_id": user_id, "product_id": product_id, "quantity": quantity}
         with self._s.writing(one_statement=True) as cur:
             row = cur.execute(SET_QUANTITY_FOR_USER, values).fetchone()
@@ -288,14 +276,14 @@ class PostgresCartRepository:
 
     @write
     def remove_item(self, cart_id: int, product_id: int) -> None:
-        _ids(cart_id, product_id)
+        line_arguments(cart_id, product_id)
         with self._s.writing(one_statement=True) as cur:
             if cur.execute(REMOVE_ITEM, (cart_id, product_id)).rowcount == 0:
                 raise CartItemNotFound(cart_id, product_id)
 
     @write
     def remove_for_user(self, user_id: int, product_id: int) -> None:
-        _ids(user_id, product_id, owner="user_id")
+        line_arguments(user_id, product_id, owner="user_id")
         values = {"user_id": user_id, "product_id": product_id}
         with self._s.writing(one_statement=True) as cur:
             if cur.execute(REMOVE_FOR_USER, values).rowcount == 0:
