@@ -13,9 +13,12 @@ tokens count its commits."""
 from __future__ import annotations
 
 import re
+import threading
+from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from time import monotonic
 
 from domain.errors import InvalidInput
 
@@ -25,6 +28,11 @@ _TOKEN = re.compile(r"\A([0-9A-F]{1,8})/([0-9A-F]{1,8})\Z")
 # Two variables: what this context committed, and what a caller handed in for a block. The
 # block's token is forgotten at its end; commits made inside it are not.
 _own: ContextVar[int | None] = ContextVar("shopdb_committed_position", default=None)
+# This process's recent commits, every thread's: positions rising, and when each was made.
+_RECENT_MAX = 4096
+_recent_positions: list[int] = []
+_recent_times: list[float] = []
+_recent_lock = threading.Lock()
 _handed: ContextVar[int | None] = ContextVar("shopdb_handed_position", default=None)
 
 
@@ -65,6 +73,23 @@ def committed(at: int) -> None:
     own = _own.get()
     if own is None or at > own:
         _own.set(at)
+    now = monotonic()
+    with _recent_lock:
+        if not _recent_positions or at > _recent_positions[-1]:
+            if len(_recent_positions) >= _RECENT_MAX:
+                del _recent_positions[: _RECENT_MAX // 2], _recent_times[: _RECENT_MAX // 2]
+            _recent_positions.append(at)
+            _recent_times.append(now)
+
+
+def unreplayed_since(replayed: int) -> float | None:
+    """When (time.monotonic()) this process made the oldest of its recent commits that a server
+    at `replayed` has not replayed; None when it has them all. A replica cut off from its
+    primary has replayed all it received and reports no lag of its own: this is how long it
+    has missed this process's commits."""
+    with _recent_lock:
+        found = bisect_right(_recent_positions, replayed)
+        return _recent_times[found] if found < len(_recent_times) else None
 
 
 @contextmanager

@@ -332,3 +332,37 @@ def test_reads_after_a_write_see_it_when_a_replica_url_names_two_standbys(
             container.shutdown_resources()
     print(f"\nstale reads, first, second and third after each write: {stale}, by {served}")
     assert stale == [0, 0, 0]
+
+
+def test_a_replica_cut_off_from_the_primary_serves_reads_past_the_maximum_lag(
+    shop: Callable[..., Container], topology: tuple[str, str]
+) -> None:
+    """SHOPDB_REPLICA_MAX_LAG_MS: "a replica further behind serves no read". A replica that
+    stops receiving WAL (the primary's WAL sender stalled: a network partition, a broken
+    primary_conninfo, a stuck sender) has received and replayed all it got, so the lag check
+    takes it for not behind at all (lag 0) and it serves reads for as long as the cut lasts.
+    Expected: 6 s after the last WAL it received (max lag 1 s), a read with no token (another
+    process) is not served by it and finds the product created 6 s earlier. Actual: the replica
+    serves it, reported lag 0, and the product is not found (`shopdb check --json` shows the
+    replica with "lag_s": 0.0 as well)."""
+    primary, _ = topology
+    container = shop(replica_max_lag_ms=1000)
+    catalog = container.catalog()
+    catalog.create_product("Lamp", "1.00", inventory_count=1)
+    time.sleep(0.3)
+    with cut_off(primary):
+        chair = catalog.create_product("Chair", "1.00", inventory_count=1)
+        time.sleep(6)
+        routes = router(container)
+        routes.reset_stats()
+        outcomes = []
+        for _ in range(3):
+            try:
+                outcomes.append(fresh(catalog.get_product, chair.id).name)
+            except DomainError as exc:
+                outcomes.append(repr(exc))
+        served = routes.stats()
+    why = routes.replicas[0].problem
+    print(f"\ncut off 6 s, max lag 1 s: {outcomes}, by {served}, skipped because: {why}")
+    assert served["shopdb-replica-1"] == 0, "a replica 6 s behind served reads"
+    assert outcomes == ["Chair"] * 3

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextvars
+import time
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,3 +34,27 @@ def test_a_handed_token_behind_this_context_s_own_commit_changes_nothing() -> No
         assert causal_token() == token(100)
 
     contextvars.Context().run(body)
+
+
+def test_a_commit_not_replayed_is_dated_from_when_this_process_made_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ports import causality
+
+    monkeypatch.setattr(causality, "_recent_positions", [])
+    monkeypatch.setattr(causality, "_recent_times", [])
+
+    def commits() -> None:
+        causality.committed(100)
+        made = time.monotonic()
+        causality.committed(200)
+        causality.committed(150)  # older than the latest: no newer entry
+        since = causality.unreplayed_since(50)
+        assert since is not None
+        assert since <= made
+        later = causality.unreplayed_since(150)
+        assert later is not None
+        assert later >= made
+        assert causality.unreplayed_since(200) is None
+
+    contextvars.copy_context().run(commits)  # the context's own token stays as it was

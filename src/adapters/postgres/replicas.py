@@ -33,7 +33,7 @@ import psycopg
 from psycopg_pool import PoolTimeout
 
 from adapters.postgres.pool import ShopdbPool, give_back
-from ports.causality import last_position, position
+from ports.causality import last_position, position, unreplayed_since
 
 # One statement: the replay position and the lag behind the primary, in seconds. Received
 # WAL not yet replayed means the replica is behind by the time since its last replayed
@@ -201,6 +201,9 @@ class Router:
             replica.skip("not in recovery: not a replica", policy.retry_after)
             return False
         replayed, lag = position(row[0]), float(row[1])
+        since = unreplayed_since(replayed)  # cut off from the primary, it reports no lag itself
+        if since is not None:
+            lag = max(lag, time.monotonic() - since)
         seen = replica.seen(conn)
         seen.replayed = max(seen.replayed, replayed)
         seen.lag, seen.at = lag, time.monotonic()
