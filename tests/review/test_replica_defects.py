@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from adapters.postgres.replicas import Router
 from domain.errors import DomainError, InvalidInput
-from ports.causality import reading_after
+from ports.causality import causal_token, position, reading_after
 from shopdb.cli import app
 from shopdb.container import Container, PoolOnFirstUse
 from shopdb.migrations import upgrade
@@ -366,3 +366,50 @@ def test_a_replica_cut_off_from_the_primary_serves_reads_past_the_maximum_lag(
     print(f"\ncut off 6 s, max lag 1 s: {outcomes}, by {served}, skipped because: {why}")
     assert served["shopdb-replica-1"] == 0, "a replica 6 s behind served reads"
     assert outcomes == ["Chair"] * 3
+
+
+@pytest.mark.failover
+def test_a_standby_of_another_cluster_never_serves_reads(shop: Callable[..., Container]) -> None:
+    """A replica URL that names a standby of another cluster (a copy-paste of the wrong host:
+    here the standby of the pg_auto_failover formation, its database migrated too) is in
+    recovery and not behind its own primary, so it passes every check, and its WAL positions
+    are compared with tokens of a primary it has nothing to do with. Expected: a server whose
+    system identifier is not the primary's serves no read, so both a read with no token and the
+    writer's own read (its token) find the product created on the primary. Actual: the other
+    cluster's standby serves them: ProductNotFound, even for the writer once that cluster's WAL
+    position is past the writer's token."""
+    standby = None
+    for port in (int(p.split(":")[-1]) for p in _formation_hosts()):
+        url = f"postgresql://postgres@127.0.0.1:{port}/shop"
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+            if row is not None and row[0]:
+                standby = url
+            else:
+                upgrade(url)
+                formation_primary = url
+    assert standby is not None, "the formation has a standby"
+    replayed(standby)
+    container = shop(replica_urls=standby)
+    catalog = container.catalog()
+    lamp = catalog.create_product("Lamp", "1.00", inventory_count=1)
+    token = causal_token()
+    assert token is not None
+    with psycopg.connect(formation_primary, autocommit=True) as conn:
+        for _ in range(64):  # a WAL position past the token: segment switches, 16 MB each
+            at = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()
+            if at is not None and position(at[0]) > position(token) + (64 << 20):
+                break
+            conn.execute("SELECT pg_logical_emit_message(false, 'review', 'x')")
+            conn.execute("SELECT pg_switch_wal()")
+    time.sleep(1)
+    outcomes = []
+    for call in (lambda: fresh(catalog.get_product, lamp.id), lambda: catalog.get_product(lamp.id)):
+        try:
+            outcomes.append(call().name)
+        except DomainError as exc:
+            outcomes.append(repr(exc))
+    served = router(container).stats()
+    print(f"\nanother cluster's standby as a replica: {outcomes}, by {served}")
+    assert outcomes == ["Lamp", "Lamp"]
+    assert served["shopdb-replica-1"] == 0

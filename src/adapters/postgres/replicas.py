@@ -40,12 +40,16 @@ from ports.causality import last_position, position, unreplayed_since
 # commit; all of it replayed means not behind at all (an idle primary sends nothing new).
 # NULL position on a server not in recovery: after a promotion pg_last_wal_replay_lsn() keeps
 # the last position it replayed, and the server would pass as a replica that never lags.
+# The third column, the server's system identifier, tells a standby of this primary from one of
+# another cluster (a wrong host in the settings): positions of two clusters do not compare.
 GUARD = (
     "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END,"
     " CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
     " ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)"
-    " END::float8"
+    " END::float8,"
+    " (SELECT system_identifier FROM pg_control_system())"
 )
+SYSTEM = "SELECT system_identifier FROM pg_control_system()"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +113,7 @@ class Router:
         self.replicas = tuple(replicas)
         self.policy = policy or ReplicaPolicy()
         self.primary_reads = 0  # read-only units of work the primary served
+        self._system: int | None = None  # the primary's system identifier, once asked
         self._next = 0
         self._lock = threading.Lock()  # the counters and the rotation
 
@@ -200,6 +205,11 @@ class Router:
         if row is None or row[0] is None:
             replica.skip("not in recovery: not a replica", policy.retry_after)
             return False
+        if len(row) > 2 and row[2] != self.system():
+            replica.skip(
+                "another cluster's server: not a replica of this primary", policy.retry_after
+            )
+            return False
         replayed, lag = position(row[0]), float(row[1])
         since = unreplayed_since(replayed)  # cut off from the primary, it reports no lag itself
         if since is not None:
@@ -214,6 +224,18 @@ class Router:
         if target is None or replayed >= target:
             return True
         return None
+
+    def system(self) -> int | None:
+        """The primary's system identifier, asked once; None while the primary cannot say
+        (then no replica is taken for another cluster's)."""
+        if self._system is None:
+            try:
+                with self.primary.connection(timeout=self.policy.deadline) as conn:
+                    row = conn.execute(SYSTEM).fetchone()
+            except (PoolTimeout, psycopg.Error):
+                return None
+            self._system = None if row is None else int(row[0])
+        return self._system
 
     def moved(self, replica: Replica) -> None:
         """A read counted for `replica` that the primary served after all."""
