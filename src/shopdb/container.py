@@ -106,8 +106,10 @@ def open_replicas(
     try:
         yield pools
     finally:
+        # A frozen replica's connection attempts end at the connect timeout: closing does not
+        # wait for them longer than a replica may take to answer.
         for pool in pools:
-            pool.close()
+            pool.close(timeout=settings.replica_deadline_ms / 1000)
 
 
 def telemetry(settings: Settings) -> Telemetry:
