@@ -25,15 +25,26 @@ from domain.errors import InvalidInput
 # A pg_lsn as PostgreSQL prints it: two hexadecimal halves of a 64-bit position.
 _TOKEN = re.compile(r"\A([0-9A-F]{1,8})/([0-9A-F]{1,8})\Z")
 
+
+class _Committed:
+    """What a context committed, as a cell: a copy of the context (asyncio.to_thread runs its
+    call in one) that finds the cell already there writes into it, not into a copy of its own."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, at: int | None) -> None:
+        self.at = at
+
+
 # Two variables: what this context committed, and what a caller handed in for a block. The
 # block's token is forgotten at its end; commits made inside it are not.
-_own: ContextVar[int | None] = ContextVar("shopdb_committed_position", default=None)
+_own: ContextVar[_Committed | None] = ContextVar("shopdb_committed_position", default=None)
+_handed: ContextVar[int | None] = ContextVar("shopdb_handed_position", default=None)
 # This process's recent commits, every thread's: positions rising, and when each was made.
 _RECENT_MAX = 4096
 _recent_positions: list[int] = []
 _recent_times: list[float] = []
 _recent_lock = threading.Lock()
-_handed: ContextVar[int | None] = ContextVar("shopdb_handed_position", default=None)
 
 
 def position(token: str) -> int:
@@ -62,7 +73,8 @@ def causal_token() -> str | None:
 
 def last_position() -> int | None:
     """What reads in this thread or task must see, as a position (for the adapters)."""
-    own, handed = _own.get(), _handed.get()
+    cell, handed = _own.get(), _handed.get()
+    own = None if cell is None else cell.at
     if own is None or (handed is not None and handed > own):
         return handed
     return own
@@ -70,9 +82,11 @@ def last_position() -> int | None:
 
 def committed(at: int) -> None:
     """Called by an adapter after a commit at `at`: later reads in this context must see it."""
-    own = _own.get()
-    if own is None or at > own:
-        _own.set(at)
+    cell = _own.get()
+    if cell is None:
+        _own.set(_Committed(at))
+    elif cell.at is None or at > cell.at:
+        cell.at = at
     now = monotonic()
     with _recent_lock:
         if not _recent_positions or at > _recent_positions[-1]:
@@ -90,6 +104,24 @@ def unreplayed_since(replayed: int) -> float | None:
     with _recent_lock:
         found = bisect_right(_recent_positions, replayed)
         return _recent_times[found] if found < len(_recent_times) else None
+
+
+@contextmanager
+def causal_scope() -> Iterator[None]:
+    """A cell of its own for this context's commits, which copies of the context (as
+    `asyncio.to_thread` runs each call in one) write into too: wrap the body of an asyncio task
+    that calls shopdb through `asyncio.to_thread`, so that a read after a write in that task
+    sees the write, and no other task's commits count for it. What the context committed before
+    goes on counting; at the end, what was committed inside stays the context's."""
+    cell = _own.get()
+    reset = _own.set(_Committed(None if cell is None else cell.at))
+    try:
+        yield
+    finally:
+        inside = _own.get()
+        _own.reset(reset)
+        if inside is not None and inside.at is not None:
+            committed(inside.at)
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import time
 
@@ -57,4 +58,36 @@ def test_a_commit_not_replayed_is_dated_from_when_this_process_made_it(
         assert later >= made
         assert causality.unreplayed_since(200) is None
 
-    contextvars.copy_context().run(commits)  # the context's own token stays as it was
+    contextvars.Context().run(commits)  # the test's own context keeps its token
+
+
+def test_a_task_sees_what_its_calls_through_to_thread_committed() -> None:
+    """asyncio.to_thread runs each call in a copy of the task's context: inside causal_scope
+    the commits made there count for the task, and for no other task."""
+    from ports import causality
+
+    async def task(at: int) -> tuple[str | None, str | None]:
+        with causality.causal_scope():
+            before = causality.causal_token()
+            await asyncio.to_thread(causality.committed, at)
+            return before, causality.causal_token()
+
+    async def both() -> list[tuple[str | None, str | None]]:
+        return list(await asyncio.gather(task(0x10), task(0x20)))
+
+    seen = contextvars.Context().run(asyncio.run, both())  # a context with no commit yet
+    assert seen == [(None, "0/10"), (None, "0/20")]
+
+
+def test_a_scope_keeps_what_was_committed_before_and_after() -> None:
+    from ports import causality
+
+    def body() -> list[str | None]:
+        causality.committed(0x30)
+        with causality.causal_scope():
+            inside = causality.causal_token()
+            contextvars.copy_context().run(causality.committed, 0x40)
+            copied = causality.causal_token()
+        return [inside, copied, causality.causal_token()]
+
+    assert contextvars.Context().run(body) == ["0/30", "0/40", "0/40"]
