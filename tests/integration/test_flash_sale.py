@@ -19,6 +19,10 @@ from services import CartService
 from shopdb.testdb import pool_config
 from tests.integration.test_archive_interleavings import _in_thread
 
+# The waits are read from pg_locks by the holder's backend pid: a session of its own, which a
+# transaction pooler does not give (its pid is not the backend's that runs each transaction).
+pytestmark = pytest.mark.needs_session("the holder's locks are found by its backend pid")
+
 
 @pytest.fixture
 def uow(clean_database: str) -> Iterator[PostgresUnitOfWorkFactory]:
