@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, get_type_hints
 
 from ports.carts import CartRepository
 from ports.orders import OrderRepository
@@ -102,3 +102,14 @@ class UnitOfWorkFactory(Protocol):
         left to do and `rollback()` nothing to undo. For use cases that write once. A write
         there may raise CommitOutcomeUnknown, as it is its own commit."""
         ...
+
+
+def aggregates() -> dict[str, type]:
+    """The aggregates, by the name a unit of work reaches each by: every property of
+    `UnitOfWork`, with the repository port it returns. The one list the adapters and the tests
+    derive theirs from."""
+    found: dict[str, type] = {}
+    for name, member in vars(UnitOfWork).items():
+        if isinstance(member, property) and member.fget is not None:
+            found[name] = get_type_hints(member.fget)["return"]
+    return found

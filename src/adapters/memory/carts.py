@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from adapters.memory.database import CartRow, ItemRow, write
+from adapters.memory.database import CartRow, ItemRow
+from adapters.memory.transaction import write
 from domain.errors import (
     CartFull,
     CartItemNotFound,
@@ -20,7 +21,7 @@ from ports.carts import CartRepository
 
 if TYPE_CHECKING:
     from adapters.memory.database import Tables
-    from adapters.memory.unit_of_work import MemoryTransaction
+    from adapters.memory.transaction import MemoryTransaction
 
 
 def _item(tables: Tables, row: ItemRow) -> CartItem:

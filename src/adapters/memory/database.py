@@ -7,15 +7,12 @@ writers of the same rows), so no two commits can ever interleave."""
 
 from __future__ import annotations
 
-import functools
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
-from adapters.failures import call_name
 from adapters.schema import SEQUENCES
 from domain.errors import StorageUnavailable
 from domain.model import Product, User
@@ -112,29 +109,6 @@ class Tables:
     def copy(self) -> Tables:
         # Rows are immutable, so copying the dicts isolates a writer completely.
         return replace(self, **{f.name: dict(getattr(self, f.name)) for f in fields(self)})
-
-
-W = TypeVar("W", bound=Callable[..., Any])
-
-
-def write(method: W) -> W:
-    """Marks a repository method that writes: whatever it raises, including arguments refused
-    before anything was touched, rolls the unit of work (or its innermost savepoint block) back,
-    as in the PostgreSQL adapter; refusals roll nothing back."""
-
-    name = call_name(method)
-
-    @functools.wraps(method)
-    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
-        transaction = self._tx
-        undos = transaction.undos
-        try:
-            return method(self, *args, **kwargs)
-        except BaseException as exc:
-            transaction.failed_write(name, exc, undos)
-            raise
-
-    return run  # type: ignore[return-value]
 
 
 class MemoryDatabase:

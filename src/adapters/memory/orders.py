@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from adapters.memory.database import OrderLineRow, OrderRow, write
+from adapters.memory.database import OrderLineRow, OrderRow
+from adapters.memory.transaction import write
 from domain.errors import EmptyCart, InsufficientInventory, OrderNotFound
 from domain.history import PageSize, decode_order_cursor, encode_order_cursor
 from domain.model import Order, OrderLine, OrderStatus
@@ -16,7 +17,7 @@ from ports.orders import OrderRepository
 
 if TYPE_CHECKING:
     from adapters.memory.database import Tables
-    from adapters.memory.unit_of_work import MemoryTransaction
+    from adapters.memory.transaction import MemoryTransaction
 
 
 def _order(tables: Tables, row: OrderRow) -> Order:

@@ -6,7 +6,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from adapters.memory import cascade
-from adapters.memory.database import ArchivedProductRow, write
+from adapters.memory.database import ArchivedProductRow
+from adapters.memory.transaction import write
 from domain.errors import (
     ConcurrencyConflict,
     InsufficientInventory,
@@ -31,7 +32,7 @@ from ports.products import ProductRepository
 
 if TYPE_CHECKING:
     from adapters.memory.database import Tables
-    from adapters.memory.unit_of_work import MemoryTransaction
+    from adapters.memory.transaction import MemoryTransaction
 
 
 class MemoryProductRepository:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from adapters.memory import cascade
-from adapters.memory.database import ArchivedUserRow, write
+from adapters.memory.database import ArchivedUserRow
+from adapters.memory.transaction import write
 from domain.errors import EmailTaken, UsernameTaken, UserNotFound
 from domain.model import NewUser, User
 from domain.validation import build, check, every, identifier, instance, string
@@ -14,7 +15,7 @@ from ports.users import UserRepository
 
 if TYPE_CHECKING:
     from adapters.memory.database import Tables
-    from adapters.memory.unit_of_work import MemoryTransaction
+    from adapters.memory.transaction import MemoryTransaction
 
 
 def _taken(tables: Tables, field: str, value: str, except_id: int | None = None) -> bool:

@@ -2,42 +2,27 @@
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from time import monotonic
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 from psycopg.errors import IdleInTransactionSessionTimeout
 from psycopg.pq import ConnStatus, TransactionStatus
 
-from adapters.failures import (
-    BLOCK_CLOSED,
-    BLOCK_LOST,
-    BLOCK_NEW,
-    BLOCK_OPEN,
-    LEFT_OUT_OF_ORDER,
-    OUT_OF_ORDER,
-    REFUSALS,
-    call_name,
-    failed_call,
-)
+from adapters.failures import failed_call
+from adapters.lifecycle import Block, Lifecycle, write_rule
 from adapters.postgres.errors import ConstraintErrors, translate
 from adapters.postgres.pool import Deadlines, tended
 from adapters.postgres.probe import Probe, probed_cursor, slow_call
 from domain.errors import (
     CommitOutcomeUnknown,
     DomainError,
-    ReadOnlyViolation,
-    RollbackRequired,
     StorageUnavailable,
     TransactionAborted,
-    UnitOfWorkBusy,
-    UnitOfWorkMisuse,
-    UnitOfWorkNotActive,
 )
 from ports.causality import committed, position
 
@@ -49,7 +34,7 @@ _IDLE = TransactionStatus.IDLE
 _INERROR = TransactionStatus.INERROR
 
 
-class Session:
+class Session(Lifecycle):
     """The connection is in autocommit mode: reads outside a transaction need no BEGIN/COMMIT,
     and a transaction starts only when something is written.
 
@@ -71,26 +56,18 @@ class Session:
     # where a default kept on the class and read before the instance set it (or set on some
     # instances only) takes the generic lookup on every access (see tests/unit/test_hot_path.py).
     __slots__ = (
-        "active",
-        "autocommit",
-        "blocked",
-        "busy",
         "conn",
         "constraints",
         "cur",
         "deadlines",
-        "failed",
         "in_flight",
         "last_answer",
         "limit",
         "probe",
-        "read_only",
-        "savepoints",
         "slow",
         "started",
         "tended",
         "track",
-        "undos",
         "watchdog",
     )
 
@@ -118,20 +95,13 @@ class Session:
         else:
             self.cur = probed_cursor(conn, probe)
             self.slow = math.inf  # the probe times each statement itself
-        self.read_only = read_only
-        self.autocommit = autocommit
-        self.active = True
-        self.busy = False  # a bulk import is consuming the caller's rows: refuse re-entry
+        self.begin_life(read_only, autocommit)
         self.started = 0.0  # when the block under way started (its deadline's start)
         self.last_answer = 0.0  # when the server last answered in this session; 0.0: not yet
         self.deadlines = deadlines
         self.limit = deadlines.statement
         self.watchdog = deadlines.watchdog
         self.in_flight = deadlines.watchdog.in_flight  # Watchdog.watch and done, inline
-        self.failed: str | None = None  # the call that rolled the whole transaction back
-        self.savepoints: list[Savepoint] = []  # the open savepoint blocks, innermost last
-        self.blocked: RollbackRequired | None = None  # what refuses writes now, if anything
-        self.undos = 0  # failures rolled back so far: tells `write` whether one happened
 
     @property
     def idle_limit(self) -> float:
@@ -203,8 +173,7 @@ class Session:
         without BEGIN/COMMIT, as the statement is atomic by itself: if the connection is lost
         while it runs, whether it took effect is unknown."""
         self.writable()
-        if self.savepoints:
-            self.savepoints[-1].wrote = True
+        self.wrote()
         # A commit of its own leaves no position to read after it: with tracking, always BEGIN.
         implicit = self.autocommit and one_statement and not self.in_transaction and not self.track
         self.watch()
@@ -223,35 +192,8 @@ class Session:
         finally:
             self.unwatch()
 
-    def refusal(self) -> DomainError:
-        return UnitOfWorkBusy() if self.busy else UnitOfWorkNotActive()
-
-    @contextmanager
-    def importing(self) -> Iterator[None]:
-        """While a bulk import consumes the caller's rows, the session refuses other calls:
-        the connection is in the middle of a COPY, and using it would deadlock."""
-        self.active, self.busy = False, True
-        try:
-            yield
-        finally:
-            self.active, self.busy = True, False
-
-    def writable(self) -> None:
-        """Raise unless this session may write now."""
-        if not self.active:
-            raise self.refusal()
-        if self.read_only:
-            raise ReadOnlyViolation()
-        if self.blocked is not None:
-            raise RollbackRequired(self.blocked.failed, savepoint=self.blocked.savepoint)
-
     def commit(self) -> None:
-        if not self.active:
-            raise self.refusal()
-        if self.savepoints:
-            raise UnitOfWorkMisuse("commit() inside a savepoint block: leave the block first")
-        if self.blocked is not None:
-            raise RollbackRequired(self.blocked.failed)
+        self.committable()
         if self.in_transaction:
             self.watch()
             try:
@@ -332,66 +274,26 @@ class Session:
             )
         return translate(exc, context, self.constraints)
 
-    def undo(self, what: str, *, writing: bool) -> None:
-        """After a call failed: roll back the innermost open savepoint block if there is one
-        (and the connection can still do it), else the whole transaction. Until the caller
-        acknowledges it (leaving the block, or `rollback()`), writes and `commit()` refuse,
-        naming `what` failed: nothing is committed that the caller did not see succeed. A
-        failed write always counts; a failed read only when it rolled back writes."""
-        self.undos += 1
-        if self.busy:
-            return  # the import rolls back as its error passes, and undoes it then
-        if self.savepoints and self._to_savepoint(self.savepoints[-1], what, writing):
-            return
-        pending = self.in_transaction or bool(self.savepoints)
-        self.abort()
-        if (writing or pending) and not (self.autocommit or self.read_only):
-            self.failed = what
-            self.blocked = RollbackRequired(what)
+    def pending(self) -> bool:
+        return self.in_transaction
 
-    def _to_savepoint(self, savepoint: Savepoint, what: str, writing: bool) -> bool:
+    def roll_back_to(self, block: Block) -> bool:
+        assert isinstance(block, Savepoint)
         if self.conn.closed or self.conn.pgconn.status != ConnStatus.OK:
             return False
         self.watch()
         try:
-            self.cur.execute(savepoint.rollback_to)
+            self.cur.execute(block.rollback_to)
         except psycopg.Error:
             return False  # the connection broke meanwhile: the whole transaction goes
         finally:
             self.unwatch()
-        if writing or savepoint.wrote:  # a read that took no write with it refuses nothing
-            savepoint.failed = what
-            self.blocked = RollbackRequired(what, savepoint=True)
         return True
 
-    def failed_write(self, name: str, exc: BaseException, undos: int) -> None:
-        """A repository method that writes raised `exc`: roll back unless a failure inside it
-        did already, and name the method as the call that failed."""
-        what = failed_call(name, exc)
-        if self.undos == undos:
-            if not isinstance(exc, REFUSALS):
-                self.undo(what, writing=True)
-        elif self.blocked is not None:  # name the method rather than its statement
-            self.blocked = RollbackRequired(what, savepoint=self.blocked.savepoint)
-            if self.blocked.savepoint:
-                self.savepoints[-1].failed = what
-            else:
-                self.failed = what
-
-    def abort(self) -> None:
-        """Roll back the whole transaction, open savepoint blocks included, and forget any
-        failure: what `rollback()` and leaving the block do. On a broken connection there is
-        nothing left to roll back. Not while a bulk import has the connection: the import
-        itself rolls back as its error passes."""
-        if self.busy:
-            return
-        self.failed = self.blocked = None
-        if self.savepoints:
-            for savepoint in self.savepoints:
-                savepoint.state = BLOCK_LOST
-            self.savepoints.clear()
+    def discard(self) -> None:
+        """On a broken connection there is nothing left to roll back: the pool discards it
+        when it comes back."""
         if self.in_transaction and not self.conn.closed:
-            # On failure the connection is broken: the pool discards it when it comes back.
             self.watch()
             try:
                 with suppress(psycopg.Error):
@@ -405,27 +307,8 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-W = TypeVar("W", bound=Callable[..., Any])
-
-
-def write(method: W) -> W:
-    """Marks a repository method that writes: whatever it raises, including arguments refused
-    before any statement ran, rolls the unit of work (or its innermost savepoint block) back,
-    the one rule for every write; refusals (see adapters.failures) roll nothing back."""
-
-    name = call_name(method)
-
-    @functools.wraps(method)
-    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
-        session = self._s
-        undos = session.undos
-        try:
-            return method(self, *args, **kwargs)
-        except BaseException as exc:
-            session.failed_write(name, exc, undos)
-            raise
-
-    return run  # type: ignore[return-value]
+# Marks a repository method that writes (the repositories keep their session in `_s`).
+write = write_rule("_s")
 
 
 def returned(row: Any) -> tuple[Any, ...]:
@@ -435,34 +318,19 @@ def returned(row: Any) -> tuple[Any, ...]:
     return tuple(row)
 
 
-class Savepoint:
-    """A savepoint block of a unit of work (`with uow.savepoint():`): a write that fails inside
-    it rolls back only what the block wrote, and the unit of work goes on once the block is
-    left. An exception leaving the block rolls the block back; a block left normally after one
-    of its writes failed (the caller caught the error inside it) raises RollbackRequired, as
-    what it wrote is gone. Leaving a block while a block opened inside it is still open rolls
-    the whole unit of work back (the inner block's savepoint goes with the outer one's) and is
-    refused like a failed write."""
+class Savepoint(Block):
+    """A savepoint block of a unit of work (`with uow.savepoint():`), as SAVEPOINT, ROLLBACK TO
+    and RELEASE (the rules are adapters.lifecycle.Block's)."""
 
-    __slots__ = ("failed", "name", "rollback_to", "session", "state", "wrote")
+    __slots__ = ("name", "rollback_to", "session")
 
     def __init__(self, session: Session) -> None:
+        super().__init__(session)
         self.session = session
-        self.state = BLOCK_NEW
-        self.failed: str | None = None
-        self.wrote = False  # a failure inside it takes writes with it
         self.name = self.rollback_to = ""
 
-    def __enter__(self) -> None:
+    def open(self) -> None:
         session = self.session
-        session.writable()
-        if self.state is not BLOCK_NEW:
-            raise UnitOfWorkNotActive()  # one block per savepoint object
-        if session.autocommit:
-            raise UnitOfWorkMisuse(
-                "a savepoint in an autocommit unit of work: each call there commits by itself"
-            )
-        self.state = BLOCK_CLOSED  # until the server has it: a failed entry leaves no block
         self.name = f"shopdb_{len(session.savepoints) + 1}"
         self.rollback_to = f"ROLLBACK TO SAVEPOINT {self.name}"
         statement = f"SAVEPOINT {self.name}"
@@ -475,57 +343,17 @@ class Savepoint:
             raise session.failure(exc, {}, writing=True, call="savepoint") from exc
         finally:
             session.unwatch()
-        self.state = BLOCK_OPEN
-        session.savepoints.append(self)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def leave(self, roll_back: bool) -> None:
         session = self.session
-        if session.busy and self.state is BLOCK_OPEN:
-            raise UnitOfWorkBusy()  # left from add_many's rows: the import goes on
-        if self.state is BLOCK_LOST or (self.state is BLOCK_OPEN and not session.active):
-            # Rolled back with the whole transaction (a call failed beyond what the block can
-            # undo, or the caller rolled back): nothing of it to release.
-            self.state = BLOCK_CLOSED
-            if exc is None and session.blocked is not None:
-                raise RollbackRequired(session.blocked.failed)
-            return
-        if self.state is not BLOCK_OPEN:
-            raise UnitOfWorkMisuse(
-                "this savepoint block is not open: left already, or never entered"
-            )
-        if session.savepoints[-1] is not self:
-            session.abort()
-            session.failed = OUT_OF_ORDER
-            session.blocked = RollbackRequired(OUT_OF_ORDER)
-            self.state = BLOCK_CLOSED
-            if exc is None:
-                raise UnitOfWorkMisuse(LEFT_OUT_OF_ORDER)
-            return
-        session.savepoints.pop()
-        self.state = BLOCK_CLOSED
-        session.blocked = None if session.failed is None else RollbackRequired(session.failed)
-        if self.failed is None and exc is None:
-            statement = f"RELEASE SAVEPOINT {self.name}"
-            if self.wrote and session.savepoints:
-                session.savepoints[-1].wrote = True  # its writes are the outer block's now
-        elif self.failed is None:
-            statement = f"{self.rollback_to}; RELEASE SAVEPOINT {self.name}"
-        else:
-            statement = f"RELEASE SAVEPOINT {self.name}"  # rolled back when its write failed
+        release = f"RELEASE SAVEPOINT {self.name}"
+        statement = f"{self.rollback_to}; {release}" if roll_back else release
         session.watch()
         try:
             session.cur.execute(statement)
         except psycopg.Error as error:
-            failure = session.failure(error, {}, writing=True, call="leaving a savepoint block")
-            if exc is None:
-                raise failure from error
-            return  # the caller's own error goes on; the unit of work now refuses writes
+            raise session.failure(
+                error, {}, writing=True, call="leaving a savepoint block"
+            ) from error
         finally:
             session.unwatch()
-        if self.failed is not None and exc is None:
-            raise RollbackRequired(self.failed, savepoint=True)

@@ -8,6 +8,7 @@ from typing import Any, Self
 import psycopg
 from psycopg_pool import PoolTimeout
 
+from adapters.aggregates import Repositories, Repository
 from adapters.postgres.carts import PostgresCartRepository
 from adapters.postgres.constraints import BY_CONSTRAINT
 from adapters.postgres.errors import translate
@@ -21,22 +22,6 @@ from adapters.postgres.users import PostgresUserRepository
 from adapters.telemetry import QUIET, Telemetry
 from domain.errors import DomainError, StorageUnavailable, UnitOfWorkBusy, UnitOfWorkNotActive
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
-
-
-def _repositories(
-    session: Session,
-) -> tuple[
-    PostgresUserRepository,
-    PostgresProductRepository,
-    PostgresCartRepository,
-    PostgresOrderRepository,
-]:
-    return (
-        PostgresUserRepository(session),
-        PostgresProductRepository(session),
-        PostgresCartRepository(session),
-        PostgresOrderRepository(session),
-    )
 
 
 class _InactiveSession(Session):
@@ -54,36 +39,28 @@ class _InactiveSession(Session):
         self.failed = self.blocked = None
         self.savepoints = []
         self.undos = 0
+        self.autocommit = False
 
     def abort(self) -> None:
         pass  # nothing began, so nothing to roll back; every use refuses already
 
 
 _INACTIVE: Session = _InactiveSession()
-_REFUSING = _repositories(_INACTIVE)
 
 
-class PostgresUnitOfWork:
+class PostgresUnitOfWork(Repositories[Session]):
     """Takes a connection from the pool on entry and gives it back on exit, never inside a
     transaction: whatever was not committed is rolled back first. Its repositories refuse
     every call before entry and after exit (UnitOfWorkNotActive)."""
 
-    # Slots, each set in __init__ (see Session). Before entry: the inactive session, and the
-    # refusing repositories. On entry the repositories become None, each made on first use and
-    # bound to the session of the block it is taken in, so a point read makes one repository,
-    # not four.
-    __slots__ = (
-        "_autocommit",
-        "_carts",
-        "_orders",
-        "_pool",
-        "_products",
-        "_read_only",
-        "_router",
-        "_session",
-        "_telemetry",
-        "_users",
-    )
+    # Slots, each set in __init__ (see Session). Before entry the session is the inactive one,
+    # whose repositories refuse every call.
+    __slots__ = ("_autocommit", "_pool", "_read_only", "_router", "_telemetry")
+
+    users = Repository(PostgresUserRepository)
+    products = Repository(PostgresProductRepository)
+    carts = Repository(PostgresCartRepository)
+    orders = Repository(PostgresOrderRepository)
 
     def __init__(
         self,
@@ -98,39 +75,8 @@ class PostgresUnitOfWork:
         self._telemetry = telemetry
         self._read_only = read_only
         self._autocommit = autocommit
-        self._session: Session = _INACTIVE
-        self._users: PostgresUserRepository | None = _REFUSING[0]
-        self._products: PostgresProductRepository | None = _REFUSING[1]
-        self._carts: PostgresCartRepository | None = _REFUSING[2]
-        self._orders: PostgresOrderRepository | None = _REFUSING[3]
-
-    @property
-    def users(self) -> PostgresUserRepository:
-        found = self._users
-        if found is None:
-            found = self._users = PostgresUserRepository(self._session)
-        return found
-
-    @property
-    def products(self) -> PostgresProductRepository:
-        found = self._products
-        if found is None:
-            found = self._products = PostgresProductRepository(self._session)
-        return found
-
-    @property
-    def carts(self) -> PostgresCartRepository:
-        found = self._carts
-        if found is None:
-            found = self._carts = PostgresCartRepository(self._session)
-        return found
-
-    @property
-    def orders(self) -> PostgresOrderRepository:
-        found = self._orders
-        if found is None:
-            found = self._orders = PostgresOrderRepository(self._session)
-        return found
+        self._session = _INACTIVE
+        self._made = {}
 
     def __enter__(self) -> Self:
         if self._session is not _INACTIVE:
@@ -168,7 +114,7 @@ class PostgresUnitOfWork:
             raise
         if pending is not None:
             self._session.cur = FirstRead(self, pending)  # type: ignore[assignment]
-        self._users = self._products = self._carts = self._orders = None
+        self._made = {}  # the repositories of this block, each made on first use
         return self
 
     def to_primary(self) -> None:
