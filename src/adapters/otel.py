@@ -11,6 +11,8 @@ from opentelemetry import metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from ports.observation import Observer
+
 SCOPE = "shopdb"
 # The semantic conventions' advice for db.client.operation.duration (seconds).
 BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0)
@@ -104,3 +106,7 @@ def failed(span: Any, exc: BaseException) -> None:
     error = type(exc).__qualname__
     span.set_attribute("error.type", error)
     span.set_status(Status(StatusCode.ERROR, error))
+
+
+# Conformance to its port: `mypy src` fails here when a method is missing or differs.
+_conforms: type[Observer] = Otel

@@ -20,10 +20,9 @@ from psycopg import sql
 from adapters.postgres import PoolConfig
 from adapters.schema import children_first
 from shopdb.settings import redact_url
+from shopdb.throwaway import PREFIX
 
 TABLES = children_first()
-# Directories of throwaway servers, reaped by shopdb.throwaway once their owner has died.
-PREFIX = "shopdb-test-postgres-"
 
 
 class HarnessError(Exception):

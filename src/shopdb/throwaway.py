@@ -9,22 +9,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-import psutil
-
-from shopdb.embedded import EmbeddedServer, EmbeddedServerError
-from shopdb.testdb import PREFIX
-
 __all__ = ["PREFIX", "claim", "reap_abandoned", "throwaway_dir"]
 OWNER = "owner"
+# What every throwaway directory's name begins with. What the `embedded` extra brings is
+# imported only where a server or an owner is handled: shopdb.testdb imports this module.
+PREFIX = "shopdb-test-postgres-"
 
 
 def claim(root: Path) -> None:
     """Mark `root` as this process's: pid and start time (a pid alone is reused)."""
+    import psutil
+
     me = psutil.Process()
     (root / OWNER).write_text(f"{me.pid} {me.create_time()}")
 
 
 def _owner_alive(root: Path) -> bool:
+    import psutil
+
     try:
         pid, created = (root / OWNER).read_text().split()
         return bool(psutil.Process(int(pid)).create_time() == float(created))
@@ -36,6 +38,8 @@ def _owner_alive(root: Path) -> bool:
 
 def reap_abandoned(tmp: Path | None = None) -> list[Path]:
     """Stop the servers of throwaway directories whose owner died, and delete them."""
+    from shopdb.embedded import EmbeddedServer, EmbeddedServerError
+
     reaped = []
     for root in (tmp or Path(tempfile.gettempdir())).glob(f"{PREFIX}*"):
         if not root.is_dir() or _owner_alive(root):

@@ -4,11 +4,13 @@ back everything since the last commit."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_type_hints
 
 import pytest
 
@@ -21,73 +23,78 @@ from domain.errors import (
 )
 from domain.model import Cart, NewProduct, NewUser, Product, ProductChanges, User
 from domain.search import ProductQuery
-from ports.carts import CartRepository
-from ports.orders import OrderRepository
-from ports.products import ProductRepository
-from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from ports.users import UserRepository
+from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory, aggregates
 from tests.contract.helpers import add_product, add_user
 
 NEW_USER = NewUser(username="mallory", email="m@example.com", password_hash="h")
 NEW_PRODUCT = NewProduct(name="Stray", price=Decimal("1.00"), inventory_count=1)
 
-# Every method of every repository port, with arguments that would work inside the block.
-CALLS: dict[str, dict[str, Callable[[Any], object]]] = {
-    "users": {
-        "add": lambda r: r.add(NEW_USER),
-        "get": lambda r: r.get(1),
-        "get_by_username": lambda r: r.get_by_username("alice"),
-        "get_by_email": lambda r: r.get_by_email("alice@example.com"),
-        "change_email": lambda r: r.change_email(1, "new@example.com"),
-        "delete": lambda r: r.delete(1),
-    },
-    "products": {
-        "add": lambda r: r.add(NEW_PRODUCT),
-        "add_many": lambda r: r.add_many([NEW_PRODUCT]),
-        "get": lambda r: r.get(1),
-        "get_many": lambda r: r.get_many([1]),
-        "update": lambda r: r.update(1, 1, ProductChanges(name="Renamed")),
-        "delete": lambda r: r.delete(1),
-        "restock": lambda r: r.restock(1, 1),
-        "reserve": lambda r: r.reserve(1, 1),
-        "search": lambda r: r.search(ProductQuery()),
-    },
-    "carts": {
-        "get_or_create": lambda r: r.get_or_create(1),
-        "get": lambda r: r.get(1),
-        "find_for_user": lambda r: r.find_for_user(1),
-        "find_for_user_locked": lambda r: r.find_for_user(1, lock=True),
-        "add_item": lambda r: r.add_item(1, 1, 1),
-        "add_for_user": lambda r: r.add_for_user(1, 1, 1),
-        "set_quantity": lambda r: r.set_quantity(1, 1, 1),
-        "set_quantity_for_user": lambda r: r.set_quantity_for_user(1, 1, 1),
-        "remove_item": lambda r: r.remove_item(1, 1),
-        "remove_for_user": lambda r: r.remove_for_user(1, 1),
-        "clear": lambda r: r.clear(1),
-    },
-    "orders": {
-        "place": lambda r: r.place(1, "key"),
-        "get": lambda r: r.get(1, 1),
-        "list_for_user": lambda r: r.list_for_user(1),
-    },
+# Arguments that would work inside the block, by parameter name, else by type: every method of
+# every repository port the UnitOfWork port lists is called with them (a parameter of a new type
+# fails `port_calls` until an example is added here).
+BY_NAME: dict[str, object] = {
+    "username": "alice",
+    "email": "new@example.com",
+    "idempotency_key": "key",
 }
-PORTS = {
-    "users": UserRepository,
-    "products": ProductRepository,
-    "carts": CartRepository,
-    "orders": OrderRepository,
+BY_TYPE: dict[object, object] = {
+    int: 1,
+    str: "x",
+    NewUser: NEW_USER,
+    NewProduct: NEW_PRODUCT,
+    ProductChanges: ProductChanges(name="Renamed"),
+    ProductQuery: ProductQuery(),
+    Iterable[NewProduct]: [NEW_PRODUCT],
+    Sequence[int]: [1],
 }
-EVERY_CALL = [(repo, name) for repo, calls in CALLS.items() for name in calls]
 
 
-def _public(port: type) -> set[str]:
-    return {name for name in vars(port) if not name.startswith("_")}
+def example(name: str, hint: object) -> object:
+    if name in BY_NAME:
+        return BY_NAME[name]
+    if hint not in BY_TYPE:
+        raise LookupError(f"no example argument for {name}: {hint}; add one to BY_TYPE")
+    return BY_TYPE[hint]
 
 
-def test_every_port_method_is_covered() -> None:
-    for repo, port in PORTS.items():
-        covered = {name.removesuffix("_locked") for name in CALLS[repo]}
-        assert covered == _public(port), f"{repo}: add the new methods to CALLS"
+def port_calls() -> dict[tuple[str, str], Callable[[Any], object]]:
+    """(repository, method) -> a call of it on a repository. Parameters with a default keep it,
+    but a keyword-only flag is called once more set (`find_for_user[lock]`)."""
+    calls: dict[tuple[str, str], Callable[[Any], object]] = {}
+    for repo, port in aggregates().items():
+        for name, method in vars(port).items():
+            if name.startswith("_") or not callable(method):
+                continue
+            hints = get_type_hints(method)
+            parameters = list(inspect.signature(method).parameters.values())[1:]
+            args = {
+                p.name: example(p.name, hints[p.name]) for p in parameters if p.default is p.empty
+            }
+            calls[repo, name] = functools.partial(_call, name, args)
+            for p in parameters:
+                if p.kind is p.KEYWORD_ONLY and hints[p.name] is bool:
+                    flagged = {**args, p.name: not p.default}
+                    calls[repo, f"{name}[{p.name}]"] = functools.partial(_call, name, flagged)
+    return calls
+
+
+def _call(method: str, args: dict[str, object], repository: object) -> object:
+    return getattr(repository, method)(**args)
+
+
+CALLS = port_calls()
+EVERY_CALL = list(CALLS)
+
+
+def test_every_port_method_is_called() -> None:
+    # Derived from the ports: a method added to a port is called by the tests below at once.
+    named = {(repo, name.split("[")[0]) for repo, name in CALLS}
+    for repo, port in aggregates().items():
+        public = {
+            name for name, m in vars(port).items() if not name.startswith("_") and callable(m)
+        }
+        assert {name for r, name in named if r == repo} == public
+    assert ("carts", "find_for_user[lock]") in CALLS
 
 
 def _fingerprint(uow: UnitOfWorkFactory) -> tuple[list[User], tuple[Product, ...], Cart | None]:
@@ -113,7 +120,7 @@ def test_repositories_refuse_before_entry_and_after_exit(
 ) -> None:
     _shop(uow)
     before = _fingerprint(uow)
-    call = CALLS[repo][name]
+    call = CALLS[repo, name]
     work = uow()
     with pytest.raises(UnitOfWorkNotActive):
         call(getattr(work, repo))
@@ -131,6 +138,22 @@ def test_repositories_refuse_before_entry_and_after_exit(
     assert after[0] == before[0]
     assert after[2] == before[2]
     assert [p.inventory_count for p in after[1]] == [p.inventory_count + 1 for p in before[1]]
+
+
+@pytest.mark.parametrize(("repo", "name"), EVERY_CALL)
+def test_every_port_method_runs_inside_the_block(
+    uow: UnitOfWorkFactory, repo: str, name: str
+) -> None:
+    # Inside the block every method reaches its data: it returns, or raises an error of its own
+    # (a missing row, say), never a refusal of the unit of work.
+    _shop(uow)
+    with uow() as work:
+        try:
+            CALLS[repo, name](getattr(work, repo))
+        except (UnitOfWorkNotActive, UnitOfWorkBusy, RollbackRequired):
+            raise
+        except DomainError:
+            pass
 
 
 def test_commit_rollback_and_reentry_refuse_outside_the_block(uow: UnitOfWorkFactory) -> None:

@@ -3,23 +3,16 @@ missing from it or has another signature: shown here on a small port, through my
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-import adapters.hashing
-import adapters.memory.carts
-import adapters.memory.orders
-import adapters.memory.products
-import adapters.memory.unit_of_work
-import adapters.memory.users
-import adapters.postgres.carts
-import adapters.postgres.orders
-import adapters.postgres.products
-import adapters.postgres.unit_of_work
-import adapters.postgres.users
-import adapters.telemetry
+import adapters
+import ports
+from ports.unit_of_work import aggregates
 from tests.typecheck import strict_mypy
 
 SNIPPET = """
@@ -55,30 +48,53 @@ _missing: type[PasswordHasher] = MissingAMethod
 _other: type[PasswordHasher] = AnotherSignature
 """
 
-# Module -> (the class, its port) as the module's conformance line names them.
-DECLARED: dict[ModuleType, tuple[tuple[str, str, str], ...]] = {
-    adapters.postgres.users: (("_conforms", "PostgresUserRepository", "UserRepository"),),
-    adapters.postgres.products: (("_conforms", "PostgresProductRepository", "ProductRepository"),),
-    adapters.postgres.carts: (("_conforms", "PostgresCartRepository", "CartRepository"),),
-    adapters.postgres.orders: (("_conforms", "PostgresOrderRepository", "OrderRepository"),),
-    adapters.postgres.unit_of_work: (
-        ("_conforms", "PostgresUnitOfWork", "UnitOfWork"),
-        ("_makes", "PostgresUnitOfWorkFactory", "UnitOfWorkFactory"),
-    ),
-    adapters.memory.users: (("_conforms", "MemoryUserRepository", "UserRepository"),),
-    adapters.memory.products: (("_conforms", "MemoryProductRepository", "ProductRepository"),),
-    adapters.memory.carts: (("_conforms", "MemoryCartRepository", "CartRepository"),),
-    adapters.memory.orders: (("_conforms", "MemoryOrderRepository", "OrderRepository"),),
-    adapters.memory.unit_of_work: (
-        ("_conforms", "MemoryUnitOfWork", "UnitOfWork"),
-        ("_makes", "MemoryUnitOfWorkFactory", "UnitOfWorkFactory"),
-    ),
-    adapters.hashing: (
-        ("_conforms", "Argon2PasswordHasher", "PasswordHasher"),
-        ("_insecure_conforms", "InsecureTestHasher", "PasswordHasher"),
-    ),
-    adapters.telemetry: (("_conforms", "Telemetry", "Observer"),),
+
+def modules(package: ModuleType) -> list[ModuleType]:
+    """Every module of `package`, imported."""
+    return [
+        importlib.import_module(info.name)
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}.")
+    ]
+
+
+def is_protocol(cls: type) -> bool:
+    return bool(getattr(cls, "_is_protocol", False))
+
+
+def members(cls: type) -> set[str]:
+    return {name for klass in cls.__mro__[:-1] for name in vars(klass) if not name.startswith("_")}
+
+
+# Every port: the Protocol classes of the ports package.
+PORTS = {
+    cls.__name__: cls
+    for module in modules(ports)
+    for cls in vars(module).values()
+    if isinstance(cls, type) and cls.__module__ == module.__name__ and is_protocol(cls)
 }
+ADAPTER_MODULES = modules(adapters)
+
+
+def implementations(module: ModuleType) -> list[tuple[type, str]]:
+    """The classes defined in `module` that have every member of a port, with the port."""
+    return [
+        (cls, name)
+        for cls in vars(module).values()
+        if isinstance(cls, type) and cls.__module__ == module.__name__ and not is_protocol(cls)
+        for name, port in PORTS.items()
+        if members(port) and members(port) <= members(cls)
+    ]
+
+
+def declarations(module: ModuleType) -> set[tuple[str, str]]:
+    """(class, port) for each conformance line of `module`: `_x: type[Port] = Class`."""
+    found = set()
+    for variable, annotation in vars(module).get("__annotations__", {}).items():
+        if isinstance(annotation, str) and annotation.startswith("type[") and variable[0] == "_":
+            value = vars(module).get(variable)
+            if isinstance(value, type):
+                found.add((value.__name__, annotation.removeprefix("type[").removesuffix("]")))
+    return found
 
 
 def test_a_missing_or_changed_method_fails_mypy(tmp_path: Path) -> None:
@@ -95,8 +111,20 @@ def test_a_missing_or_changed_method_fails_mypy(tmp_path: Path) -> None:
     ], stdout
 
 
-@pytest.mark.parametrize("module", list(DECLARED), ids=lambda m: m.__name__)
+def test_the_ports_and_their_implementations_are_found() -> None:
+    # The walk sees every port, and each repository port has an implementation in each adapter.
+    assert {"UnitOfWork", "UnitOfWorkFactory", "PasswordHasher", "Observer"} <= PORTS.keys()
+    found = {(cls.__name__, port) for m in ADAPTER_MODULES for cls, port in implementations(m)}
+    for port in aggregates().values():
+        assert {adapter for adapter, name in found if name == port.__name__} >= {
+            f"Postgres{port.__name__}",
+            f"Memory{port.__name__}",
+        }
+
+
+@pytest.mark.parametrize("module", ADAPTER_MODULES, ids=lambda m: m.__name__)
 def test_every_adapter_class_declares_its_port(module: ModuleType) -> None:
-    for variable, adapter, port in DECLARED[module]:
-        assert vars(module)[variable] is vars(module)[adapter]
-        assert module.__annotations__[variable] == f"type[{port}]"
+    # The conformance line is what makes mypy compare the class with its port.
+    missing = {(cls.__name__, port) for cls, port in implementations(module)}
+    missing -= declarations(module)
+    assert not missing, f"add `_conforms: type[Port] = Class` to {module.__name__}: {missing}"
