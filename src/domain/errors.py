@@ -111,10 +111,12 @@ class EmptyCart(DomainError):
 
 
 class CartFull(DomainError):
-    def __init__(self, cart_id: int, limit: int) -> None:
+    def __init__(self, cart_id: int | None, limit: int) -> None:
+        """`cart_id` None: the statement that found the cart full did not name it."""
         self.cart_id = cart_id
         self.limit = limit
-        super().__init__(f"cart {cart_id} already holds {limit} lines, the most a cart may hold")
+        cart = "the cart" if cart_id is None else f"cart {cart_id}"
+        super().__init__(f"{cart} already holds {limit} lines, the most a cart may hold")
 
 
 class IdempotencyKeyReused(DomainError):

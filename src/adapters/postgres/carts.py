@@ -27,12 +27,12 @@ LINES_MAX_CHECK = "cart_items_lines_max_check"  # 0009's trigger
 # Raised by these statements, with the values each passes to `writing`: a cart or a line whose
 # user, cart or product was deleted meanwhile.
 CONSTRAINT_ERRORS: ConstraintErrors = {
-    "carts_user_id_fkey": lambda c: UserNotFound(c["user_id"]),
-    "cart_items_cart_id_fkey": lambda c: CartNotFound(c["cart_id"]),
-    "cart_items_product_id_fkey": lambda c: ProductNotFound(c["product_id"]),
+    "carts_user_id_fkey": lambda c: UserNotFound(c.get("user_id")),
+    "cart_items_cart_id_fkey": lambda c: CartNotFound(c.get("cart_id")),
+    "cart_items_product_id_fkey": lambda c: ProductNotFound(c.get("product_id")),
     # 0009's trigger, the line cap: `_add` turns it into CartFull itself, with the cart id it
     # holds (add_for_user's context has none); this entry serves any other statement.
-    LINES_MAX_CHECK: lambda c: CartFull(c["cart_id"], CART_LINES_MAX),
+    LINES_MAX_CHECK: lambda c: CartFull(c.get("cart_id"), CART_LINES_MAX),
 }
 
 CART_COLUMNS = columns(Cart, "id, user_id, created_at, updated_at", nested=("items",))
@@ -208,16 +208,18 @@ class PostgresCartRepository:
     @write
     def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:
         line_arguments(cart_id, product_id, quantity)
-        ids = {"cart_id": cart_id, "product_id": product_id}
-        with self._s.writing(one_statement=True, field="quantity", **ids) as cur:
+        with self._s.writing(
+            one_statement=True, field="quantity", cart_id=cart_id, product_id=product_id
+        ) as cur:
             return self._add(cur, cart_id, product_id, quantity)
 
     @write
     def add_for_user(self, user_id: int, product_id: int, quantity: int) -> CartItem:
         line_arguments(user_id, product_id, quantity, "user_id")
         # The cart is locked before the line is written, so its foreign key cannot fail.
-        ids = {"user_id": user_id, "cart_id": None, "product_id": product_id}
-        with self._s.writing(one_statement=False, field="quantity", **ids) as cur:
+        with self._s.writing(
+            field="quantity", user_id=user_id, cart_id=None, product_id=product_id
+        ) as cur:
             locked = cur.execute(LOCK_TO_ADD, {"user_id": user_id}).fetchone()
             if locked is None:
                 if cur.execute(LOCK_USER, (user_id,)).fetchone() is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TypedDict
 
 import psycopg
 from psycopg import errors
@@ -17,9 +17,23 @@ from domain.errors import (
     TransientConflict,
 )
 
+
+class ErrorContext(TypedDict, total=False):
+    """The values of a statement that its errors name: what a repository passes to
+    `Session.writing(...)` and a constraint's error reads back. Typed, so that a misspelt
+    name fails mypy where it is written or read, not at run time on the failure path."""
+
+    user_id: int | None
+    cart_id: int | None
+    product_id: int | None
+    username: str
+    email: str
+    field: str  # the column a value out of range goes to
+
+
 # Constraint name -> domain error, built from the values of the statement that failed. Each
 # repository keeps the map for its SQL beside it (CONSTRAINT_ERRORS); constraints.py joins them.
-ConstraintError = Callable[[Mapping[str, Any]], DomainError]
+ConstraintError = Callable[[ErrorContext], DomainError]
 ConstraintErrors = Mapping[str, ConstraintError]
 
 # Only these say that the schema is behind the code. An UndefinedFunction (42883) also means
@@ -53,7 +67,7 @@ def _out_of_resources(exc: psycopg.Error) -> ServerOutOfResources:
 
 
 def translate(
-    exc: Exception, context: Mapping[str, Any], by_constraint: ConstraintErrors | None = None
+    exc: Exception, context: ErrorContext, by_constraint: ConstraintErrors | None = None
 ) -> DomainError:
     """The domain error for a driver or pool error; `context` holds the statement's values,
     `by_constraint` the errors of named constraints."""

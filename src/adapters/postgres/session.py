@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from time import monotonic
 from types import TracebackType
-from typing import Any
+from typing import Any, Unpack
 
 import psycopg
 from psycopg.errors import IdleInTransactionSessionTimeout
@@ -15,7 +15,7 @@ from psycopg.pq import ConnStatus, TransactionStatus
 
 from adapters.failures import failed_call
 from adapters.lifecycle import Block, Lifecycle, write_rule
-from adapters.postgres.errors import ConstraintErrors, translate
+from adapters.postgres.errors import ConstraintErrors, ErrorContext, translate
 from adapters.postgres.pool import Deadlines, tended
 from adapters.postgres.probe import Probe, probed_cursor, slow_call
 from domain.errors import (
@@ -162,7 +162,7 @@ class Session(Lifecycle):
 
     @contextmanager
     def writing(
-        self, *, one_statement: bool = False, **context: Any
+        self, *, one_statement: bool = False, **context: Unpack[ErrorContext]
     ) -> Iterator[psycopg.Cursor[Any]]:
         """The connection, inside the unit of work's transaction. Whatever raises inside the
         block (the database, the repository, a caller's iterable) rolls the transaction back and
@@ -227,7 +227,7 @@ class Session(Lifecycle):
     def failure(
         self,
         exc: psycopg.Error,
-        context: Any,
+        context: ErrorContext,
         *,
         committing: bool = False,
         writing: bool = False,
@@ -243,7 +243,7 @@ class Session(Lifecycle):
             self.undo(failed_call(call, error), writing=writing)
         return error
 
-    def _error(self, exc: psycopg.Error, context: Any, committing: bool) -> DomainError:
+    def _error(self, exc: psycopg.Error, context: ErrorContext, committing: bool) -> DomainError:
         limit = self.watchdog.exceeded(self.conn)
         broken = self.conn.closed or self.conn.pgconn.status != ConnStatus.OK
         if committing and broken and not isinstance(exc, IdleInTransactionSessionTimeout):
