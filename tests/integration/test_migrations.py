@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -26,6 +27,7 @@ from shopdb.migrations import (
 from shopdb.migrations import alembic_config as shopdb_alembic_config
 from shopdb.testdb import scratch_database
 
+ROOT = Path(__file__).parents[2]
 __all__ = [
     "test_downgrade_leaves_no_trace",
     "test_single_head_revision",
@@ -52,8 +54,19 @@ def alembic_engine(empty_database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def test_head_is_the_case_folding_revision() -> None:
-    assert head_revision() == "0010"
+def test_the_revisions_form_one_line_numbered_like_their_files() -> None:
+    # Derived from the files: NNNN_what.py holds revision NNNN, whose parent is the file before
+    # it, and the last file is the head, the revision `shopdb migrate` goes to.
+    versions = sorted((ROOT / "alembic" / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+    assert versions
+    parent = None
+    for path in versions:
+        text = path.read_text()
+        revision = path.name[:4]
+        assert f'revision = "{revision}"' in text, path.name
+        assert f"down_revision = {parent and repr(parent)}".replace("'", '"') in text, path.name
+        parent = revision
+    assert head_revision() == versions[-1].name[:4]
 
 
 def test_upgrade_records_head_and_downgrade_to_base_removes_everything(
