@@ -1,15 +1,17 @@
-"""The one list of aggregates is the `UnitOfWork` port: each of its properties is a repository.
-An adapter's unit of work declares, for each, the class that implements it, one line each:
+"""The one list of aggregates is the `UnitOfWork` port: each of its annotations names an aggregate
+and its repository port. An adapter's unit of work subclasses the port and `Repositories`:
 
-    class MemoryUnitOfWork(Repositories[MemoryTransaction]):
-        users = Repository(MemoryUserRepository)
+    class MemoryUnitOfWork(Repositories[MemoryTransaction], UnitOfWork): ...
 
-and a unit of work that leaves one out, or declares one the port does not have, fails when its
-module is imported. A repository is made on first use in a block, bound to what that block's
-repositories share (the session), so a point read makes one repository, not one per aggregate."""
+and gets one attribute per aggregate, found by name: the repository of `orders` is the class
+`Memory` + `OrderRepository` in the module `orders` of the unit of work's own package. A
+repository missing there fails as the unit of work's module is imported. A repository is made
+on first use in a block, bound to what that block's repositories share (the session), so a
+point read makes one repository, not one per aggregate."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, overload
 
@@ -20,13 +22,13 @@ R = TypeVar("R")
 
 
 class Repository(Generic[S, R]):
-    """Declares the repository of one aggregate on a unit-of-work class (see the module)."""
+    """The attribute of a unit of work through which one aggregate's repository is reached."""
 
     __slots__ = ("make", "name")
 
-    def __init__(self, make: Callable[[S], R]) -> None:
+    def __init__(self, make: Callable[[S], R], name: str = "") -> None:
         self.make = make
-        self.name = ""
+        self.name = name
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -60,17 +62,30 @@ class Repositories(Generic[S]):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        declared = set(declared_repositories(cls))
-        expected = set(aggregates())
-        if declared != expected:
-            raise TypeError(
-                f"{cls.__name__} declares the repositories {sorted(declared)}, while the"
-                f" UnitOfWork port has {sorted(expected)}: declare each with Repository(...)"
-            )
+        prefix = cls.__name__.removesuffix("UnitOfWork")
+        package = cls.__module__.rpartition(".")[0]
+        for name, port in aggregates().items():
+            made = implementation(package, name, prefix + port.__name__)
+            setattr(cls, name, Repository(made, name))
+
+
+def implementation(package: str, aggregate: str, class_name: str) -> Callable[[Any], Any]:
+    """The repository class `class_name` of the module `package.aggregate`."""
+    where = f"{package}.{aggregate}"
+    try:
+        module = importlib.import_module(where)
+    except ModuleNotFoundError as exc:
+        if exc.name != where:
+            raise
+        raise TypeError(f"no module {where}: the repository of {aggregate!r} goes there") from None
+    found = vars(module).get(class_name)
+    if not isinstance(found, type):
+        raise TypeError(f"{where} defines no class {class_name}, the repository of {aggregate!r}")
+    return found
 
 
 def declared_repositories(cls: type) -> dict[str, Repository[Any, Any]]:
-    """The repositories a unit-of-work class declares, by name."""
+    """The repositories a unit-of-work class reaches, by name."""
     return {
         name: value
         for klass in reversed(cls.__mro__)

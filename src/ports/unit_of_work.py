@@ -41,17 +41,26 @@ class UnitOfWork(Protocol):
     Every call that waits on the database ends within the deadlines of the configuration
     (StorageUnavailable after them)."""
 
-    @property
-    def users(self) -> UserRepository: ...
+    # The aggregates, each reached through its repository: the one list of them. An adapter's
+    # unit of work that subclasses this port gets each from its own package
+    # (adapters/aggregates.py); tests derive their lists from these properties.
+    __slots__ = ()
 
     @property
-    def products(self) -> ProductRepository: ...
+    def users(self) -> UserRepository:
+        raise _from_the_adapter("users")
 
     @property
-    def carts(self) -> CartRepository: ...
+    def products(self) -> ProductRepository:
+        raise _from_the_adapter("products")
 
     @property
-    def orders(self) -> OrderRepository: ...
+    def carts(self) -> CartRepository:
+        raise _from_the_adapter("carts")
+
+    @property
+    def orders(self) -> OrderRepository:
+        raise _from_the_adapter("orders")
 
     def __enter__(self) -> Self: ...
 
@@ -102,6 +111,10 @@ class UnitOfWorkFactory(Protocol):
         left to do and `rollback()` nothing to undo. For use cases that write once. A write
         there may raise CommitOutcomeUnknown, as it is its own commit."""
         ...
+
+
+def _from_the_adapter(name: str) -> AttributeError:
+    return AttributeError(f"{name}: an adapter's unit of work supplies its repositories")
 
 
 def aggregates() -> dict[str, type]:

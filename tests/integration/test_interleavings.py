@@ -153,7 +153,7 @@ def test_commit_of_a_transaction_the_server_aborted_raises(
         work.products.add(NewProduct(name="Kept?", price=Decimal("1.00")))
         # A statement that fails outside the repositories (as a bug or an extension might):
         # the server aborts the transaction and would answer COMMIT with ROLLBACK.
-        session = work.products._s
+        session = work._session
         with pytest.raises(psycopg.errors.DivisionByZero):
             session.cur.execute("SELECT 1 / 0")
         with pytest.raises(TransactionAborted):

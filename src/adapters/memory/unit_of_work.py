@@ -5,26 +5,17 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from adapters.aggregates import Repositories, Repository
-from adapters.memory.carts import MemoryCartRepository
+from adapters.aggregates import Repositories
 from adapters.memory.database import MemoryDatabase
-from adapters.memory.orders import MemoryOrderRepository
-from adapters.memory.products import MemoryProductRepository
 from adapters.memory.transaction import MemorySavepoint, MemoryTransaction
-from adapters.memory.users import MemoryUserRepository
 from domain.errors import UnitOfWorkBusy, UnitOfWorkNotActive
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
-class MemoryUnitOfWork(Repositories[MemoryTransaction]):
+class MemoryUnitOfWork(Repositories[MemoryTransaction], UnitOfWork):
     """Inactive until entered, and again after exit: the repositories refuse then."""
 
     __slots__ = ("_entered",)
-
-    users = Repository(MemoryUserRepository)
-    products = Repository(MemoryProductRepository)
-    carts = Repository(MemoryCartRepository)
-    orders = Repository(MemoryOrderRepository)
 
     def __init__(
         self, database: MemoryDatabase, *, read_only: bool = False, autocommit: bool = False

@@ -8,17 +8,13 @@ from typing import Any, Self
 import psycopg
 from psycopg_pool import PoolTimeout
 
-from adapters.aggregates import Repositories, Repository
-from adapters.postgres.carts import PostgresCartRepository
+from adapters.aggregates import Repositories
 from adapters.postgres.constraints import BY_CONSTRAINT
 from adapters.postgres.errors import translate
-from adapters.postgres.orders import PostgresOrderRepository
 from adapters.postgres.pool import ShopdbPool, give_back, tended
 from adapters.postgres.probe import Probe
-from adapters.postgres.products import PostgresProductRepository
 from adapters.postgres.replicas import GUARD, Pending, Router
 from adapters.postgres.session import Savepoint, Session
-from adapters.postgres.users import PostgresUserRepository
 from adapters.telemetry import QUIET, Telemetry
 from domain.errors import DomainError, StorageUnavailable, UnitOfWorkBusy, UnitOfWorkNotActive
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -48,7 +44,7 @@ class _InactiveSession(Session):
 _INACTIVE: Session = _InactiveSession()
 
 
-class PostgresUnitOfWork(Repositories[Session]):
+class PostgresUnitOfWork(Repositories[Session], UnitOfWork):
     """Takes a connection from the pool on entry and gives it back on exit, never inside a
     transaction: whatever was not committed is rolled back first. Its repositories refuse
     every call before entry and after exit (UnitOfWorkNotActive)."""
@@ -56,11 +52,6 @@ class PostgresUnitOfWork(Repositories[Session]):
     # Slots, each set in __init__ (see Session). Before entry the session is the inactive one,
     # whose repositories refuse every call.
     __slots__ = ("_autocommit", "_pool", "_read_only", "_router", "_telemetry")
-
-    users = Repository(PostgresUserRepository)
-    products = Repository(PostgresProductRepository)
-    carts = Repository(PostgresCartRepository)
-    orders = Repository(PostgresOrderRepository)
 
     def __init__(
         self,
