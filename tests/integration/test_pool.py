@@ -11,7 +11,9 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
-from adapters.postgres import create_pool
+from adapters.postgres import ShopdbPool, create_pool
+from adapters.postgres import pool as pool_module
+from adapters.postgres.dependency_internals import newest_first
 from adapters.postgres.pool import give_back
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from shopdb.testdb import pool_config
@@ -57,6 +59,29 @@ def test_the_connection_given_back_last_is_handed_out_first(
     assert names[id(first)] + names[id(second)] == expected_order
     give_back(pool, first)
     give_back(pool, second)
+
+
+def test_without_psycopg_pools_ordering_hook_a_lifo_pool_hands_out_in_turn(
+    database_url: str, pools: list[ConnectionPool[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fallback dependency_internals chooses when psycopg_pool's `_get_ready_connection`
+    is gone or changed: psycopg_pool's own order, and units of work run as before."""
+    monkeypatch.setattr(pool_module, "LifoConnectionPool", newest_first(ShopdbPool, hook=False))
+    pool = _pool(pools, database_url, min_size=2, max_size=2, lifo=True)
+    assert type(pool) is ShopdbPool
+    a, b = pool.getconn(), pool.getconn()
+    names = {id(a): "a", id(b): "b"}
+    give_back(pool, a)
+    give_back(pool, b)
+    first, second = pool.getconn(), pool.getconn()
+    assert names[id(first)] + names[id(second)] == "ab"
+    give_back(pool, first)
+    give_back(pool, second)
+    uow = PostgresUnitOfWorkFactory(pool)
+    for _ in range(4):
+        with uow(read_only=True) as work:
+            assert work.products.get_many([1]) == {}
+    assert len(Counter(_checkout(pool) for _ in range(20))) == 2
 
 
 def test_sequential_checkouts_keep_to_one_backend(

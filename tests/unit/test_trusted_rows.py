@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from types import MemberDescriptorType
 from typing import Any
 
 import pydantic
 import pytest
 from pydantic import BaseModel
 
-from adapters.postgres import carts, orders, product_search, products, users
+from adapters.postgres import (
+    carts,
+    dependency_internals,
+    orders,
+    product_search,
+    products,
+    users,
+)
 from adapters.postgres.rows import column_names, columns, trusted
 from domain.model import Cart, CartItem, Order, OrderLine, Product, ProductSummary, User
 from domain.search import Page
@@ -162,32 +168,39 @@ def test_every_select_list_rows_are_read_from_by_position_is_the_fields_in_order
     assert column_names(select_list) == [f for f in model.model_fields if f not in nested]
 
 
-# The series `trusted` and `mapper` were verified against; pyproject.toml pins pydantic below
-# the next minor release. Raising the pin means running this module on the new release first.
-VERIFIED_SERIES = (2, 14)
 SLOTS = ("__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+# Both ways of building an entity without validation: pydantic's slots, and model_construct
+# (dependency_internals chooses the latter where the slots are not as verified).
+PATHS = pytest.mark.parametrize(
+    "setters", [dependency_internals.SLOT_SETTERS, None], ids=["slots", "model_construct"]
+)
 
 
-def test_pydantic_is_the_series_the_row_mapping_was_verified_on() -> None:
-    major, minor = (int(part) for part in pydantic.VERSION.split(".")[:2])
-    assert (major, minor) == VERIFIED_SERIES, (
-        f"pydantic {pydantic.VERSION}: adapters/postgres/rows.py writes BaseModel's internal "
-        f"slots, verified on {VERIFIED_SERIES}; check the tests below pass, then update "
-        "VERIFIED_SERIES and the upper bound in pyproject.toml"
-    )
+@PATHS
+@pytest.mark.parametrize(
+    ("model", "select_list", "values"),
+    [
+        (User, users.COLUMNS, USER),
+        (Product, products.COLUMNS, PRODUCT),
+        (CartItem, carts.ITEM, ITEM),
+    ],
+)
+def test_both_ways_map_rows_to_entities_equal_to_validated_ones(
+    setters: dependency_internals.Setters | None,
+    model: type[BaseModel],
+    select_list: str,
+    values: dict[str, Any],
+) -> None:
+    mapped = dependency_internals.row_mapper(model, setters)(row(select_list, values))
+    assert_same(mapped, model(**values))
 
 
-def test_basemodel_keeps_its_instance_state_in_the_slots_rows_sets() -> None:
-    assert BaseModel.__slots__ == ("__dict__", *SLOTS), (
-        f"pydantic {pydantic.VERSION} changed BaseModel.__slots__ to {BaseModel.__slots__}:"
-        " adapters/postgres/rows.py must set the new ones (or use model_construct)"
-    )
-    for slot in SLOTS:
-        descriptor = vars(BaseModel).get(slot)
-        assert isinstance(descriptor, MemberDescriptorType), (
-            f"pydantic {pydantic.VERSION}: BaseModel.{slot} is no longer a slot descriptor;"
-            " adapters/postgres/rows.py sets it through one"
-        )
+@PATHS
+def test_both_ways_build_pages_equal_to_validated_ones(
+    setters: dependency_internals.Setters | None,
+) -> None:
+    values = {"items": (CartItem(**ITEM),), "next_cursor": "abc"}
+    assert_same(dependency_internals.trusted(Page, dict(values), setters), Page(**values))
 
 
 @pytest.mark.parametrize(
@@ -197,8 +210,8 @@ def test_basemodel_keeps_its_instance_state_in_the_slots_rows_sets() -> None:
 def test_trusted_entities_hold_what_model_construct_sets(
     model: type[BaseModel], values: dict[str, Any]
 ) -> None:
-    """model_construct is the public way to skip validation; rows.py does what it does, faster.
-    Any slot or field it sets differently would show here."""
+    """model_construct is the public way to skip validation; the slots path does what it does,
+    faster. Any slot or field it sets differently would show here."""
     ordered = {name: values[name] for name in model.model_fields}
     fast = trusted(model, dict(ordered))
     public = model.model_construct(**ordered)

@@ -14,6 +14,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from adapters.postgres.deadlines import Watchdog
+from adapters.postgres.dependency_internals import newest_first
 
 logger = logging.getLogger(__name__)
 
@@ -97,14 +98,17 @@ class ShopdbPool(ConnectionPool[Any]):
 
 class Tended:
     """What shopdb keeps with each connection for its whole life: the cursor the units of work
-    run their statements on, when a unit of work last gave it back, and a poller on its socket.
+    run their statements on, when a unit of work last gave it back, and a poller on its socket;
+    while observed, the probed cursor and the server's attributes (probe.py).
     """
 
-    __slots__ = ("_poller", "cursor", "returned_at")
+    __slots__ = ("_poller", "cursor", "probed", "returned_at", "server")
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.cursor: psycopg.Cursor[Any] = conn.cursor()
         self.returned_at = -1e9
+        self.probed: psycopg.Cursor[Any] | None = None
+        self.server: dict[str, Any] | None = None
         self._poller: select.poll | None = None
         try:
             poller = select.poll()
@@ -123,16 +127,21 @@ class Tended:
             return True
 
 
-_TENDED = "_shopdb_tended"
+class Tending:
+    """Mixed into the connection class of every pool made here (see `_recording`): the
+    connection carries its `Tended`, and it goes with the connection."""
+
+    shopdb_tended: Tended | None = None
 
 
 def tended(conn: psycopg.Connection[Any]) -> Tended:
-    """The connection's `Tended`, made on first use (a connection's attributes live as long as
-    it does, and go with it)."""
-    attributes = conn.__dict__
-    found: Tended | None = attributes.get(_TENDED)
+    """The connection's `Tended`, made on first use and kept on a connection of a pool made
+    here; a connection of another class gets a new one each time."""
+    found: Tended | None = getattr(conn, "shopdb_tended", None)
     if found is None:
-        found = attributes[_TENDED] = Tended(conn)
+        found = Tended(conn)
+        if isinstance(conn, Tending):
+            conn.shopdb_tended = found
     return found
 
 
@@ -150,26 +159,12 @@ def give_back(
     pool.putconn(conn)
 
 
-class LifoConnectionPool(ShopdbPool):
-    """Hands out the connection given back last, as PgBouncer does by default and SQLAlchemy's
-    `pool_use_lifo` does. In steady use the same few server backends do the work and stay hot
-    in the CPU's caches (a point read through a pool of 8: 73 µs against 85 µs round robin,
-    client and server on one core), and the connections beyond what the load needs sit idle,
-    so `max_idle` can close them.
-
-    psycopg_pool takes ready connections from the left of its deque and gives them back on the
-    right; turning the newest to the front, under the pool's lock, keeps the rest in order, so
-    shrinking still closes the connection idle the longest. A test holds both behaviours.
-
-    psycopg_pool has no public hook for the order, so this overrides `_get_ready_connection`
-    and turns `_pool`: pyproject pins psycopg-pool below the next minor version, and
-    tests/integration/test_pool.py fails by name if either internal changes."""
-
-    def _get_ready_connection(self, timeout: float | None) -> Any:
-        ready = self._pool
-        if len(ready) > 1:
-            ready.rotate(1)
-        return super()._get_ready_connection(timeout)
+# Hands out the connection given back last, as PgBouncer does by default and SQLAlchemy's
+# `pool_use_lifo` does. In steady use the same few server backends do the work and stay hot in
+# the CPU's caches, and the connections beyond what the load needs sit idle, so `max_idle` can
+# close them; shrinking still closes the connection idle the longest. psycopg_pool has no public
+# hook for the order: without the private one (dependency_internals), connections go in turn.
+LifoConnectionPool = newest_first(ShopdbPool)
 
 
 class StaleConnectionGuard:
@@ -224,7 +219,7 @@ def _recording(
     of connections can say why ("too many clients", a password, a name that does not resolve);
     a failed attempt is made again every 50 ms for `retry` seconds first."""
 
-    class Recording(connection_class):  # type: ignore[valid-type,misc]
+    class Recording(connection_class, Tending):  # type: ignore[valid-type,misc]
         @classmethod
         def connect(cls, *args: Any, **kwargs: Any) -> Any:
             give_up = time.monotonic() + retry

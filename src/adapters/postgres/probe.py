@@ -11,10 +11,8 @@ from typing import Any, Self
 import psycopg
 from psycopg import sql
 
+from adapters.postgres.pool import tended
 from adapters.telemetry import DEBUG, Telemetry, database_log, report
-
-_PROBED = "_shopdb_probed"
-_SERVER = "_shopdb_server"
 
 
 def slow_call(seconds: float, threshold: float) -> None:
@@ -95,7 +93,8 @@ def _text(query: Any, cursor: psycopg.Cursor[Any]) -> str:
 
 def _server(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     """The connection's semantic-convention attributes, read once per connection."""
-    found: dict[str, Any] | None = conn.__dict__.get(_SERVER)
+    state = tended(conn)
+    found = state.server
     if found is None:
         info = conn.info
         found = {"db.system.name": "postgresql", "db.namespace": info.dbname}
@@ -103,7 +102,7 @@ def _server(conn: psycopg.Connection[Any]) -> dict[str, Any]:
         found["server.address"] = info.host
         if info.port:
             found["server.port"] = int(info.port)
-        conn.__dict__[_SERVER] = found
+        state.server = found
     return found
 
 
@@ -144,9 +143,10 @@ def probed_cursor(conn: psycopg.Connection[Any], probe: Probe) -> ProbedCursor:
     """The connection's probed cursor, kept with it like its plain one, now reporting to `probe`.
     It is of the connection's own cursor class too, so a cursor_factory an application set still
     applies while the unit of work is observed."""
-    cursor: ProbedCursor | None = conn.__dict__.get(_PROBED)
-    if cursor is None or cursor.closed:
-        cursor = conn.__dict__[_PROBED] = _probed_class(conn.cursor_factory)(conn)
+    state = tended(conn)
+    cursor = state.probed
+    if not isinstance(cursor, ProbedCursor) or cursor.closed:
+        cursor = state.probed = _probed_class(conn.cursor_factory)(conn)
     cursor.probe = probe
     return cursor
 
