@@ -12,6 +12,7 @@ point read makes one repository, not one per aggregate."""
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, overload
 
@@ -78,7 +79,7 @@ def implementation(package: str, aggregate: str, class_name: str) -> Callable[[A
         if exc.name != where:
             raise
         raise TypeError(f"no module {where}: the repository of {aggregate!r} goes there") from None
-    found = vars(module).get(class_name)
+    found = getattr(module, class_name, None)
     if not isinstance(found, type):
         raise TypeError(f"{where} defines no class {class_name}, the repository of {aggregate!r}")
     return found
@@ -88,7 +89,6 @@ def declared_repositories(cls: type) -> dict[str, Repository[Any, Any]]:
     """The repositories a unit-of-work class reaches, by name."""
     return {
         name: value
-        for klass in reversed(cls.__mro__)
-        for name, value in vars(klass).items()
+        for name, value in inspect.getmembers_static(cls)
         if isinstance(value, Repository)
     }

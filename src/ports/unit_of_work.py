@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Protocol, Self, get_type_hints
@@ -118,11 +119,11 @@ def _from_the_adapter(name: str) -> AttributeError:
 
 
 def aggregates() -> dict[str, type]:
-    """The aggregates, by the name a unit of work reaches each by: every property of
-    `UnitOfWork`, with the repository port it returns. The one list the adapters and the tests
-    derive theirs from."""
-    found: dict[str, type] = {}
-    for name, member in vars(UnitOfWork).items():
-        if isinstance(member, property) and member.fget is not None:
-            found[name] = get_type_hints(member.fget)["return"]
-    return found
+    """The aggregates, by the name a unit of work reaches each by (in alphabetical order):
+    every property of `UnitOfWork`, with the repository port it returns. The one list the
+    adapters and the tests derive theirs from."""
+    return {
+        name: get_type_hints(member.fget)["return"]
+        for name, member in inspect.getmembers_static(UnitOfWork)
+        if isinstance(member, property) and member.fget is not None
+    }
