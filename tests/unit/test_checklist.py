@@ -1,0 +1,86 @@
+"""The steps of adding an aggregate that no other check sees left out: its port reached through
+the unit of work, a service that uses it, that service in the container, and a contract module.
+(The other steps fail elsewhere: docs/adding-an-aggregate.md names the check of each.)"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import pkgutil
+from pathlib import Path
+
+from dependency_injector import providers
+
+import ports
+import services
+from ports.unit_of_work import aggregates
+from shopdb.container import Container
+
+CONTRACT = Path(__file__).parents[1] / "contract"
+
+
+def _modules(package: object) -> list[object]:
+    path = getattr(package, "__path__")  # noqa: B009 - a package's search path
+    name = getattr(package, "__name__")  # noqa: B009
+    return [importlib.import_module(i.name) for i in pkgutil.walk_packages(path, f"{name}.")]
+
+
+def repository_ports() -> set[type]:
+    return {
+        cls
+        for module in _modules(ports)
+        for name, cls in inspect.getmembers(module, inspect.isclass)
+        if name.endswith("Repository") and cls.__module__ == getattr(module, "__name__", "")
+    }
+
+
+def service_classes() -> set[type]:
+    return {
+        cls
+        for module in _modules(services)
+        for name, cls in inspect.getmembers(module, inspect.isclass)
+        if name.endswith("Service")
+        and cls.__module__ == getattr(module, "__name__", "")
+        and not getattr(cls, "_is_protocol", False)
+    }
+
+
+def attributes_named(source: str) -> set[str]:
+    return {node.attr for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Attribute)}
+
+
+def test_every_repository_port_is_reached_through_the_unit_of_work() -> None:
+    assert repository_ports() == set(aggregates().values())
+
+
+def test_every_aggregate_is_used_by_a_service() -> None:
+    named: set[str] = set()
+    for path in Path(next(iter(services.__path__))).glob("*.py"):
+        named |= attributes_named(path.read_text())
+    unused = set(aggregates()) - named
+    assert not unused, f"no service reaches {sorted(unused)} (work.<aggregate>)"
+
+
+def test_every_service_has_a_provider_in_the_container() -> None:
+    provided = {
+        provider.provides
+        for provider in Container.providers.values()
+        if isinstance(provider, providers.Factory)
+    }
+    missing = {cls.__name__ for cls in service_classes()} - {
+        getattr(cls, "__name__", "") for cls in provided
+    }
+    assert not missing, f"add a providers.Factory to shopdb.container.Container: {missing}"
+
+
+def test_every_aggregate_has_a_contract_module() -> None:
+    missing = {name for name in aggregates() if not (CONTRACT / f"test_{name}.py").exists()}
+    assert not missing, f"tests/contract/test_<aggregate>.py for {sorted(missing)}"
+
+
+def test_the_checks_see_what_they_look_for() -> None:
+    # Each check above compares against something found: none of them passes on an empty walk.
+    assert len(repository_ports()) == len(aggregates()) >= 4
+    assert len(service_classes()) >= 4
+    assert {"carts", "orders"} <= attributes_named("work.carts.get(1)\nuow.orders")
