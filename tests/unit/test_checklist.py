@@ -5,45 +5,16 @@ the unit of work, a service that uses it, that service in the container, and a c
 from __future__ import annotations
 
 import ast
-import importlib
-import inspect
-import pkgutil
 from pathlib import Path
 
 from dependency_injector import providers
 
-import ports
 import services
 from ports.unit_of_work import aggregates
 from shopdb.container import Container
+from tests.house import repository_ports, service_classes
 
 CONTRACT = Path(__file__).parents[1] / "contract"
-
-
-def _modules(package: object) -> list[object]:
-    path = getattr(package, "__path__")  # noqa: B009 - a package's search path
-    name = getattr(package, "__name__")  # noqa: B009
-    return [importlib.import_module(i.name) for i in pkgutil.walk_packages(path, f"{name}.")]
-
-
-def repository_ports() -> set[type]:
-    return {
-        cls
-        for module in _modules(ports)
-        for name, cls in inspect.getmembers(module, inspect.isclass)
-        if name.endswith("Repository") and cls.__module__ == getattr(module, "__name__", "")
-    }
-
-
-def service_classes() -> set[type]:
-    return {
-        cls
-        for module in _modules(services)
-        for name, cls in inspect.getmembers(module, inspect.isclass)
-        if name.endswith("Service")
-        and cls.__module__ == getattr(module, "__name__", "")
-        and not getattr(cls, "_is_protocol", False)
-    }
 
 
 def attributes_named(source: str) -> set[str]:
