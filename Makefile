@@ -42,8 +42,11 @@ pytest: $(STAMP)
 test-db: $(STAMP)
 	$(BIN)/pytest -m database
 
+# A whole run also writes its table and targets into docs/performance.md (its generated section);
+# the subcommands (bulk, cart, flash, replicas) print only.
+BENCH_DOCS = $(if $(filter bulk cart flash replicas,$(firstword $(BENCH_ARGS))),,--docs docs/performance.md)
 bench: $(STAMP)
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench $(BENCH_ARGS) $(BENCH_DOCS)
 
 # The search mix at 10,000 and 1,000,000 products side by side (seeding takes a minute or two).
 bench-search: $(STAMP)
