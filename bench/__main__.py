@@ -254,6 +254,7 @@ def main() -> None:
     )
     arguments = sys.argv[1:]
     args = parser.parse_args()
+    began = page.started()
 
     from shopdb.container import database_url
     from shopdb.settings import load_settings
@@ -270,18 +271,18 @@ def main() -> None:
     else:
         run = everything(args, url)
         if args.docs and not args.only:
-            document(args.docs, run, described, arguments)
+            document(args.docs, run, began, described, arguments)
     if args.docs and (args.growth or args.only):
         print(f"\n{args.docs} not written: a run with --only or --growth is not the whole table")
 
 
-def document(path: Path, run: Run, described: str, arguments: list[str]) -> None:
+def document(path: Path, run: Run, began: str, described: str, arguments: list[str]) -> None:
     """The run's medians and targets into the generated section of `path`."""
     medians = [(workload, name, statistics.median(rates)) for workload, name, rates in run.rows]
     contestants = [Shopdb.name, RawPool.name, RawConnection.name, Orm.name]
     body = "\n\n".join(
         [
-            page.provenance(without_docs(arguments), described),
+            page.provenance(began, without_docs(arguments), described),
             page.table(medians, contestants, RawPool.name, "ops/s, median"),
             "```text\ntargets\n" + "\n".join(run.targets) + "\n```",
         ]

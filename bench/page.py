@@ -90,23 +90,36 @@ def machine() -> str:
     )
 
 
-def provenance(arguments: Sequence[str], described: str) -> str:
-    """When, from which commit, with which command and on what the figures were measured."""
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+def commit() -> str:
+    """The checkout's commit, marked when files differ from it."""
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 - git on the PATH, fixed args
-            cwd=PAGE.parent,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        head, changes = (
+            subprocess.run(  # noqa: S603 - git with fixed arguments
+                ["git", *command],  # noqa: S607 - git on the PATH
+                cwd=PAGE.parent,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            for command in (["rev-parse", "--short", "HEAD"], ["status", "--porcelain"])
+        )
     except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
+        return "unknown"
+    return f"{head} with uncommitted changes" if changes else head
+
+
+def started() -> str:
+    """When a run starts and from which commit: to be written with its figures."""
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"{now}, commit {commit()}"
+
+
+def provenance(began: str, arguments: Sequence[str], described: str) -> str:
+    """When, from which commit, with which command and on what the figures were measured."""
     command = shlex.join(["python", "-m", "bench", *arguments])
     return "\n".join(
         [
-            f"- measured: {now}, commit {commit}",
+            f"- measured: from {began}",
             f"- command: `{command}`",
             f"- machine: {machine()}",
             f"- run: {described}",

@@ -63,13 +63,13 @@ def test_the_run_writes_its_table_and_targets_into_a_copy_of_the_page(tmp_path: 
     ]
     run.targets = ["  get by id vs psycopg + pool            1.10x  (target >= 0.9x)  met"]
     arguments = ["--docs", str(copy), "--ops", "10"]
-    document(copy, run, "PostgreSQL 18, not pinned", arguments)
+    document(copy, run, page.started(), "PostgreSQL 18, not pinned", arguments)
     written = copy.read_text()
     assert _outside(written, "main") == _outside(original, "main")
     assert "| get product by id | 11 (1.10x) | 10 | - | - |" in written
     assert "| COPY to a bare TEMP table (rows/s) | - | - | 5,000 | - |" in written
     assert run.targets[0] in written
-    assert re.search(r"- measured: \d{4}-\d\d-\d\d \d\d:\d\d UTC, commit \w+", written)
+    assert re.search(r"- measured: from \d{4}-\d\d-\d\d \d\d:\d\d UTC, commit \w+", written)
     assert "- command: `python -m bench --ops 10`" in written
     assert "cores" in written  # the machine
 
