@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck imports pytest test-db bench bench-search lock secrets-baseline clean
+.PHONY: demo test lint typecheck imports pytest docs test-db bench bench-search lock secrets-baseline clean
 
 # Every dependency comes pinned and hash-checked from requirements.lock; then the project itself.
 $(STAMP): pyproject.toml requirements.lock
@@ -22,7 +22,7 @@ lock: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/shopdb demo
 
-test: lint typecheck imports pytest
+test: lint typecheck imports pytest docs
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests alembic bench
@@ -38,12 +38,20 @@ imports: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
+# The documentation site into site/, every warning an error (a broken link, anchor or docstring).
+# Material's banner about its successor is no warning of this project's.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 # The database suites only, e.g. against another server: DATABASE_URL=postgresql://... make test-db
 test-db: $(STAMP)
 	$(BIN)/pytest -m database
 
+# A whole run also writes its table and targets into docs/performance.md (its generated section);
+# the subcommands (bulk, cart, flash, replicas) print only.
+BENCH_DOCS = $(if $(filter bulk cart flash replicas,$(firstword $(BENCH_ARGS))),,--docs docs/performance.md)
 bench: $(STAMP)
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench $(BENCH_ARGS) $(BENCH_DOCS)
 
 # The search mix at 10,000 and 1,000,000 products side by side (seeding takes a minute or two).
 bench-search: $(STAMP)

@@ -4,7 +4,9 @@ Prints ops/s (median and min-max over repeats) and the ratio of each contestant 
 through a pool. Run `python -m bench --help` for the options; `python -m bench bulk ...` (or
 `make bench BENCH_ARGS="bulk --rows N"`) runs the bulk import at scale instead (bench/bulk.py);
 `python -m bench cart` the cart use cases at growing cart sizes (bench/cart_lines.py);
-`python -m bench flash` checkouts of one hot product by hundreds of shoppers (bench/flash.py)."""
+`python -m bench flash` checkouts of one hot product by hundreds of shoppers (bench/flash.py).
+With `--docs PAGE` (as `make bench` runs it) a full run also writes its tables into the page's
+generated section (bench/page.py)."""
 
 from __future__ import annotations
 
@@ -19,10 +21,12 @@ import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import psutil
 
+from bench import page
 from bench.contestants import Orm, RawConnection, RawPool, Shopdb
 from bench.database import (
     BENCH_DATABASE,
@@ -63,6 +67,7 @@ class Run:
         self.url = url
         self.rng = random.Random(args.seed)
         self.rows: list[tuple[str, str, list[float]]] = []
+        self.targets: list[str] = []  # the summary's lines, as printed
         # Inserted users are bench0, bench1, ...: a database kept with --reuse holds those of
         # earlier runs, fewer than all its users, so numbering from that count is unique.
         self.names = itertools.count(user_count(url))
@@ -240,7 +245,16 @@ def main() -> None:
         help="keep a database an earlier run seeded with the same --products, --users and --seed"
         " (migrated to head, vacuumed) instead of seeding it again",
     )
+    parser.add_argument(
+        "--docs",
+        metavar="PAGE",
+        type=Path,
+        help="also write the table and the targets into PAGE's generated section (make bench:"
+        " docs/performance.md); a run with --only or --growth writes nothing",
+    )
+    arguments = sys.argv[1:]
     args = parser.parse_args()
+    began = page.started()
 
     from shopdb.container import database_url
     from shopdb.settings import load_settings
@@ -249,12 +263,32 @@ def main() -> None:
     url = seeded(admin_url, args.database, args.products, args)
     grown = seeded(admin_url, f"{args.database}_grown", args.growth, args) if args.growth else ""
     pin(args.pin)
-    print(describe(url, args), flush=True)
+    described = describe(url, args)
+    print(described, flush=True)
     print(f"{'workload':<34} {'contestant':<26} {'ops/s median':>11} {'min - max':^25} vs pool")
     if args.growth:
         growth(args, url, grown)
     else:
-        everything(args, url)
+        run = everything(args, url)
+        if args.docs and not args.only:
+            document(args.docs, run, began, described, arguments)
+    if args.docs and (args.growth or args.only):
+        print(f"\n{args.docs} not written: a run with --only or --growth is not the whole table")
+
+
+def document(path: Path, run: Run, began: str, described: str, arguments: list[str]) -> None:
+    """The run's medians and targets into the generated section of `path`."""
+    medians = [(workload, name, statistics.median(rates)) for workload, name, rates in run.rows]
+    contestants = [Shopdb.name, RawPool.name, RawConnection.name, Orm.name]
+    body = "\n\n".join(
+        [
+            page.provenance(began, without_docs(arguments), described),
+            page.table(medians, contestants, RawPool.name, "ops/s, median"),
+            "```text\ntargets\n" + "\n".join(run.targets) + "\n```",
+        ]
+    )
+    page.write_section(path, "main", body)
+    print(f"\nwritten into {path}")
 
 
 def seeded(admin_url: str, database: str, products: int, args: argparse.Namespace) -> str:
@@ -304,7 +338,21 @@ def describe(url: str, args: argparse.Namespace) -> str:
     )
 
 
-def everything(args: argparse.Namespace, url: str) -> None:
+def without_docs(arguments: list[str]) -> list[str]:
+    """The command's arguments less `--docs PAGE`: the command that measured."""
+    kept: list[str] = []
+    skip = False
+    for argument in arguments:
+        if skip:
+            skip = False
+        elif argument == "--docs":
+            skip = True
+        elif not argument.startswith("--docs="):
+            kept.append(argument)
+    return kept
+
+
+def everything(args: argparse.Namespace, url: str) -> Run:
     run = Run(args, url)
     shopdb, raw_pool, raw_conn, orm = (
         Shopdb(url, 8),
@@ -422,6 +470,7 @@ def everything(args: argparse.Namespace, url: str) -> None:
     for contestant in all_:
         contestant.close()
     summary(run)
+    return run
 
 
 def _each(work: Callable[[], Any]) -> Callable[[int], Any]:
@@ -519,18 +568,23 @@ def summary(run: Run) -> None:
         ("bulk import vs ORM bulk insert", "bulk import", Shopdb.name, Orm.name, 8.0, True),
     ]
     print("\ntargets")
+
+    def say(line: str) -> None:
+        print(line)
+        run.targets.append(line)
+
     for label, workload, ours, theirs, target, higher in targets:
         try:
             ratio = median(workload, ours) / median(workload, theirs)
         except StopIteration:
             continue
         met = ratio >= target if higher else ratio <= target
-        print(f"  {label:<36} {ratio:6.2f}x  (target >= {target}x)  {'met' if met else 'MISSED'}")
+        say(f"  {label:<36} {ratio:6.2f}x  (target >= {target}x)  {'met' if met else 'MISSED'}")
     try:
         # Recording the sale must not make checkout the slow path: a 5-line checkout with its
         # order against the simplest write there is, through shopdb in the same run.
         cost = median("checkout + order", Shopdb.name) / median("insert user", Shopdb.name)
-        print(
+        say(
             f"  {'5-line checkout + order vs insert':<36} {cost:6.2f}x  (target >= 0.5x)  "
             f"{'met' if cost >= 0.5 else 'MISSED'}"
         )
@@ -540,7 +594,7 @@ def summary(run: Run) -> None:
         page_1 = median("search page 1 (keyset)", Shopdb.name)
         page_1000 = median("search page 1000 (keyset)", Shopdb.name)
         cost = page_1 / page_1000
-        print(
+        say(
             f"  {'keyset page 1000 cost vs page 1':<36} {cost:6.2f}x  (target <= 1.2x)  "
             f"{'met' if cost <= 1.2 else 'MISSED'}"
         )

@@ -1,10 +1,11 @@
-"""The README's examples run as written, in order, on PostgreSQL; its commands exist."""
+"""The examples of the README and of every documentation page run as written, page by page in
+order, on PostgreSQL; the commands they show exist. A block shown but not meant to run carries
+`<!-- not run: why -->` on the line before its fence (tests/pages.py)."""
 
 from __future__ import annotations
 
 import inspect
 import logging
-import re
 import shlex
 from collections.abc import Generator
 from pathlib import Path
@@ -14,12 +15,14 @@ import pytest
 from typer.testing import CliRunner
 
 from shopdb.cli import app
+from tests import pages
 
-README = (Path(__file__).parents[2] / "README.md").read_text()
-
-
-def _blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", README, re.DOTALL)
+EXAMPLES = {
+    page: examples
+    for page in pages.PAGES
+    if (examples := [b.body for b in pages.blocks(page) if b.is_example])
+}
+TELEMETRY = pages.ROOT / "docs" / "telemetry.md"
 
 
 def _run_tests(names: set[str], namespace: dict[str, Any]) -> int:
@@ -52,7 +55,7 @@ def _run_examples(blocks: list[str]) -> int:
     try:
         for block in blocks:
             before = set(namespace)
-            exec(block.replace("@pytest.fixture\n", ""), namespace)  # noqa: S102 - our README
+            exec(block.replace("@pytest.fixture\n", ""), namespace)  # noqa: S102 - our docs
             tests += _run_tests(set(namespace) - before, namespace)
     finally:
         container = namespace.get("container")
@@ -61,16 +64,31 @@ def _run_examples(blocks: list[str]) -> int:
     return tests
 
 
+@pytest.mark.parametrize("page", list(EXAMPLES), ids=pages.name)
 def test_every_python_example_runs_in_order_twice(
-    clean_database: str, monkeypatch: pytest.MonkeyPatch
+    page: Path, clean_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Each page in a namespace of its own, as a reader pastes its examples from the top."""
     monkeypatch.setenv("DATABASE_URL", clean_database)
     monkeypatch.delenv("SHOPDB_BACKEND", raising=False)
-    blocks = _blocks("python")
-    assert len(blocks) >= 4
+    blocks = EXAMPLES[page]
+    tests = sum(block.count("\ndef test_") + block.startswith("def test_") for block in blocks)
     # A second run finds the first one's rows: fixed names or keys would collide there.
     for _ in range(2):
-        assert _run_examples(blocks) >= 1  # the example of unit tests on the fakes ran
+        assert _run_examples(blocks) == tests  # the examples of tests ran too
+
+
+def test_the_pages_with_examples_are_run() -> None:
+    """The parametrization above found the pages it must: a changed fence would empty it."""
+    found = {pages.name(page) for page in EXAMPLES}
+    assert {
+        "README.md",
+        "docs/usage.md",
+        "docs/unit-of-work.md",
+        "docs/telemetry.md",
+        "docs/testing.md",
+        "docs/scale-out.md",
+    } <= found
 
 
 def test_the_logging_example_prints_with_no_logging_configured(
@@ -79,15 +97,15 @@ def test_the_logging_example_prints_with_no_logging_configured(
     """As in a fresh program: no handler anywhere (pytest's own taken off for the example)."""
     monkeypatch.setenv("DATABASE_URL", clean_database)
     monkeypatch.delenv("SHOPDB_BACKEND", raising=False)
-    (logging_example,) = [b for b in _blocks("python") if b.startswith("import logging")]
-    setup = _blocks("python")[0]
+    setup, *others = EXAMPLES[TELEMETRY]
+    (logging_example,) = [b for b in others if b.startswith("import logging")]
     root = logging.getLogger()
     kept = root.handlers[:]
     namespace: dict[str, Any] = {}
     try:
-        exec(setup, namespace)  # noqa: S102 - our README: the Container and the lamp
+        exec(setup, namespace)  # noqa: S102 - our docs: the Container and the lamp
         root.handlers.clear()
-        exec(logging_example, namespace)  # noqa: S102 - our README
+        exec(logging_example, namespace)  # noqa: S102 - our docs
     finally:
         for added in root.handlers[:]:
             root.removeHandler(added)
@@ -101,11 +119,12 @@ def test_the_logging_example_prints_with_no_logging_configured(
 def test_every_test_file_shown_runs_under_pytest(
     pytester: pytest.Pytester, same_server: str
 ) -> None:
-    """A block fenced as `python tests/NAME.py` is a test file of the reader's: it runs as
-    pytest runs it, with shopdb's plugin and no conftest."""
-    files = re.findall(r"```python (tests/\S+\.py)\n(.*?)```", README, re.DOTALL)
+    """A block fenced as `python title="tests/NAME.py"` is a test file of the reader's: it runs
+    as pytest runs it, with shopdb's plugin and no conftest."""
+    files = [(b.title, b.body) for b in pages.every_block() if b.is_test_file]
     assert files
     for name, text in files:
+        assert name is not None
         (pytester.path / name).parent.mkdir(parents=True, exist_ok=True)
         (pytester.path / name).write_text(text)
     result = pytester.runpytest("-p", "no:cacheprovider")
@@ -114,8 +133,10 @@ def test_every_test_file_shown_runs_under_pytest(
 
 def _shopdb_commands() -> list[list[str]]:
     commands = []
-    for block in _blocks("sh"):
-        for line in block.splitlines():
+    for block in pages.every_block():
+        if block.language != "sh":
+            continue
+        for line in block.body.splitlines():
             words = shlex.split(line, comments=True)
             if words and words[0].endswith("bin/shopdb"):
                 commands.append(words[1:])

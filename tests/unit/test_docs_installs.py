@@ -1,5 +1,6 @@
-"""Every package the README's Python examples import is installed by shopdb (its core or an
-extra) or named in one of the README's `pip install` lines: a reader can run them."""
+"""Every package the Python examples of the README and the documentation pages import is
+installed by shopdb (its core or an extra) or named in a `pip install` line of those pages: a
+reader can run them."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import sys
 import tomllib
 from pathlib import Path
 
+from tests import pages
+
 ROOT = Path(__file__).parents[2]
-README = (ROOT / "README.md").read_text()
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 # The example of unit tests of the reader's own services runs under the reader's pytest.
 READERS_OWN = {"pytest"}
@@ -26,13 +28,15 @@ def _name(requirement: str) -> str:
 
 
 def _installable() -> set[str]:
-    """What shopdb installs (core and every extra but dev) and what the README says to."""
+    """What shopdb installs (core and every extra but dev) and what the pages say to."""
     project = PYPROJECT["project"]
     extras = {k: v for k, v in project["optional-dependencies"].items() if k != "dev"}
     names = {_name(r) for r in project["dependencies"]}
     names |= {_name(r) for requirements in extras.values() for r in requirements}
-    for block in re.findall(r"```sh\n(.*?)```", README, re.DOTALL):
-        for line in block.splitlines():
+    for block in pages.every_block():
+        if block.language != "sh":
+            continue
+        for line in block.body.splitlines():
             words = shlex.split(line, comments=True)
             if "pip" in words and "install" in words:
                 after = words[words.index("install") + 1 :]
@@ -69,10 +73,10 @@ def _distribution(module: str) -> str | None:
     raise AssertionError(f"no distribution holds {origin}")
 
 
-def test_every_package_an_example_imports_is_installed_by_a_line_of_the_readme() -> None:
-    blocks = re.findall(r"```python\n(.*?)```", README, re.DOTALL)
+def test_every_package_an_example_imports_is_installed_by_a_line_of_the_docs() -> None:
+    blocks = [block.body for block in pages.every_block() if block.is_python]
     modules = set().union(*(_imports(block) for block in blocks))
     needed = {d for m in modules if (d := _distribution(m)) is not None} - READERS_OWN
     assert "opentelemetry-sdk" in needed  # the check tells a namespace's packages apart
     missing = needed - _installable()
-    assert not missing, f"install them through an extra or a README pip line: {sorted(missing)}"
+    assert not missing, f"install them by an extra or a pip line of the docs: {sorted(missing)}"
