@@ -38,11 +38,9 @@ class Session(Lifecycle):
     """The connection is in autocommit mode: reads outside a transaction need no BEGIN/COMMIT,
     and a transaction starts only when something is written.
 
-    Statements go through the connection's own cursor, kept with it across units of work.
-    `conn.execute()` builds a new cursor for every statement, and with it a new adaptation
-    context that looks up every column's loader again: a point read took 64 µs that way and
-    45 µs on a kept cursor (same connection, client and server on one core). The repositories
-    use the cursor one statement at a time and fetch at once.
+    Statements go through the connection's own cursor, kept with it across units of work
+    (docs/performance.md, "The hot path"). The repositories use the cursor one statement at a
+    time and fetch at once.
 
     While a probe observes the unit of work, statements go through its probed cursor instead
     (counted, timed, traced, each slow one named). Without one, a block slower than the
@@ -52,9 +50,7 @@ class Session(Lifecycle):
     Once the unit of work has exited, `active` is False and every block refuses to start: the
     connection belongs to someone else by then."""
 
-    # Slots, each set in __init__: CPython 3.11 always specializes a read or write of a slot,
-    # where a default kept on the class and read before the instance set it (or set on some
-    # instances only) takes the generic lookup on every access (see tests/unit/test_hot_path.py).
+    # Slots, each set in __init__ (docs/performance.md; tests/unit/test_hot_path.py).
     __slots__ = (
         "conn",
         "constraints",
@@ -113,14 +109,13 @@ class Session(Lifecycle):
 
     @property
     def in_transaction(self) -> bool:
-        # pgconn, not conn.info: this runs on every statement and info is built on each access.
+        # pgconn, not conn.info, which is built anew on each access: this runs every statement.
         return self.conn.pgconn.transaction_status != _IDLE
 
     def reading(self) -> Session:
         """For reads: `with session.reading() as cur:` runs the block under the deadline, and a
         failure of the database becomes a domain error. The session is that context manager
-        itself (blocks do not nest): a new object per read costs ~0.3 µs, and a generator-based
-        context manager ~1.5 µs more."""
+        itself (blocks do not nest), so a read makes no object of its own."""
         if not self.active:
             raise self.refusal()
         return self
