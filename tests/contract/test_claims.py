@@ -6,8 +6,11 @@ or a rule the fake claims and does not enforce fails this module."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -28,6 +31,7 @@ from domain.errors import (
 from domain.model import NewProduct, NewUser, OrderStatus, ProductChanges
 from domain.values import CART_LINES_MAX
 from ports.unit_of_work import UnitOfWorkFactory
+from tests import contract
 from tests.contract.helpers import add_product, add_user
 
 Example = Callable[[UnitOfWorkFactory], object]
@@ -67,7 +71,7 @@ def _shop(uow: UnitOfWorkFactory) -> tuple[int, int, int]:
 
 
 # Rules the ports can break: each example must be refused with this error, on both adapters.
-REFUSED: dict[str, tuple[type[DomainError], Example]] = {
+RULES_REFUSED: dict[str, tuple[type[DomainError], Example]] = {
     "users_username_length_check": (
         InvalidInput,
         _write(lambda w: w.users.add(_new_user(username="ab"))),
@@ -141,7 +145,7 @@ def _full_cart(uow: UnitOfWorkFactory) -> object:
         return work.carts.add_item(1, 1 + CART_LINES_MAX, 1)
 
 
-REFUSED["cart_items_lines_max_check"] = (CartFull, _full_cart)
+RULES_REFUSED["cart_items_lines_max_check"] = (CartFull, _full_cart)
 
 
 # Rules no port call can break (the adapter writes the value itself): each example does what
@@ -199,7 +203,7 @@ def _archived_users_keep_no_hash(uow: UnitOfWorkFactory) -> None:
     assert again.password_hash == HASH
 
 
-HELD: dict[str, Example] = {
+RULES_HELD: dict[str, Example] = {
     "users_pkey": _ids_are_drawn_once,
     "products_pkey": _ids_are_drawn_once,
     "carts_pkey": _ids_are_drawn_once,
@@ -217,6 +221,21 @@ HELD: dict[str, Example] = {
     "order_lines_quantity_positive_check": _an_order_copies_its_cart,
     "order_lines_order_id_product_id_key": _an_order_copies_its_cart,
 }
+
+
+def collected(name: str) -> dict[str, Any]:
+    """The examples of every contract module (an aggregate's own module may keep its rules'
+    examples as RULES_REFUSED and RULES_HELD), each rule once."""
+    found: dict[str, Any] = {}
+    for info in pkgutil.iter_modules(contract.__path__, "tests.contract."):
+        examples = getattr(importlib.import_module(info.name), name, {})
+        assert not found.keys() & examples.keys(), f"{info.name}: a second example"
+        found.update(examples)
+    return found
+
+
+REFUSED: dict[str, tuple[type[DomainError], Example]] = collected("RULES_REFUSED")
+HELD: dict[str, Example] = collected("RULES_HELD")
 
 
 def test_every_rule_has_exactly_one_example() -> None:

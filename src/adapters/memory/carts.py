@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from adapters.memory.database import CartRow, ItemRow
@@ -22,6 +23,19 @@ from ports.carts import CartRepository
 if TYPE_CHECKING:
     from adapters.memory.database import Tables
     from adapters.memory.transaction import MemoryTransaction
+
+# The schema's rules on this repository's tables, by the names the migrations give them, and
+# how the fake enforces each (tests/contract/test_drift.py, test_claims.py).
+ENFORCED: Mapping[str, str] = {
+    "cart_items_lines_max_check": "MemoryCartRepository: CART_LINES_MAX, under the writer lock",
+    "carts_pkey": "MemoryDatabase.next_id",
+    "carts_user_id_fkey": "get_or_create checks the user; users.delete drops carts",
+    "cart_items_pkey": "MemoryDatabase.next_id",
+    "cart_items_cart_id_fkey": "add_item checks the cart; users.delete drops items",
+    "cart_items_product_id_fkey": "add_item checks the product; products.delete drops lines",
+    "cart_items_quantity_positive_check": "domain.values.Quantity",
+    "cart_items_cart_id_product_id_key": "add_item merges into the existing line",
+}
 
 
 def _item(tables: Tables, row: ItemRow) -> CartItem:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,23 @@ from ports.orders import OrderRepository
 if TYPE_CHECKING:
     from adapters.memory.database import Tables
     from adapters.memory.transaction import MemoryTransaction
+
+# The schema's rules on this repository's tables, by the names the migrations give them, and
+# how the fake enforces each (tests/contract/test_drift.py, test_claims.py).
+ENFORCED: Mapping[str, str] = {
+    "orders_pkey": "MemoryDatabase.next_id",
+    "orders_user_id_fkey": "place takes the user of a cart; users.delete archives",
+    "orders_idempotency_key_length_check": "domain.values.IdempotencyKey: 1 to 100 characters",
+    "orders_status_check": "domain.model.OrderStatus: placed",
+    "orders_total_non_negative_check": "the sum of non-negative prices times quantities",
+    "orders_user_id_idempotency_key_key": "place returns the order of a key it has seen",
+    "order_lines_pkey": "MemoryDatabase.next_id",
+    "order_lines_order_id_fkey": "place writes lines of the order it writes",
+    "order_lines_product_id_fkey": "products.delete archives, never removes",
+    "order_lines_unit_price_non_negative_check": "copied from a Price",
+    "order_lines_quantity_positive_check": "copied from a cart line's Quantity",
+    "order_lines_order_id_product_id_key": "a cart holds one line per product",
+}
 
 
 def _order(tables: Tables, row: OrderRow) -> Order:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from adapters.memory import cascade
@@ -33,6 +33,18 @@ from ports.products import ProductRepository
 if TYPE_CHECKING:
     from adapters.memory.database import Tables
     from adapters.memory.transaction import MemoryTransaction
+
+# The schema's rules on this repository's tables, by the names the migrations give them, and
+# how the fake enforces each (tests/contract/test_drift.py, test_claims.py).
+ENFORCED: Mapping[str, str] = {
+    "products_pkey": "MemoryDatabase.next_id",
+    "products_name_not_blank_check": "domain.values.not_blank, same white space as btrim",
+    "products_price_non_negative_check": "domain.values.Price: ge=0",
+    "products_price_not_nan_check": "domain.values.money: finite amounts only",
+    "products_inventory_count_non_negative_check": "domain.values.Inventory, and reserve",
+    "products_version_positive_check": "domain.values.Version; versions start at 1",
+    "products_description_length_check": "domain.values.Description: at most 10,000 characters",
+}
 
 
 class MemoryProductRepository:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from adapters.memory import cascade
@@ -16,6 +17,17 @@ from ports.users import UserRepository
 if TYPE_CHECKING:
     from adapters.memory.database import Tables
     from adapters.memory.transaction import MemoryTransaction
+
+# The schema's rules on this repository's tables, by the names the migrations give them, and
+# how the fake enforces each (tests/contract/test_drift.py, test_claims.py).
+ENFORCED: Mapping[str, str] = {
+    "users_pkey": "MemoryDatabase.next_id: ids are drawn once, never reused",
+    "users_username_length_check": "domain.values.Username: 3 to 50 characters",
+    "users_password_hash_not_empty_check": "domain.values.PasswordHash: 1 to 255 characters",
+    "users_password_hash_archived_check": "MemoryUserRepository.delete keeps no hash",
+    "users_username_lower_key": "MemoryUserRepository.add: among live users, any case",
+    "users_email_lower_key": "MemoryUserRepository.add / change_email, among live users",
+}
 
 
 def _taken(tables: Tables, field: str, value: str, except_id: int | None = None) -> bool:

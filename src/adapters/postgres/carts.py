@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
 
-from adapters.postgres.errors import ConstraintErrors
+from adapters.postgres.errors import A_CHECK, NEVER_SUPPLIED, ConstraintErrors
 from adapters.postgres.rows import columns, mapper, trusted
 from adapters.postgres.session import Session, returned, write
 from domain.errors import (
@@ -33,6 +34,14 @@ CONSTRAINT_ERRORS: ConstraintErrors = {
     # 0009's trigger, the line cap: `_add` turns it into CartFull itself, with the cart id it
     # holds (add_for_user's context has none); this entry serves any other statement.
     LINES_MAX_CHECK: lambda c: CartFull(c.get("cart_id"), CART_LINES_MAX),
+}
+
+# This repository's constraints that need no domain error, each with the reason.
+UNMAPPED: Mapping[str, str] = {
+    "carts_pkey": NEVER_SUPPLIED,
+    "cart_items_pkey": NEVER_SUPPLIED,
+    "cart_items_quantity_positive_check": A_CHECK,
+    "cart_items_cart_id_product_id_key": "every write of a line is an upsert ON CONFLICT of it",
 }
 
 CART_COLUMNS = columns(Cart, "id, user_id, created_at, updated_at", nested=("items",))

@@ -36,6 +36,13 @@ class ErrorContext(TypedDict, total=False):
 ConstraintError = Callable[[ErrorContext], DomainError]
 ConstraintErrors = Mapping[str, ConstraintError]
 
+# Why a constraint needs no domain error of its own (the repositories' UNMAPPED).
+NEVER_SUPPLIED = "an identity column: ids are never supplied, so never duplicated"
+A_CHECK = "a CHECK: InvalidInput by SQLSTATE 23514; the domain refuses such values first"
+NEVER_DELETED = (
+    "users and products are archived, never deleted: it refuses only a hand-written DELETE"
+)
+
 # Only these say that the schema is behind the code. An UndefinedFunction (42883) also means
 # an operator applied to a value of the wrong type, so it stays a generic database error.
 SCHEMA_MISSING = (errors.UndefinedTable, errors.UndefinedColumn)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from adapters.postgres.carts import LOCK_FOR_USER
-from adapters.postgres.errors import ConstraintErrors
+from adapters.postgres.errors import A_CHECK, NEVER_DELETED, NEVER_SUPPLIED, ConstraintErrors
 from adapters.postgres.rows import columns, trusted
 from adapters.postgres.session import Session, returned, write
 from domain.errors import (
@@ -104,6 +104,21 @@ CONSTRAINT_ERRORS: ConstraintErrors = {
     "orders_user_id_idempotency_key_key": lambda c: TransientConflict(
         "another checkout with the same idempotency key committed first"
     ),
+}
+
+# This repository's constraints that need no domain error, each with the reason.
+UNMAPPED: Mapping[str, str] = {
+    "orders_pkey": NEVER_SUPPLIED,
+    "order_lines_pkey": NEVER_SUPPLIED,
+    "orders_idempotency_key_length_check": A_CHECK,
+    "orders_status_check": A_CHECK,
+    "orders_total_non_negative_check": A_CHECK,
+    "order_lines_unit_price_non_negative_check": A_CHECK,
+    "order_lines_quantity_positive_check": A_CHECK,
+    "order_lines_order_id_product_id_key": "a checkout writes the lines of a cart: one a product",
+    "order_lines_order_id_fkey": "lines are written with their order, and orders never deleted",
+    "orders_user_id_fkey": NEVER_DELETED,
+    "order_lines_product_id_fkey": NEVER_DELETED,
 }
 ORDER_COLUMNS = columns(
     Order, "o.id, o.user_id, o.status, o.created_at, o.updated_at", nested=("lines",)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from time import monotonic
 
 from psycopg import sql
 
-from adapters.postgres.errors import ConstraintErrors
+from adapters.postgres.errors import A_CHECK, NEVER_SUPPLIED, ConstraintErrors
 from adapters.postgres.product_search import search_sql
 from adapters.postgres.rows import columns, mapper, trusted
 from adapters.postgres.session import Session, returned, write
@@ -103,6 +103,17 @@ to_summary = mapper(ProductSummary)
 
 # Products are archived, never deleted, and the other rules are CHECKs (see constraints.py).
 CONSTRAINT_ERRORS: ConstraintErrors = {}
+
+# This repository's constraints that need no domain error, each with the reason.
+UNMAPPED: Mapping[str, str] = {
+    "products_pkey": NEVER_SUPPLIED,
+    "products_name_not_blank_check": A_CHECK,
+    "products_price_non_negative_check": A_CHECK,
+    "products_price_not_nan_check": A_CHECK,
+    "products_inventory_count_non_negative_check": A_CHECK,
+    "products_version_positive_check": A_CHECK,
+    "products_description_length_check": A_CHECK,
+}
 
 
 class PostgresProductRepository:

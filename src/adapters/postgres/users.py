@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from adapters.postgres.errors import ConstraintErrors
+from collections.abc import Mapping
+
+from adapters.postgres.errors import A_CHECK, NEVER_SUPPLIED, ConstraintErrors
 from adapters.postgres.rows import columns, mapper
 from adapters.postgres.session import Session, returned, write
 from domain.errors import EmailTaken, UsernameTaken, UserNotFound
@@ -43,6 +45,14 @@ to_user = mapper(User)
 CONSTRAINT_ERRORS: ConstraintErrors = {
     "users_username_lower_key": lambda c: UsernameTaken(c["username"]),
     "users_email_lower_key": lambda c: EmailTaken(c["email"]),
+}
+
+# This repository's constraints that need no domain error, each with the reason.
+UNMAPPED: Mapping[str, str] = {
+    "users_pkey": NEVER_SUPPLIED,
+    "users_username_length_check": A_CHECK,
+    "users_password_hash_not_empty_check": A_CHECK,
+    "users_password_hash_archived_check": "a CHECK that only the archiving statement meets",
 }
 
 
