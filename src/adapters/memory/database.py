@@ -11,11 +11,13 @@ import threading
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final, TypeVar
 
-from adapters.schema import SEQUENCES
+from adapters.schema import SEQUENCES, TABLES
 from domain.errors import StorageUnavailable
 from domain.model import Product, User
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,8 @@ class ArchivedProductRow:
 
 @dataclass
 class Tables:
-    """One attribute per table of adapters.schema.TABLES (a unit test holds them equal)."""
+    """Every table of adapters.schema.TABLES: the core tables as typed attributes, any other by
+    its name (`table(name, RowType)`), so that a table a new aggregate adds needs no edit here."""
 
     users: dict[int, User] = field(default_factory=dict)
     products: dict[int, Product] = field(default_factory=dict)
@@ -91,24 +94,43 @@ class Tables:
     archived_products: dict[int, ArchivedProductRow] = field(
         default_factory=dict, metadata={"archive_of": "products"}
     )
+    # The declared tables without an attribute above, by name.
+    by_name: dict[str, dict[int, Any]] = field(default_factory=dict, metadata={"by_name": True})
+
+    def __post_init__(self) -> None:
+        for table in TABLES:
+            if table not in _ATTRIBUTES:
+                self.by_name.setdefault(table, {})
 
     @classmethod
     def attributes(cls) -> dict[str, str]:
         """Table name -> attribute name (of the live rows, for users and products)."""
-        return {
-            f.metadata.get("table", f.name): f.name
-            for f in fields(cls)
-            if "archive_of" not in f.metadata
-        }
+        return _ATTRIBUTES
 
     def rows(self, table: str) -> dict[int, Any]:
         """The rows of `table`, by the schema's name."""
-        rows: dict[int, Any] = getattr(self, self.attributes()[table])
+        attribute = _ATTRIBUTES.get(table)
+        if attribute is None:
+            return self.by_name[table]
+        rows: dict[int, Any] = getattr(self, attribute)
         return rows
+
+    def table(self, table: str, row: type[R]) -> dict[int, R]:
+        """The rows of `table`, each a `row` (what its repository stores there)."""
+        return self.rows(table)
 
     def copy(self) -> Tables:
         # Rows are immutable, so copying the dicts isolates a writer completely.
-        return replace(self, **{f.name: dict(getattr(self, f.name)) for f in fields(self)})
+        copies = {f.name: dict(getattr(self, f.name)) for f in fields(self) if f.name != "by_name"}
+        by_name = {table: dict(rows) for table, rows in self.by_name.items()}
+        return replace(self, **copies, by_name=by_name)
+
+
+_ATTRIBUTES: Final = {
+    f.metadata.get("table", f.name): f.name
+    for f in fields(Tables)
+    if "archive_of" not in f.metadata and "by_name" not in f.metadata
+}
 
 
 class MemoryDatabase:
