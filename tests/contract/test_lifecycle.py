@@ -5,7 +5,9 @@ back everything since the last commit."""
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
+import pkgutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,6 +26,7 @@ from domain.errors import (
 from domain.model import Cart, NewProduct, NewUser, Product, ProductChanges, User
 from domain.search import ProductQuery
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory, aggregates
+from tests import contract
 from tests.contract.helpers import add_product, add_user
 
 NEW_USER = NewUser(username="mallory", email="m@example.com", password_hash="h")
@@ -53,8 +56,16 @@ def example(name: str, hint: object) -> object:
     if name in BY_NAME:
         return BY_NAME[name]
     if hint not in BY_TYPE:
-        raise LookupError(f"no example argument for {name}: {hint}; add one to BY_TYPE")
+        raise LookupError(
+            f"no example argument for {name}: {hint}; add one to BY_TYPE, or to ARGUMENTS in"
+            " the aggregate's contract module"
+        )
     return BY_TYPE[hint]
+
+
+# An aggregate's contract module may give the example arguments of its own types (ARGUMENTS).
+for _info in pkgutil.iter_modules(contract.__path__, "tests.contract."):
+    BY_TYPE.update(getattr(importlib.import_module(_info.name), "ARGUMENTS", {}))
 
 
 def port_calls() -> dict[tuple[str, str], Callable[[Any], object]]:
