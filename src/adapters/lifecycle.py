@@ -25,6 +25,7 @@ from adapters.failures import (
 )
 from domain.errors import (
     DomainError,
+    InvalidInput,
     ReadOnlyViolation,
     RollbackRequired,
     UnitOfWorkBusy,
@@ -36,6 +37,7 @@ AUTOCOMMIT_SAVEPOINT = (
     "a savepoint in an autocommit unit of work: each call there commits by itself"
 )
 COMMIT_IN_BLOCK = "commit() inside a savepoint block: leave the block first"
+ENTERED_ONCE = "a savepoint block is entered once: take a new one from savepoint()"
 
 
 class Lifecycle:
@@ -56,6 +58,7 @@ class Lifecycle:
         "read_only",
         "savepoints",
         "undos",
+        "written",
     )
 
     def begin_life(self, read_only: bool, autocommit: bool) -> None:
@@ -67,12 +70,9 @@ class Lifecycle:
         self.savepoints: list[Block] = []  # the open savepoint blocks, innermost last
         self.blocked: RollbackRequired | None = None  # what refuses writes now, if anything
         self.undos = 0  # failures rolled back so far: tells `write` whether one happened
+        self.written = False  # the transaction holds writes (a locking read writes nothing)
 
     # What each adapter supplies.
-    def pending(self) -> bool:
-        """Whether the transaction holds anything a rollback would discard."""
-        raise NotImplementedError
-
     def discard(self) -> None:
         """Roll back the whole transaction in storage."""
         raise NotImplementedError
@@ -115,7 +115,9 @@ class Lifecycle:
             raise RollbackRequired(self.blocked.failed)
 
     def wrote(self) -> None:
-        """A write is under way: a failure inside the open block takes writes with it."""
+        """A write is under way: a failure inside the open block, or of the transaction,
+        takes writes with it."""
+        self.written = True
         if self.savepoints:
             self.savepoints[-1].wrote = True
 
@@ -134,7 +136,7 @@ class Lifecycle:
                     block.failed = what
                     self.blocked = RollbackRequired(what, savepoint=True)
                 return
-        pending = self.pending() or bool(self.savepoints)
+        pending = self.written or bool(self.savepoints)
         self.abort()
         if (writing or pending) and not (self.autocommit or self.read_only):
             self.failed = what
@@ -161,6 +163,7 @@ class Lifecycle:
         if self.busy:
             return
         self.failed = self.blocked = None
+        self.written = False
         if self.savepoints:
             for block in self.savepoints:
                 block.state = BLOCK_LOST
@@ -202,7 +205,7 @@ class Block:
         owner = self.owner
         owner.writable()
         if self.state is not BLOCK_NEW:
-            raise UnitOfWorkNotActive()  # one block per savepoint object
+            raise UnitOfWorkMisuse(ENTERED_ONCE)
         if owner.autocommit:
             raise UnitOfWorkMisuse(AUTOCOMMIT_SAVEPOINT)
         self.state = BLOCK_CLOSED  # until storage has it: a failed entry leaves no block
@@ -246,6 +249,17 @@ class Block:
             return  # the caller's own error goes on; the unit of work now refuses writes
         if self.failed is not None and exc is None:
             raise RollbackRequired(self.failed, savepoint=True)
+
+
+def flags_refused(read_only: object, autocommit: object) -> InvalidInput:
+    """What a unit-of-work factory raises for flags that are not bools ("false", 1, None):
+    taken by truth, they would change what a failure undoes."""
+    flags = {"read_only": read_only, "autocommit": autocommit}
+    return InvalidInput(
+        "; ".join(
+            f"{name}: must be True or False" for name, v in flags.items() if type(v) is not bool
+        )
+    )
 
 
 M = TypeVar("M", bound=Callable[..., Any])

@@ -29,7 +29,11 @@ class CartRepository(Protocol):
         line's product afterwards in the same unit of work can meet an archiving of it in a
         deadlock, which the database ends by failing one of the two with TransientConflict
         (run that unit of work again).
-        `OrderRepository.place` takes the products first and never does."""
+        `OrderRepository.place` takes the products first and never does.
+        A locking read needs a transaction to hold its locks: it raises ReadOnlyViolation in a
+        read-only unit of work, and RollbackRequired after a failed write, as a write does;
+        when it fails itself (a lock it gave up waiting for), it refuses later writes only if
+        the unit of work had written before it."""
         ...
 
     def add_item(self, cart_id: int, product_id: int, quantity: int) -> CartItem:

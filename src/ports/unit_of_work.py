@@ -95,7 +95,8 @@ class UnitOfWork(Protocol):
         normally after a failed write (the caller caught the error inside it) raises
         RollbackRequired on exit: catch errors outside the block. Blocks nest; leaving one
         while a block opened inside it is still open rolls the whole unit of work back (as a
-        failed write does) and raises UnitOfWorkMisuse. A block is entered and left once. Raises
+        failed write does) and raises UnitOfWorkMisuse. A block is entered and left once
+        (UnitOfWorkMisuse the second time). Raises
         UnitOfWorkMisuse in an autocommit unit of work (each call commits by itself there) and
         from `commit()` inside a block; ReadOnlyViolation in a read-only one. Costs a round
         trip on entry and one on exit; code that does not use it pays nothing."""
@@ -109,7 +110,8 @@ class UnitOfWorkFactory(Protocol):
         `read_only`: writes raise ReadOnlyViolation; reads need no transaction at all.
         `autocommit`: every repository call is a transaction of its own, committed when it
         returns (a call made of one statement needs no BEGIN or COMMIT); `commit()` has nothing
-        left to do and `rollback()` nothing to undo. For use cases that write once. A write
+        left to do and `rollback()` nothing to undo. Both flags are bools: anything else is
+        InvalidInput. For use cases that write once. A write
         there may raise CommitOutcomeUnknown, as it is its own commit."""
         ...
 

@@ -218,7 +218,7 @@ def test_a_savepoint_block_is_used_once_and_refused_after_a_failure(
         block = work.savepoint()
         with block:
             work.products.restock(lamp.id, 1)
-        with pytest.raises(UnitOfWorkNotActive), block:
+        with pytest.raises(UnitOfWorkMisuse, match="entered once"), block:
             pass
         with pytest.raises(InsufficientInventory):
             work.products.reserve(lamp.id, 99)

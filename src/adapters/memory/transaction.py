@@ -35,19 +35,23 @@ class MemoryTransaction(Lifecycle):
         return self._working if self._working is not None else self.database.committed()
 
     @contextmanager
-    def writing(self) -> Iterator[Tables]:
+    def writing(self, *, locking: bool = False) -> Iterator[Tables]:
         """The tables to change. Like a failed statement in PostgreSQL, a write that raises
         anything (a domain error, or a caller's iterable failing) aborts the transaction (or
-        the innermost savepoint block)."""
+        the innermost savepoint block). `locking`: a read that takes the writer's place to
+        hold what it read (as SELECT ... FOR UPDATE), writing nothing."""
         self.writable()
-        self.wrote()
+        if not locking:
+            self.wrote()
         if self._working is None:
             self._working = self.database.begin_write()
             self._now = datetime.now(UTC)
         try:
             yield self._working
         except BaseException as exc:
-            self.undo(failed_call("a write", exc), writing=True)
+            self.undo(
+                failed_call("a locking read" if locking else "a write", exc), writing=not locking
+            )
             raise
         if self.autocommit:
             self.commit()
@@ -59,6 +63,7 @@ class MemoryTransaction(Lifecycle):
         return self._now
 
     def commit(self) -> None:
+        self.written = False
         if self._working is not None:
             working, self._working = self._working, None
             committed(self.database.publish(working))
@@ -75,9 +80,6 @@ class MemoryTransaction(Lifecycle):
                 self.database.abandon()
         else:
             self._working = snapshot.copy()
-
-    def pending(self) -> bool:
-        return self._working is not None
 
     def discard(self) -> None:
         if self._working is not None:

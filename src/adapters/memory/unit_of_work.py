@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Self
 
 from adapters.aggregates import Repositories
+from adapters.lifecycle import flags_refused
 from adapters.memory.database import MemoryDatabase
 from adapters.memory.transaction import MemorySavepoint, MemoryTransaction
 from domain.errors import UnitOfWorkBusy, UnitOfWorkNotActive
@@ -64,6 +65,8 @@ class MemoryUnitOfWorkFactory:
         self.database = database or MemoryDatabase()
 
     def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> MemoryUnitOfWork:
+        if type(read_only) is not bool or type(autocommit) is not bool:
+            raise flags_refused(read_only, autocommit)
         return MemoryUnitOfWork(self.database, read_only=read_only, autocommit=autocommit)
 
 

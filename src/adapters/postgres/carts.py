@@ -204,7 +204,7 @@ class PostgresCartRepository:
     def find_for_user(self, user_id: int, *, lock: bool = False) -> Cart | None:
         every(lambda: identifier(user_id, "user_id"), lambda: flag(lock, "lock"))
         if lock:
-            with self._s.writing() as cur:
+            with self._s.writing(locking=True) as cur:
                 locked = cur.execute(LOCK_FOR_USER, {"user_id": user_id}).fetchone()
                 if locked is None:
                     return None

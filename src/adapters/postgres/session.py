@@ -157,7 +157,7 @@ class Session(Lifecycle):
 
     @contextmanager
     def writing(
-        self, *, one_statement: bool = False, **context: Unpack[ErrorContext]
+        self, *, one_statement: bool = False, locking: bool = False, **context: Unpack[ErrorContext]
     ) -> Iterator[psycopg.Cursor[Any]]:
         """The connection, inside the unit of work's transaction. Whatever raises inside the
         block (the database, the repository, a caller's iterable) rolls the transaction back and
@@ -166,9 +166,12 @@ class Session(Lifecycle):
         In autocommit mode the block is a transaction of its own, committed at its end; a block
         that writes with `one_statement` (any further statement only diagnoses a failure) runs
         without BEGIN/COMMIT, as the statement is atomic by itself: if the connection is lost
-        while it runs, whether it took effect is unknown."""
+        while it runs, whether it took effect is unknown. `locking`: a read that holds locks to
+        the end of the transaction (SELECT ... FOR UPDATE) and writes nothing: its failure
+        refuses writes only when the transaction held writes before it."""
         self.writable()
-        self.wrote()
+        if not locking:
+            self.wrote()
         # A commit of its own leaves no position to read after it: with tracking, always BEGIN.
         implicit = self.autocommit and one_statement and not self.in_transaction and not self.track
         self.watch()
@@ -177,9 +180,9 @@ class Session(Lifecycle):
                 self.cur.execute("BEGIN")
             yield self.cur
         except psycopg.Error as exc:
-            raise self.failure(exc, context, committing=implicit, writing=True) from exc
+            raise self.failure(exc, context, committing=implicit, writing=not locking) from exc
         except BaseException as exc:
-            self.undo(failed_call("a write", exc), writing=True)
+            self.undo(failed_call("a write", exc), writing=not locking)
             raise
         else:
             if self.autocommit and self.in_transaction:
@@ -189,6 +192,8 @@ class Session(Lifecycle):
 
     def commit(self) -> None:
         self.committable()
+        if self.autocommit:
+            return  # every call committed by itself: nothing is pending
         if self.in_transaction:
             self.watch()
             try:
@@ -218,6 +223,7 @@ class Session(Lifecycle):
             raise self.failure(exc, {}, committing=True) from exc
         if status != "COMMIT":
             raise TransactionAborted()
+        self.written = False
 
     def failure(
         self,
@@ -268,9 +274,6 @@ class Session(Lifecycle):
                 " discarded and nothing was committed"
             )
         return translate(exc, context, self.constraints)
-
-    def pending(self) -> bool:
-        return self.in_transaction
 
     def roll_back_to(self, block: Block) -> bool:
         assert isinstance(block, Savepoint)

@@ -9,6 +9,7 @@ import psycopg
 from psycopg_pool import PoolTimeout
 
 from adapters.aggregates import Repositories
+from adapters.lifecycle import flags_refused
 from adapters.postgres.constraints import BY_CONSTRAINT
 from adapters.postgres.errors import translate
 from adapters.postgres.pool import ShopdbPool, give_back, tended
@@ -36,6 +37,7 @@ class _InactiveSession(Session):
         self.savepoints = []
         self.undos = 0
         self.autocommit = False
+        self.written = False
 
     def abort(self) -> None:
         pass  # nothing began, so nothing to roll back; every use refuses already
@@ -260,6 +262,8 @@ class PostgresUnitOfWorkFactory:
         self.router = router
 
     def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> PostgresUnitOfWork:
+        if type(read_only) is not bool or type(autocommit) is not bool:
+            raise flags_refused(read_only, autocommit)
         return PostgresUnitOfWork(self.pool, read_only, autocommit, self.telemetry, self.router)
 
 
