@@ -21,13 +21,24 @@ SCHEMA_TABLES = """
     SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'S') AND c.relname <> 'alembic_version'
 """
-# Single-column foreign keys (ours all are) with the action their ON DELETE names.
+# Foreign keys with the action their ON DELETE names, by the column naming the parent: the last
+# of the key (one between a user's tables is (user_id, column) -> (user_id, id)).
 SCHEMA_FOREIGN_KEYS = """
     SELECT k.conname, t.relname, a.attname, r.relname, k.confdeltype
     FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid
     JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace n ON n.oid = t.relnamespace
-    JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+    JOIN pg_attribute a ON a.attrelid = k.conrelid
+        AND a.attnum = k.conkey[array_upper(k.conkey, 1)]
     WHERE n.nspname = 'public' AND k.contype = 'f'
+"""
+# Every foreign key between two tables of a user's rows leads with user_id on both sides.
+USER_KEYS = """
+    SELECT k.conname FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid
+    JOIN pg_class r ON r.oid = k.confrelid
+    JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+    JOIN pg_attribute b ON b.attrelid = k.confrelid AND b.attnum = k.confkey[1]
+    WHERE k.contype = 'f' AND r.relname IN ('carts', 'orders')
+        AND a.attname = 'user_id' AND b.attname = 'user_id'
 """
 ON_DELETE = {"c": "cascade", "r": "restrict", "a": "no action", "n": "set null", "d": "set default"}
 
@@ -55,6 +66,16 @@ def declared() -> tuple[set[str], set[str], set[Key]]:
 
 def test_declared_tables_sequences_and_foreign_keys_are_the_schemas(database_url: str) -> None:
     assert schema_lists(database_url) == declared()
+
+
+def test_the_keys_between_a_users_tables_carry_the_user_id(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        carrying = {str(row[0]) for row in conn.execute(USER_KEYS)}
+    assert (
+        carrying
+        == {key.name for key in FOREIGN_KEYS if key.references in {"carts", "orders"}}
+        == {"cart_items_cart_id_fkey", "order_lines_order_id_fkey"}
+    )
 
 
 def test_a_new_table_or_a_changed_on_delete_is_noticed(admin_url: str) -> None:

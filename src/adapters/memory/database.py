@@ -80,6 +80,9 @@ class Tables:
     """One attribute per table of adapters.schema.TABLES (a unit test holds them equal)."""
 
     users: dict[int, User] = field(default_factory=dict)
+    # The lookup tables of live users' usernames and emails: lowered key -> user id.
+    usernames: dict[str, int] = field(default_factory=dict)
+    emails: dict[str, int] = field(default_factory=dict)
     products: dict[int, Product] = field(default_factory=dict)
     carts: dict[int, CartRow] = field(default_factory=dict)
     # The schema's name, where the attribute's differs.
@@ -104,9 +107,9 @@ class Tables:
             if "archive_of" not in f.metadata
         }
 
-    def rows(self, table: str) -> dict[int, Any]:
+    def rows(self, table: str) -> dict[Any, Any]:
         """The rows of `table`, by the schema's name."""
-        rows: dict[int, Any] = getattr(self, self.attributes()[table])
+        rows: dict[Any, Any] = getattr(self, self.attributes()[table])
         return rows
 
     def copy(self) -> Tables:
