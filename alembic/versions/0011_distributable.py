@@ -126,12 +126,60 @@ def upgrade() -> None:
         ALTER TABLE order_lines ADD CONSTRAINT order_lines_order_id_fkey
             FOREIGN KEY (user_id, order_id) REFERENCES orders (user_id, id) ON DELETE CASCADE;
 
-        CREATE OR REPLACE FUNCTION cart_items_lines_max() RETURNS trigger LANGUAGE plpgsql AS $$
+        CREATE FUNCTION cart_items_stock() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            stock integer;
         BEGIN
-            PERFORM 1 FROM carts WHERE user_id = NEW.user_id AND id = NEW.cart_id
-                FOR NO KEY UPDATE;
-            IF (SELECT count(*) FROM cart_items
-                WHERE user_id = NEW.user_id AND cart_id = NEW.cart_id) > 1000 THEN
+            IF TG_TABLE_NAME = 'cart_items' AND TG_OP = 'INSERT' THEN
+                SELECT inventory_count INTO stock FROM products
+                    WHERE id = NEW.product_id AND deleted_at IS NULL FOR KEY SHARE;
+            ELSIF TG_TABLE_NAME = 'cart_items' THEN
+                SELECT inventory_count INTO stock FROM products
+                    WHERE id = NEW.product_id AND deleted_at IS NULL;
+            ELSE
+                -- A shard of cart_items on a Citus node: the copy of products on this node (a
+                -- query on the reference table itself, from inside a query on a shard, would
+                -- be a distributed query, which Citus refuses).
+                EXECUTE format(
+                    'SELECT inventory_count FROM %I.%I WHERE id = $1 AND deleted_at IS NULL %s',
+                    TG_TABLE_SCHEMA,
+                    'products_' || get_shard_id_for_distribution_column('products'),
+                    CASE WHEN TG_OP = 'INSERT' THEN 'FOR KEY SHARE' ELSE '' END
+                ) INTO stock USING NEW.product_id;
+            END IF;
+            IF stock IS NULL OR NEW.quantity > stock THEN
+                RETURN NULL;  -- not written: the statement returns no row for it
+            END IF;
+            RETURN NEW;
+        END
+        $$;
+        CREATE TRIGGER cart_items_stock BEFORE INSERT OR UPDATE OF quantity ON cart_items
+            FOR EACH ROW EXECUTE FUNCTION cart_items_stock();
+
+        CREATE OR REPLACE FUNCTION cart_items_lines_max() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            lines bigint;
+        BEGIN
+            IF TG_TABLE_NAME = 'cart_items' THEN
+                PERFORM 1 FROM carts WHERE user_id = NEW.user_id AND id = NEW.cart_id
+                    FOR NO KEY UPDATE;
+                SELECT count(*) INTO lines FROM cart_items
+                    WHERE user_id = NEW.user_id AND cart_id = NEW.cart_id;
+            ELSE
+                -- A shard of cart_items on a Citus node: the same on the shard of carts
+                -- co-located with it, on this node (see cart_items_stock).
+                EXECUTE format(
+                    'SELECT 1 FROM %I.%I WHERE user_id = $1 AND id = $2 FOR NO KEY UPDATE',
+                    TG_TABLE_SCHEMA,
+                    'carts_' || get_shard_id_for_distribution_column('carts', NEW.user_id)
+                ) USING NEW.user_id, NEW.cart_id;
+                EXECUTE format(
+                    'SELECT count(*) FROM %I.%I WHERE user_id = $1 AND cart_id = $2',
+                    TG_TABLE_SCHEMA,
+                    TG_TABLE_NAME
+                ) INTO lines USING NEW.user_id, NEW.cart_id;
+            END IF;
+            IF lines > 1000 THEN
                 RAISE EXCEPTION 'cart_items_lines_max_check: cart % already holds 1000 lines',
                     NEW.cart_id
                     USING ERRCODE = 'check_violation',
@@ -148,6 +196,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute(
         """
+        DROP TRIGGER cart_items_stock ON cart_items;
+        DROP FUNCTION cart_items_stock();
         CREATE OR REPLACE FUNCTION cart_items_lines_max() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             PERFORM 1 FROM carts WHERE id = NEW.cart_id FOR NO KEY UPDATE;

@@ -82,29 +82,27 @@ LOCK_USER = "SELECT 1 FROM users WHERE id = %s AND deleted_at IS NULL FOR NO KEY
 INSERT_CART = "INSERT INTO carts (user_id) VALUES (%s) RETURNING " + CART_COLUMNS
 _WITH_PRODUCT = " SELECT" + ITEM + " FROM x i JOIN products p ON p.id = i.product_id"
 # The stock rule and the write in one statement, so that two concurrent adds cannot both
-# pass it: a second insert of the same line waits for the first at the unique index, then
-# re-checks the summed quantity against the stock in DO UPDATE's WHERE. The product's row
-# is not locked: carts do not reserve stock, they only never ask for more than there is.
-# The product's row gets a key-share lock (as the foreign key check takes anyway), explicitly,
-# in the SELECT: archiving holds the row FOR UPDATE, so an add either finishes first (and
-# archiving then deletes its line) or waits and, re-checking the row, finds it archived.
-# The line's user id is its cart's, read in the same SELECT.
+# pass it: the rule is 0011's trigger cart_items_stock, which runs before each line is written
+# (a new one, or a quantity changed), and leaves out a line over the product's stock on hand,
+# or of a product that is archived or missing: the statement then returns no row. A second
+# insert of the same line waits for the first at the unique index, then its DO UPDATE runs the
+# trigger on the line as the first left it. The product's row is not locked for long: carts do
+# not reserve stock, they only never ask for more than there is. A new line takes a key-share
+# lock on it (as the foreign key check does anyway), in the trigger: archiving holds the row
+# FOR UPDATE, so an add either finishes first (and archiving then deletes its line) or waits
+# and, re-checking the row, finds it archived. The line's user id is its cart's.
 # A new line only while the cart holds fewer than CART_LINES_MAX: 0009's trigger counts after
 # each new line, holding the cart's lock (CartFull, see `_add`).
 _ADD = (
     "WITH x AS (INSERT INTO cart_items (user_id, cart_id, product_id, quantity)"
-    " SELECT c.user_id, c.id, p.id, %(quantity)s FROM carts c, products p"
-    " WHERE {cart} AND p.id = %(product_id)s"
-    " AND p.inventory_count >= %(quantity)s AND p.deleted_at IS NULL"
-    " FOR KEY SHARE OF p"
+    " SELECT user_id, id, %(product_id)s, %(quantity)s FROM carts WHERE {cart}"
     " ON CONFLICT ON CONSTRAINT cart_items_cart_id_product_id_key"
     " DO UPDATE SET quantity = cart_items.quantity + EXCLUDED.quantity"
-    " WHERE cart_items.quantity::int8 + EXCLUDED.quantity"
-    " <= (SELECT inventory_count FROM products WHERE id = EXCLUDED.product_id)"
+    " WHERE cart_items.quantity::int8 + EXCLUDED.quantity <= 2147483647"
     " RETURNING " + ITEM_COLUMNS + ")" + _WITH_PRODUCT
 )
-ADD_ITEM = _ADD.format(cart="c.id = %(cart_id)s")
-ADD_FOR_USER = _ADD.format(cart="c.user_id = %(user_id)s AND c.id = %(cart_id)s")
+ADD_ITEM = _ADD.format(cart="id = %(cart_id)s")
+ADD_FOR_USER = _ADD.format(cart="user_id = %(user_id)s AND id = %(cart_id)s")
 # Why a line was not written: the cart, the product's stock, the line's quantity, the lines.
 LINE_STATE = (
     "SELECT EXISTS (SELECT 1 FROM carts WHERE id = %(cart_id)s),"
@@ -117,10 +115,10 @@ LINE_STATE = (
 LOCK_TO_ADD = (
     "SELECT id FROM carts WHERE user_id = %(user_id)s ORDER BY id LIMIT 1 FOR NO KEY UPDATE"
 )
+# The stock rule is cart_items_stock's here too: a quantity over the stock writes nothing.
 SET_QUANTITY = (
     "WITH x AS (UPDATE cart_items SET quantity = %(quantity)s"
     " WHERE cart_id = %(cart_id)s AND product_id = %(product_id)s"
-    " AND %(quantity)s <= (SELECT inventory_count FROM products WHERE id = %(product_id)s)"
     " RETURNING " + ITEM_COLUMNS + ")" + _WITH_PRODUCT
 )
 REMOVE_ITEM = "DELETE FROM cart_items WHERE cart_id = %s AND product_id = %s"
@@ -129,7 +127,6 @@ REMOVE_ITEM = "DELETE FROM cart_items WHERE cart_id = %s AND product_id = %s"
 SET_QUANTITY_FOR_USER = (
     "WITH x AS (UPDATE cart_items SET quantity = %(quantity)s"
     " WHERE user_id = %(user_id)s AND cart_id = " + OLDEST_CART + " AND product_id = %(product_id)s"
-    " AND %(quantity)s <= (SELECT inventory_count FROM products WHERE id = %(product_id)s)"
     " RETURNING " + ITEM_COLUMNS + ")" + _WITH_PRODUCT
 )
 REMOVE_FOR_USER = (
