@@ -44,6 +44,12 @@ INTO = """
     WHERE k.contype = 'f' AND k.confrelid = %s::regclass AND k.conrelid = ANY(%s::regclass[])
     ORDER BY k.conname
 """
+# What every session of the database runs with, set on the database: a unit of work that read
+# or wrote the shards of many users in parallel (over several connections per node) could not
+# then write products, a reference table other tables' keys refer to ("cannot modify table
+# products because there was a parallel operation on a distributed table"). In sequential
+# mode such statements use one connection per node.
+DATABASE_SETTINGS = {"citus.multi_shard_modify_mode": "sequential"}
 SETTINGS = (
     "SET LOCAL citus.enable_unsafe_triggers = on",
     # DDL on tables created in this transaction: over one connection per node.
@@ -129,6 +135,15 @@ def distribute(url: str) -> Outcome:
                     sql.Identifier(str(table)),
                     sql.Identifier(str(name)),
                     sql.SQL(str(definition)),
+                )
+            )
+        database = conn.execute("SELECT current_database()").fetchone()
+        for name, value in DATABASE_SETTINGS.items():
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} SET {} = {}").format(
+                    sql.Identifier(str(database[0] if database else "")),
+                    sql.Identifier(*name.split(".")),
+                    sql.Literal(value),
                 )
             )
     return Outcome(tuple(plan.table for plan in todo), workers)

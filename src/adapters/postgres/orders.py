@@ -48,6 +48,10 @@ from ports.orders import OrderRepository
 #   reservations and the deleted lines back;
 # - new_order, lines: the order and its lines as sold.
 # Its parts see one snapshot and pass rows on only through RETURNING.
+# `locked` yields the count of the rows its subquery locked, not the rows: Citus 13.2 runs a
+# CTE that locks rows of a reference table as a subplan whose result it writes in binary and
+# then reads as text ("invalid input syntax for type bigint: "PGCOPY"", docs/scale-out.md);
+# the lock inside a subquery leaves the CTE's own result an ordinary one.
 PLACE = """
 WITH prior AS (
     SELECT id FROM orders WHERE user_id = %(user_id)s AND idempotency_key = %(key)s
@@ -60,12 +64,14 @@ WITH prior AS (
     WHERE live AND inventory_count < quantity AND NOT EXISTS (SELECT FROM prior)
     ORDER BY product_id LIMIT 1
 ), locked AS (
-    SELECT id FROM products WHERE id IN (SELECT product_id FROM cart) AND deleted_at IS NULL
-    AND NOT EXISTS (SELECT FROM prior) AND NOT EXISTS (SELECT FROM seen_short)
-    ORDER BY id FOR NO KEY UPDATE
+    SELECT count(*) AS n FROM (
+        SELECT id FROM products WHERE id IN (SELECT product_id FROM cart) AND deleted_at IS NULL
+        AND NOT EXISTS (SELECT FROM prior) AND NOT EXISTS (SELECT FROM seen_short)
+        ORDER BY id FOR NO KEY UPDATE
+    ) rows
 ), taken AS (
     DELETE FROM cart_items WHERE user_id = %(user_id)s AND cart_id = %(cart_id)s
-    AND (SELECT count(*) FROM locked) > 0
+    AND (SELECT n FROM locked) > 0
     RETURNING product_id, quantity
 ), reserved AS (
     UPDATE products p SET inventory_count = p.inventory_count - t.quantity, updated_at = now()

@@ -15,13 +15,15 @@ COLUMNS = columns(User, "id, username, email, password_hash, created_at, updated
 
 # A user and its keys in the lookup tables of usernames and emails, in one statement: the
 # keys' primary keys are the unique rules, and on a Citus cluster each is checked on the node
-# that holds the key. The username's is checked first (PostgreSQL runs the parts that no other
-# part reads last to first; so does Citus).
+# that holds the key. The email's key is made from the username's, so the username is checked
+# first wherever the statement runs (PostgreSQL runs the parts no other part reads last to
+# first, Citus first to last).
 INSERT = (
     "WITH u AS (INSERT INTO users (username, email, password_hash) VALUES (%s, %s, %s)"
     " RETURNING " + COLUMNS + "),"
-    " e AS (INSERT INTO emails (email_lower, user_id) SELECT lower(email), id FROM u),"
-    " n AS (INSERT INTO usernames (username_lower, user_id) SELECT lower(username), id FROM u)"
+    " n AS (INSERT INTO usernames (username_lower, user_id) SELECT lower(username), id FROM u"
+    " RETURNING user_id),"
+    " e AS (INSERT INTO emails (email_lower, user_id) SELECT lower(email), id FROM u, n)"
     " SELECT " + COLUMNS + " FROM u"
 )
 # Archived users (deleted_at set) are never read or changed, and have no keys in the lookup
