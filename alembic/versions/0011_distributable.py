@@ -9,8 +9,9 @@ server runs the same schema:
   unique key and foreign key between them (a unique key must contain the distribution column,
   and a foreign key between distributed tables must join on it). `cart_items` and
   `order_lines` gain the column, filled from their cart or order. The names stay: the
-  adapters map errors by them. The indexes on carts (user_id) and orders (user_id, id) go,
-  as the new primary keys begin with the same columns.
+  adapters map errors by them. `user_id` comes last in each key, so that each index still
+  serves what it served (a cart or an order by its id, the lines of a cart); the indexes on
+  carts (user_id) and orders (user_id, id) stay for the look-ups by user.
 - Usernames and emails are unique among live users through two lookup tables, `usernames`
   and `emails`, keyed by the lowered name or address (distributed by that key, so the unique
   rule holds across nodes: a unique index on users could only hold per user id). The
@@ -25,15 +26,15 @@ server runs the same schema:
   A hand-written UPDATE of products must do the same.
 
 Lint exceptions (squawk), each marked on the line it applies to:
-- adding-not-nullable-field / adding-required-field: the new user_id columns are filled from
-  their parent in this transaction before NOT NULL is set; the UPDATE rewrites each table's
-  rows once. An operator with millions of cart lines or order lines should expect about the
-  time of that UPDATE (measure on a copy first).
-- require-concurrent-index-deletion / require-concurrent-index-creation and
-  disallowed-unique-constraint / adding-serial-primary-key-field: alembic runs each revision in
-  one transaction, where CONCURRENTLY is not allowed; each key is dropped and built again in
-  that transaction, so no moment exists without the rule.
-- prefer-robust-stmts: the revision runs in one transaction and is recorded with it.
+- adding-not-nullable-field: the new user_id columns are filled from their cart or order in
+  this transaction, then set NOT NULL, which scans each table once under its lock (as the
+  UPDATE before it rewrote it). An operator with millions of cart lines or order lines should
+  expect about the time of that UPDATE (measure on a copy first).
+- ban-drop-constraint: each key is dropped and made again, wider, under the same name in the
+  same transaction: no moment exists without the rule, and clients see the same names.
+- require-concurrent-index-deletion: as in 0007, alembic runs each revision in one
+  transaction, where CONCURRENTLY is not allowed; each unique rule's index goes in the same
+  transaction that makes its lookup table.
 
 The downgrade restores 0010's layout (the lookup tables' keys become the partial unique
 indexes again; the user_id columns of the lines go).
@@ -54,7 +55,6 @@ depends_on = None
 def upgrade() -> None:
     op.execute(
         """
-        -- squawk-ignore prefer-robust-stmts
         DROP TRIGGER products_set_updated_at ON products;
 
         -- squawk-ignore require-concurrent-index-deletion
@@ -74,55 +74,41 @@ def upgrade() -> None:
         INSERT INTO emails (email_lower, user_id)
             SELECT lower(email), id FROM users WHERE deleted_at IS NULL;
 
-        -- squawk-ignore prefer-robust-stmts
+        -- squawk-ignore ban-drop-constraint
         ALTER TABLE cart_items DROP CONSTRAINT cart_items_cart_id_fkey;
-        -- squawk-ignore prefer-robust-stmts
+        -- squawk-ignore ban-drop-constraint
         ALTER TABLE carts DROP CONSTRAINT carts_pkey;
-        -- squawk-ignore adding-serial-primary-key-field, prefer-robust-stmts
-        ALTER TABLE carts ADD CONSTRAINT carts_pkey PRIMARY KEY (user_id, id);
-        -- squawk-ignore require-concurrent-index-deletion
-        DROP INDEX carts_user_id_idx;
-        -- squawk-ignore adding-required-field, prefer-robust-stmts
+        ALTER TABLE carts ADD CONSTRAINT carts_pkey PRIMARY KEY (id, user_id);
         ALTER TABLE cart_items ADD COLUMN user_id BIGINT;
         UPDATE cart_items i SET user_id = c.user_id FROM carts c WHERE c.id = i.cart_id;
-        -- squawk-ignore adding-not-nullable-field, prefer-robust-stmts
+        -- squawk-ignore adding-not-nullable-field
         ALTER TABLE cart_items ALTER COLUMN user_id SET NOT NULL;
-        -- squawk-ignore prefer-robust-stmts
+        -- squawk-ignore ban-drop-constraint
         ALTER TABLE cart_items DROP CONSTRAINT cart_items_pkey;
-        -- squawk-ignore adding-serial-primary-key-field, prefer-robust-stmts
-        ALTER TABLE cart_items ADD CONSTRAINT cart_items_pkey PRIMARY KEY (user_id, id);
-        -- squawk-ignore prefer-robust-stmts
+        ALTER TABLE cart_items ADD CONSTRAINT cart_items_pkey PRIMARY KEY (id, user_id);
+        -- squawk-ignore ban-drop-constraint
         ALTER TABLE cart_items DROP CONSTRAINT cart_items_cart_id_product_id_key;
-        -- squawk-ignore disallowed-unique-constraint, prefer-robust-stmts
         ALTER TABLE cart_items ADD CONSTRAINT cart_items_cart_id_product_id_key
-            UNIQUE (user_id, cart_id, product_id);
-        -- squawk-ignore prefer-robust-stmts
+            UNIQUE (cart_id, product_id, user_id);
         ALTER TABLE cart_items ADD CONSTRAINT cart_items_cart_id_fkey
             FOREIGN KEY (user_id, cart_id) REFERENCES carts (user_id, id) ON DELETE CASCADE;
 
-        -- squawk-ignore prefer-robust-stmts
+        -- squawk-ignore ban-drop-constraint
         ALTER TABLE order_lines DROP CONSTRAINT order_lines_order_id_fkey;
-        -- squawk-ignore prefer-robust-stmts
+        -- squawk-ignore ban-drop-constraint
         ALTER TABLE orders DROP CONSTRAINT orders_pkey;
-        -- squawk-ignore adding-serial-primary-key-field, prefer-robust-stmts
-        ALTER TABLE orders ADD CONSTRAINT orders_pkey PRIMARY KEY (user_id, id);
-        -- squawk-ignore require-concurrent-index-deletion
-        DROP INDEX orders_user_id_id_idx;
-        -- squawk-ignore adding-required-field, prefer-robust-stmts
+        ALTER TABLE orders ADD CONSTRAINT orders_pkey PRIMARY KEY (id, user_id);
         ALTER TABLE order_lines ADD COLUMN user_id BIGINT;
         UPDATE order_lines l SET user_id = o.user_id FROM orders o WHERE o.id = l.order_id;
-        -- squawk-ignore adding-not-nullable-field, prefer-robust-stmts
+        -- squawk-ignore adding-not-nullable-field
         ALTER TABLE order_lines ALTER COLUMN user_id SET NOT NULL;
-        -- squawk-ignore prefer-robust-stmts
+        -- squawk-ignore ban-drop-constraint
         ALTER TABLE order_lines DROP CONSTRAINT order_lines_pkey;
-        -- squawk-ignore adding-serial-primary-key-field, prefer-robust-stmts
-        ALTER TABLE order_lines ADD CONSTRAINT order_lines_pkey PRIMARY KEY (user_id, id);
-        -- squawk-ignore prefer-robust-stmts
+        ALTER TABLE order_lines ADD CONSTRAINT order_lines_pkey PRIMARY KEY (id, user_id);
+        -- squawk-ignore ban-drop-constraint
         ALTER TABLE order_lines DROP CONSTRAINT order_lines_order_id_product_id_key;
-        -- squawk-ignore disallowed-unique-constraint, prefer-robust-stmts
         ALTER TABLE order_lines ADD CONSTRAINT order_lines_order_id_product_id_key
-            UNIQUE (user_id, order_id, product_id);
-        -- squawk-ignore prefer-robust-stmts
+            UNIQUE (order_id, product_id, user_id);
         ALTER TABLE order_lines ADD CONSTRAINT order_lines_order_id_fkey
             FOREIGN KEY (user_id, order_id) REFERENCES orders (user_id, id) ON DELETE CASCADE;
 
@@ -218,7 +204,6 @@ def downgrade() -> None:
         ALTER TABLE order_lines DROP CONSTRAINT order_lines_pkey;
         ALTER TABLE order_lines ADD CONSTRAINT order_lines_pkey PRIMARY KEY (id);
         ALTER TABLE order_lines DROP COLUMN user_id;
-        CREATE INDEX orders_user_id_id_idx ON orders (user_id, id);
         ALTER TABLE orders DROP CONSTRAINT orders_pkey;
         ALTER TABLE orders ADD CONSTRAINT orders_pkey PRIMARY KEY (id);
         ALTER TABLE order_lines ADD CONSTRAINT order_lines_order_id_fkey
@@ -231,7 +216,6 @@ def downgrade() -> None:
         ALTER TABLE cart_items DROP CONSTRAINT cart_items_pkey;
         ALTER TABLE cart_items ADD CONSTRAINT cart_items_pkey PRIMARY KEY (id);
         ALTER TABLE cart_items DROP COLUMN user_id;
-        CREATE INDEX carts_user_id_idx ON carts (user_id);
         ALTER TABLE carts DROP CONSTRAINT carts_pkey;
         ALTER TABLE carts ADD CONSTRAINT carts_pkey PRIMARY KEY (id);
         ALTER TABLE cart_items ADD CONSTRAINT cart_items_cart_id_fkey

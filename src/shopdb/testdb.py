@@ -60,10 +60,9 @@ def _worker_url(admin_url: str, worker: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{userinfo}@{worker}" if userinfo else worker))
 
 
-def _on_cluster(admin_url: str, name: str) -> None:
+def _on_cluster(admin_url: str, name: str, workers: list[str]) -> None:
     """Citus keeps its metadata per database: the database on every worker, the extension on
     every node, and the workers in the coordinator's metadata of this database."""
-    workers = citus_workers()
     for worker in workers:
         with psycopg.connect(_worker_url(admin_url, worker), autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -81,12 +80,13 @@ def _on_cluster(admin_url: str, name: str) -> None:
             conn.execute("SELECT citus_add_node(%s, %s)", (host, int(port)))
 
 
-def migrated(url: str) -> None:
-    """Migrate the database at `url` to head and, on a Citus cluster, distribute its tables."""
+def migrated(url: str, *, distributed: bool | None = None) -> None:
+    """Migrate the database at `url` to head and, on a Citus cluster (by default: when
+    SHOPDB_TEST_CITUS_WORKERS names workers), distribute its tables."""
     from shopdb.migrations import upgrade
 
     upgrade(url)
-    if citus_workers():
+    if bool(citus_workers()) if distributed is None else distributed:
         from shopdb.distribute import distribute
 
         distribute(url)
@@ -162,15 +162,19 @@ def with_database(url: str, name: str) -> str:
 
 
 @contextmanager
-def scratch_database(admin_url: str, prefix: str = "shopdb_test") -> Iterator[str]:
-    """A new empty database, dropped afterwards; yields its URL."""
+def scratch_database(
+    admin_url: str, prefix: str = "shopdb_test", workers: list[str] | None = None
+) -> Iterator[str]:
+    """A new empty database, dropped afterwards; yields its URL. On a Citus coordinator with
+    `workers` (by default SHOPDB_TEST_CITUS_WORKERS's), on every node, ready to distribute."""
+    workers = citus_workers() if workers is None else workers
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    servers = [admin_url] + [_worker_url(admin_url, worker) for worker in citus_workers()]
+    servers = [admin_url] + [_worker_url(admin_url, worker) for worker in workers]
     try:
-        if len(servers) > 1:
-            _on_cluster(admin_url, name)
+        if workers:
+            _on_cluster(admin_url, name, workers)
         yield with_database(admin_url, name)
     finally:
         for server_url in servers:
