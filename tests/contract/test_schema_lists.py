@@ -11,7 +11,7 @@ import psycopg
 
 from adapters.memory.cascade import REFUSALS
 from adapters.memory.database import Tables
-from adapters.schema import FOREIGN_KEYS, SEQUENCES, TABLES, children_first
+from adapters.schema import DISTRIBUTION, FOREIGN_KEYS, SEQUENCES, TABLES, children_first
 from shopdb.migrations import upgrade
 from shopdb.roles import grant_statements
 from shopdb.testdb import TABLES as TRUNCATED
@@ -116,3 +116,23 @@ def test_the_fake_the_grants_and_the_harness_derive_their_tables() -> None:
 def test_every_restricting_foreign_key_has_its_refusal_in_the_fake() -> None:
     restricting = {key.name for key in FOREIGN_KEYS if key.on_delete != "cascade"}
     assert set(REFUSALS) == restricting
+
+
+def test_every_table_is_distributed_and_every_key_stays_on_one_node() -> None:
+    """`shopdb distribute` works from DISTRIBUTION: every table, each after the table it is
+    co-located with, and every foreign key either into a reference table or between tables
+    of one co-location group (Citus refuses any other)."""
+    order = [plan.table for plan in DISTRIBUTION]
+    assert sorted(order) == sorted(TABLES)
+    plans = {plan.table: plan for plan in DISTRIBUTION}
+
+    def group(table: str) -> str:
+        plan = plans[table]
+        return table if plan.colocate_with is None else group(plan.colocate_with)
+
+    for plan in DISTRIBUTION:
+        if plan.colocate_with is not None:
+            assert order.index(plan.colocate_with) < order.index(plan.table), plan.table
+    for key in FOREIGN_KEYS:
+        referenced = plans[key.references]
+        assert referenced.column is None or group(key.table) == group(key.references), key.name
