@@ -4,7 +4,8 @@ Prints ops/s (median and min-max over repeats) and the ratio of each contestant 
 through a pool. Run `python -m bench --help` for the options; `python -m bench bulk ...` (or
 `make bench BENCH_ARGS="bulk --rows N"`) runs the bulk import at scale instead (bench/bulk.py);
 `python -m bench cart` the cart use cases at growing cart sizes (bench/cart_lines.py);
-`python -m bench flash` checkouts of one hot product by hundreds of shoppers (bench/flash.py).
+`python -m bench flash` checkouts of one hot product by hundreds of shoppers (bench/flash.py);
+`python -m bench citus` each use case on one server and on a Citus cluster (bench/citus.py).
 With `--docs PAGE` (as `make bench` runs it) a full run also writes its tables into the page's
 generated section (bench/page.py)."""
 
@@ -193,6 +194,12 @@ def main() -> None:
 
         sys.argv[1:2] = []
         replicas.main()
+        return
+    if sys.argv[1:2] == ["citus"]:
+        from bench import citus
+
+        sys.argv[1:2] = []
+        citus.main()
         return
     if sys.argv[1:2] == ["cart"]:
         from bench import cart_lines

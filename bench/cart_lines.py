@@ -51,9 +51,9 @@ def fill(url: str, sizes: list[int]) -> dict[int, int]:
             users[size] = int(row[0])
             cur.execute(
                 "WITH c AS (INSERT INTO carts (user_id) VALUES (%s) RETURNING id)"
-                " INSERT INTO cart_items (cart_id, product_id, quantity)"
-                " SELECT c.id, n, 1 FROM c, generate_series(1, %s) n",
-                (users[size], size),
+                " INSERT INTO cart_items (user_id, cart_id, product_id, quantity)"
+                " SELECT %s, c.id, n, 1 FROM c, generate_series(1, %s) n",
+                (users[size], users[size], size),
             )
         cur.execute("ANALYZE")
     with psycopg.connect(url, autocommit=True) as conn, contextlib.suppress(psycopg.Error):

@@ -14,7 +14,16 @@ from sqlalchemy.orm import Session, selectinload
 
 from adapters.hashing import Argon2PasswordHasher
 from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, create_pool
-from bench.orm import CartRow, ItemRow, OrderLineRow, OrderRow, ProductRow, UserRow
+from bench.orm import (
+    CartRow,
+    EmailRow,
+    ItemRow,
+    OrderLineRow,
+    OrderRow,
+    ProductRow,
+    UsernameRow,
+    UserRow,
+)
 from domain.model import NewProduct, NewUser
 from domain.search import ProductQuery, ProductSort, encode_cursor
 from services import CartService
@@ -28,28 +37,33 @@ PRODUCT = (
 # as the partial indexes of migrations 0007 and 0008 expect.
 LIVE = " deleted_at IS NULL"
 GET_PRODUCT = PRODUCT + " WHERE id = %s AND" + LIVE
+# A user is found by its email's key in the lookup table, and written with its keys
+# (migration 0011): the schema's only unique rules on usernames and emails.
 GET_USER = (
     "SELECT id, username, email, password_hash, created_at, updated_at FROM users"
-    " WHERE lower(email) = lower(%s) AND" + LIVE
+    " WHERE id = (SELECT user_id FROM emails WHERE email_lower = lower(%s)) AND" + LIVE
 )
 INSERT_USER = (
-    "INSERT INTO users (username, email, password_hash) VALUES (%s, %s, %s)"
-    " RETURNING id, username, email, password_hash, created_at, updated_at"
+    "WITH u AS (INSERT INTO users (username, email, password_hash) VALUES (%s, %s, %s)"
+    " RETURNING id, username, email, password_hash, created_at, updated_at),"
+    " n AS (INSERT INTO usernames (username_lower, user_id) SELECT lower(username), id FROM u"
+    " RETURNING user_id),"
+    " e AS (INSERT INTO emails (email_lower, user_id) SELECT lower(email), id FROM u, n)"
+    " SELECT id, username, email, password_hash, created_at, updated_at FROM u"
 )
 LOAD_CART = (
     "SELECT c.id, c.user_id, c.created_at, c.updated_at, i.id, i.product_id, i.quantity,"
     " p.name, p.price FROM carts c"
-    " LEFT JOIN (cart_items i JOIN products p ON p.id = i.product_id) ON i.cart_id = c.id"
+    " LEFT JOIN (cart_items i JOIN products p ON p.id = i.product_id)"
+    " ON i.user_id = c.user_id AND i.cart_id = c.id"
     " WHERE c.id = %s ORDER BY i.id"
 )
-# The same rule as shopdb's: a line never exceeds the stock, checked in the writing statement.
+# The same rule as shopdb's: a line never exceeds the stock, checked as the line is written
+# (since migration 0011 by the schema's trigger, whatever the statement).
 ADD_ITEM = (
-    "INSERT INTO cart_items (cart_id, product_id, quantity)"
-    " SELECT %(cart)s, id, 1 FROM products WHERE id = %(product)s AND inventory_count >= 1"
-    " AND deleted_at IS NULL"
-    " ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = cart_items.quantity + 1"
-    " WHERE cart_items.quantity + 1"
-    " <= (SELECT inventory_count FROM products WHERE id = EXCLUDED.product_id)"
+    "INSERT INTO cart_items (user_id, cart_id, product_id, quantity)"
+    " SELECT user_id, id, %(product)s, 1 FROM carts WHERE id = %(cart)s"
+    " ON CONFLICT (cart_id, product_id, user_id) DO UPDATE SET quantity = cart_items.quantity + 1"
     " RETURNING id, quantity"
 )
 KEYSET = (
@@ -64,7 +78,7 @@ LOCK_ITEMS = (
     "SELECT product_id, quantity FROM cart_items WHERE cart_id = %s ORDER BY product_id FOR UPDATE"
 )
 RESERVE = (
-    "UPDATE products SET inventory_count = inventory_count - %s"
+    "UPDATE products SET inventory_count = inventory_count - %s, updated_at = now()"
     " WHERE id = %s AND inventory_count >= %s RETURNING name, price"
 )
 PRIOR_ORDER = "SELECT id FROM orders WHERE user_id = %s AND idempotency_key = %s"
@@ -72,15 +86,16 @@ INSERT_ORDER = (
     "INSERT INTO orders (user_id, idempotency_key, total) VALUES (%s, %s, %s) RETURNING id"
 )
 INSERT_LINE = (
-    "INSERT INTO order_lines (order_id, product_id, product_name, unit_price, quantity)"
-    " VALUES (%s, %s, %s, %s, %s)"
+    "INSERT INTO order_lines (user_id, order_id, product_id, product_name, unit_price, quantity)"
+    " VALUES (%s, %s, %s, %s, %s, %s)"
 )
 # A page of 20 orders with their lines, newest first: the query a hand-written version would use.
 ORDER_PAGE = (
     "WITH o AS (SELECT id, user_id, status, created_at FROM orders WHERE user_id = %s"
     " ORDER BY id DESC LIMIT 21)"
     " SELECT o.id, o.user_id, o.status, o.created_at, l.product_id, l.product_name,"
-    " l.unit_price, l.quantity FROM o JOIN order_lines l ON l.order_id = o.id"
+    " l.unit_price, l.quantity FROM o"
+    " JOIN order_lines l ON l.user_id = o.user_id AND l.order_id = o.id"
     " ORDER BY o.id DESC, l.product_id"
 )
 CLEAR = "DELETE FROM cart_items WHERE cart_id = %s"
@@ -89,7 +104,9 @@ LOCK_PRODUCTS = (
     "SELECT i.product_id, i.quantity, p.inventory_count, p.name, p.price FROM cart_items i"
     " JOIN products p ON p.id = i.product_id WHERE i.cart_id = %s ORDER BY p.id FOR UPDATE OF p"
 )
-TAKE = "UPDATE products SET inventory_count = inventory_count - %s WHERE id = %s"
+TAKE = (
+    "UPDATE products SET inventory_count = inventory_count - %s, updated_at = now() WHERE id = %s"
+)
 
 Page1000 = tuple[str, int]  # (name, id) of the last row of page 999
 
@@ -283,7 +300,7 @@ def _raw_checkout(conn: psycopg.Connection[Any], user_id: int) -> Any:
         if order is None:
             raise RuntimeError("no order")
         with conn.cursor() as cur:
-            cur.executemany(INSERT_LINE, [(order[0], *line) for line in lines])
+            cur.executemany(INSERT_LINE, [(user_id, order[0], *line) for line in lines])
         conn.execute(CLEAR, (cart[0],))
     return order[0]
 
@@ -320,7 +337,7 @@ def _raw_checkout_locking(conn: psycopg.Connection[Any], user_id: int) -> Any:
         if order is None:
             raise RuntimeError("no order")
         with conn.cursor() as cur:
-            lines = [(order[0], p, name, price, q) for p, q, _, name, price in items]
+            lines = [(user_id, order[0], p, name, price, q) for p, q, _, name, price in items]
             cur.executemany(INSERT_LINE, lines)
         conn.execute(CLEAR, (cart[0],))
     return order[0]
@@ -347,8 +364,9 @@ class Orm:
 
     def get_user(self, email: str) -> Any:
         with Session(self.engine) as session:
+            key = select(EmailRow.user_id).where(EmailRow.email_lower == func.lower(email))
             query = select(UserRow).where(
-                func.lower(UserRow.email) == func.lower(email), UserRow.deleted_at.is_(None)
+                UserRow.id == key.scalar_subquery(), UserRow.deleted_at.is_(None)
             )
             return session.scalars(query).first()
 
@@ -359,6 +377,9 @@ class Orm:
         with Session(self.engine) as session:
             row = UserRow(**user)
             session.add(row)
+            session.flush()  # the id, for the keys in the lookup tables (migration 0011)
+            session.add(UsernameRow(username_lower=row.username.lower(), user_id=row.id))
+            session.add(EmailRow(email_lower=row.email.lower(), user_id=row.id))
             session.commit()
             return row.id
 
@@ -373,7 +394,10 @@ class Orm:
                 select(ItemRow).where(ItemRow.cart_id == cart_id, ItemRow.product_id == product_id)
             ).first()
             if item is None:
-                session.add(ItemRow(cart_id=cart_id, product_id=product_id, quantity=1))
+                owner = session.scalars(select(CartRow.user_id).where(CartRow.id == cart_id)).one()
+                session.add(
+                    ItemRow(user_id=owner, cart_id=cart_id, product_id=product_id, quantity=1)
+                )
             else:
                 item.quantity += 1
             session.commit()
@@ -403,6 +427,7 @@ class Orm:
                 total += product.price * item.quantity
                 order.lines.append(
                     OrderLineRow(
+                        user_id=user_id,
                         product_id=product.id,
                         product_name=product.name,
                         unit_price=product.price,

@@ -57,6 +57,9 @@ def _with_database(url: str, database: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path="/" + database))
 
 
+LINES = "COPY cart_items (user_id, cart_id, product_id, quantity) FROM STDIN"
+
+
 def add_products(url: str, count: int, rng: random.Random) -> None:
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         with cur.copy(
@@ -75,14 +78,19 @@ def add_users_and_carts(url: str, users: int, items_per_cart: int, rng: random.R
         with cur.copy("COPY users (username, email, password_hash) FROM STDIN") as copy:
             for n in range(users):
                 copy.write_row((f"user{n}", f"user{n}@example.com", PASSWORD_HASH))
+        # Their keys in the lookup tables, as registering writes them (migration 0011).
+        cur.execute(
+            "INSERT INTO usernames (username_lower, user_id) SELECT lower(username), id FROM users"
+        )
+        cur.execute("INSERT INTO emails (email_lower, user_id) SELECT lower(email), id FROM users")
         cur.execute("INSERT INTO carts (user_id) SELECT id FROM users ORDER BY id")
         product_count = cur.execute("SELECT max(id) FROM products").fetchone()
         top = int(product_count[0]) if product_count and product_count[0] else 0
-        carts = [row[0] for row in cur.execute("SELECT id FROM carts ORDER BY id")]
-        with cur.copy("COPY cart_items (cart_id, product_id, quantity) FROM STDIN") as copy:
-            for cart_id in carts:
+        carts = cur.execute("SELECT id, user_id FROM carts ORDER BY id").fetchall()
+        with cur.copy(LINES) as copy:
+            for cart_id, user_id in carts:
                 for product_id in rng.sample(range(1, top + 1), items_per_cart):
-                    copy.write_row((cart_id, product_id, rng.randrange(1, 4)))
+                    copy.write_row((user_id, cart_id, product_id, rng.randrange(1, 4)))
         conn.execute("ANALYZE")
 
 
@@ -100,10 +108,13 @@ def refill_carts(url: str, cart_ids: list[int], items_per_cart: int, rng: random
         top_row = cur.execute("SELECT max(id) FROM products").fetchone()
         top = int(top_row[0]) if top_row and top_row[0] else 0
         cur.execute("DELETE FROM cart_items WHERE cart_id = ANY(%s)", (cart_ids,))
-        with cur.copy("COPY cart_items (cart_id, product_id, quantity) FROM STDIN") as copy:
+        owners: dict[int, int] = dict(
+            cur.execute("SELECT id, user_id FROM carts WHERE id = ANY(%s)", (cart_ids,)).fetchall()
+        )
+        with cur.copy(LINES) as copy:
             for cart_id in cart_ids:
                 for product_id in rng.sample(range(1, top + 1), items_per_cart):
-                    copy.write_row((cart_id, product_id, 1))
+                    copy.write_row((owners[cart_id], cart_id, product_id, 1))
 
 
 WORDS = [

@@ -46,9 +46,10 @@ RESET = (
     "DELETE FROM order_lines",
     "DELETE FROM orders",
     "DELETE FROM cart_items",
-    "UPDATE products SET inventory_count = CASE WHEN id = %(hot)s THEN %(stock)s ELSE %(cold)s END",
-    "INSERT INTO cart_items (cart_id, product_id, quantity)"
-    " SELECT c.id, p, 1 FROM carts c, LATERAL (VALUES (c.user_id), (%(hot)s)) v (p)",
+    "UPDATE products SET updated_at = now(),"
+    " inventory_count = CASE WHEN id = %(hot)s THEN %(stock)s ELSE %(cold)s END",
+    "INSERT INTO cart_items (user_id, cart_id, product_id, quantity)"
+    " SELECT c.user_id, c.id, p, 1 FROM carts c, LATERAL (VALUES (c.user_id), (%(hot)s)) v (p)",
 )
 SOLD_OUT = (InsufficientInventory, SoldOut)
 # Each is built from (url, pool size) and has `name`, `checkout(user_id)` and `close()`.

@@ -1,4 +1,6 @@
-"""The SQLAlchemy 2 ORM mapping of the same schema: the usual alternative to shopdb."""
+"""The SQLAlchemy 2 ORM mapping of the same schema: the usual alternative to shopdb. Each class
+maps `id` as its primary key: the schema's keys add user_id (migration 0011), and ids are
+unique on their own."""
 
 from __future__ import annotations
 
@@ -22,6 +24,18 @@ class UserRow(Base):
     created_at: Mapped[datetime] = mapped_column(server_default="now()")
     updated_at: Mapped[datetime] = mapped_column(server_default="now()")
     deleted_at: Mapped[datetime | None]
+
+
+class UsernameRow(Base):
+    __tablename__ = "usernames"
+    username_lower: Mapped[str] = mapped_column(primary_key=True)
+    user_id: Mapped[int]
+
+
+class EmailRow(Base):
+    __tablename__ = "emails"
+    email_lower: Mapped[str] = mapped_column(primary_key=True)
+    user_id: Mapped[int]
 
 
 class ProductRow(Base):
@@ -49,6 +63,7 @@ class CartRow(Base):
 class ItemRow(Base):
     __tablename__ = "cart_items"
     id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int]
     cart_id: Mapped[int] = mapped_column(ForeignKey("carts.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     quantity: Mapped[int]
@@ -72,6 +87,7 @@ class OrderLineRow(Base):
     __tablename__ = "order_lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int]
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     product_name: Mapped[str] = mapped_column(String(255))

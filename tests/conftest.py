@@ -24,10 +24,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     other run: tests of the pooler itself run only through PgBouncer, and tests that need a
     server session of their own only without it (CI runs both); tests of replicas run only
     where .ci/replicas set up a primary and its replica (SHOPDB_TEST_REPLICA_URL), tests of
-    failover where it set up a formation (SHOPDB_TEST_FAILOVER_URL)."""
+    failover where it set up a formation (SHOPDB_TEST_FAILOVER_URL), tests of a Citus cluster
+    where .ci/citus started one (SHOPDB_TEST_CITUS_WORKERS)."""
     behind_pooler = pooled()
     with_replicas = bool(os.environ.get("SHOPDB_TEST_REPLICA_URL"))
     with_formation = bool(os.environ.get("SHOPDB_TEST_FAILOVER_URL"))
+    with_citus = bool(os.environ.get("SHOPDB_TEST_CITUS_WORKERS"))
     kept: list[pytest.Item] = []
     left_out: list[pytest.Item] = []
     for item in items:
@@ -41,6 +43,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("replicas") is not None and not with_replicas:
             other_run = True
         if item.get_closest_marker("failover") is not None and not with_formation:
+            other_run = True
+        if item.get_closest_marker("citus") is not None and not with_citus:
             other_run = True
         (left_out if other_run else kept).append(item)
     if left_out:

@@ -10,10 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-# Parents before their children. Every table has an identity column `id`, so each also names
-# its sequence, `<table>_id_seq`.
-TABLES: Final = ("users", "products", "carts", "cart_items", "orders", "order_lines")
-SEQUENCES: Final = TABLES
+# Parents before their children. Every table but the two lookup tables of usernames and emails
+# (keyed by the lowered name or address) has an identity column `id`, so each of those also
+# names its sequence, `<table>_id_seq`.
+TABLES: Final = (
+    "users",
+    "usernames",
+    "emails",
+    "products",
+    "carts",
+    "cart_items",
+    "orders",
+    "order_lines",
+)
+LOOKUPS: Final = ("usernames", "emails")
+SEQUENCES: Final = tuple(table for table in TABLES if table not in LOOKUPS)
 
 OnDelete = Literal["cascade", "restrict"]
 
@@ -21,7 +32,9 @@ OnDelete = Literal["cascade", "restrict"]
 @dataclass(frozen=True)
 class ForeignKey:
     """`table.column` references `references.id`; deleting the referenced row cascades to the
-    referencing rows or is refused while there are any."""
+    referencing rows or is refused while there are any. Between two tables of a user's rows the
+    key is (user_id, column) -> (user_id, id), so that a cluster holds both rows on one node
+    (see DISTRIBUTION); `column` is the one that names the parent."""
 
     name: str
     table: str
@@ -44,3 +57,28 @@ FOREIGN_KEYS: Final = (
 def children_first() -> tuple[str, ...]:
     """TABLES, each after every table that references it (the order to empty them in)."""
     return tuple(reversed(TABLES))
+
+
+# How `shopdb distribute` spreads each table over a Citus cluster (docs/scale-out.md): a table
+# copied to every node (None), or distributed by a column, co-located with the table named
+# (whose shards of a key are on the same node). A user's rows are distributed by user id, so
+# each statement about one user runs on one node; the lookup tables by their key, so a unique
+# name or address is checked on the node that holds it. In this order: each after the table it
+# is co-located with.
+@dataclass(frozen=True)
+class Distribution:
+    table: str
+    column: str | None  # None: a reference table, copied to every node
+    colocate_with: str | None = None
+
+
+DISTRIBUTION: Final = (
+    Distribution("products", None),
+    Distribution("users", "id"),
+    Distribution("carts", "user_id", "users"),
+    Distribution("cart_items", "user_id", "users"),
+    Distribution("orders", "user_id", "users"),
+    Distribution("order_lines", "user_id", "users"),
+    Distribution("usernames", "username_lower"),
+    Distribution("emails", "email_lower", "usernames"),
+)

@@ -1,4 +1,5 @@
-"""The `shopdb` command line (the `cli` extra): migrate, seed, demo, check, and the database."""
+"""The `shopdb` command line (the `cli` extra): migrate, seed, demo, check, distribute, and the
+database."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from domain.errors import DomainError
 from shopdb import database
 from shopdb.container import Container
 from shopdb.database import EmbeddedUnavailable
+from shopdb.distribute import DistributeError
 from shopdb.health import DatabaseUnreachable, Topology, health, probe, topology
 from shopdb.migrations import MigrationError
 from shopdb.settings import Backend, Settings, SettingsError, load_settings, redact_url
@@ -56,7 +58,14 @@ errors = Console(stderr=True, soft_wrap=True)  # an error stays on one line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXPECTED = (SettingsError, DomainError, DatabaseUnreachable, EmbeddedUnavailable, MigrationError)
+EXPECTED = (
+    SettingsError,
+    DomainError,
+    DatabaseUnreachable,
+    EmbeddedUnavailable,
+    MigrationError,
+    DistributeError,
+)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -396,6 +405,24 @@ def pooler_timeouts(
     who, where, values = set_role_timeouts(url, app_url, settings, role=role)
     shown = ", ".join(f"{name}={value}" for name, value in values.items())
     console.print(f"role {who} in database {where}: {shown}", markup=False, highlight=False)
+
+
+@app.command()
+@friendly
+def distribute() -> None:
+    """On a Citus coordinator: make products a reference table and distribute the user's
+    tables by user id, co-located (docs/scale-out.md). Safe to run again; refused on plain
+    PostgreSQL."""
+    from shopdb.distribute import distribute as distribute_tables
+
+    settings = _settings()
+    url = _reachable_url(settings, schema_work=True)
+    _require_schema(url)
+    outcome = distribute_tables(url)
+    done = ", ".join(outcome.distributed) if outcome.distributed else "nothing to do"
+    console.print(
+        f"distributed over {outcome.workers} workers: {done}", markup=False, highlight=False
+    )
 
 
 @db_app.command("current")

@@ -31,14 +31,14 @@ def shopdb_admin_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def shopdb_database_url(shopdb_admin_url: str) -> Iterator[str]:
     """A database of this test session, migrated to head, dropped at the end."""
-    from shopdb.testdb import scratch_database, through_pooler
+    from shopdb.testdb import migrated, scratch_database, through_pooler
 
     try:
-        from shopdb.migrations import upgrade
+        import shopdb.migrations  # noqa: F401
     except ImportError as exc:
         pytest.exit(f"the test database is migrated with shopdb[migrations] ({exc.name})", 3)
     with scratch_database(shopdb_admin_url) as url:
-        upgrade(url)
+        migrated(url)
         yield through_pooler(url)
 
 

@@ -44,6 +44,53 @@ def pooled() -> bool:
     return os.environ.get("SHOPDB_POOLER", "").lower() == "transaction"
 
 
+def citus_workers() -> list[str]:
+    """The workers ("host:port", comma-separated in SHOPDB_TEST_CITUS_WORKERS) when the
+    configured server is a Citus coordinator: each test database is then made on every node
+    and its tables distributed (.ci/citus)."""
+    listed = os.environ.get("SHOPDB_TEST_CITUS_WORKERS", "")
+    return [worker.strip() for worker in listed.split(",") if worker.strip()]
+
+
+def _worker_url(admin_url: str, worker: str) -> str:
+    """`admin_url` with the worker's host and port: the same user, password and database."""
+    parts = urlsplit(admin_url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{worker}" if userinfo else worker))
+
+
+def _on_cluster(admin_url: str, name: str, workers: list[str]) -> None:
+    """Citus keeps its metadata per database: the database on every worker, the extension on
+    every node, and the workers in the coordinator's metadata of this database."""
+    for worker in workers:
+        with psycopg.connect(_worker_url(admin_url, worker), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        with psycopg.connect(with_database(_worker_url(admin_url, worker), name)) as conn:
+            conn.execute("CREATE EXTENSION citus")
+    coordinator = urlsplit(admin_url)
+    with psycopg.connect(with_database(admin_url, name), autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION citus")
+        conn.execute(
+            "SELECT citus_set_coordinator_host(%s, %s)",
+            (coordinator.hostname, coordinator.port or 5432),
+        )
+        for worker in workers:
+            host, _, port = worker.rpartition(":")
+            conn.execute("SELECT citus_add_node(%s, %s)", (host, int(port)))
+
+
+def migrated(url: str, *, distributed: bool | None = None) -> None:
+    """Migrate the database at `url` to head and, on a Citus cluster (by default: when
+    SHOPDB_TEST_CITUS_WORKERS names workers), distribute its tables."""
+    from shopdb.migrations import upgrade
+
+    upgrade(url)
+    if bool(citus_workers()) if distributed is None else distributed:
+        from shopdb.distribute import distribute
+
+        distribute(url)
+
+
 def pool_config(**kwargs: Any) -> PoolConfig:
     """A PoolConfig for the server under test: in the pooler run, in pooler mode."""
     return PoolConfig(**{"transaction_pooler": pooled(), **kwargs})
@@ -114,18 +161,26 @@ def with_database(url: str, name: str) -> str:
 
 
 @contextmanager
-def scratch_database(admin_url: str, prefix: str = "shopdb_test") -> Iterator[str]:
-    """A new empty database, dropped afterwards; yields its URL."""
+def scratch_database(
+    admin_url: str, prefix: str = "shopdb_test", workers: list[str] | None = None
+) -> Iterator[str]:
+    """A new empty database, dropped afterwards; yields its URL. On a Citus coordinator with
+    `workers` (by default SHOPDB_TEST_CITUS_WORKERS's), on every node, ready to distribute."""
+    workers = citus_workers() if workers is None else workers
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    servers = [admin_url] + [_worker_url(admin_url, worker) for worker in workers]
     try:
+        if workers:
+            _on_cluster(admin_url, name, workers)
         yield with_database(admin_url, name)
     finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        for server_url in servers:
+            with psycopg.connect(server_url, autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
 
 
 def truncate_all(conn: psycopg.Connection[object]) -> None:

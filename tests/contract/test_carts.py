@@ -96,10 +96,10 @@ def test_add_item_errors_and_consumed_ids(uow: UnitOfWorkFactory) -> None:
         work.rollback()
         item = work.carts.add_item(cart.id, lamp.id, 1)
         work.commit()
-    # An id is drawn whenever the product has the quantity asked for, even if the line then
-    # fails (like an identity column's); the refused line rolled the transaction back, so the
-    # last insert made a new row.
-    assert (item.id, item.quantity) == (4, 1)
+    # An id is drawn whenever the cart exists, even if the line then fails (like an identity
+    # column's); the refused line rolled the transaction back, so the last insert made a new
+    # row.
+    assert (item.id, item.quantity) == (5, 1)
 
 
 def test_set_quantity_remove_and_clear(uow: UnitOfWorkFactory) -> None:

@@ -13,7 +13,14 @@ import pytest
 
 from adapters.memory.cascade import REFUSALS, delete
 from adapters.memory.database import Tables
-from adapters.schema import FOREIGN_KEYS, SEQUENCES, TABLES, ForeignKey, children_first
+from adapters.schema import (
+    DISTRIBUTION,
+    FOREIGN_KEYS,
+    SEQUENCES,
+    TABLES,
+    ForeignKey,
+    children_first,
+)
 from domain.errors import DomainError
 from shopdb.migrations import upgrade
 from shopdb.roles import grant_statements
@@ -24,13 +31,24 @@ SCHEMA_TABLES = """
     SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'S') AND c.relname <> 'alembic_version'
 """
-# Single-column foreign keys (ours all are) with the action their ON DELETE names.
+# Foreign keys with the action their ON DELETE names, by the column naming the parent: the last
+# of the key (one between a user's tables is (user_id, column) -> (user_id, id)).
 SCHEMA_FOREIGN_KEYS = """
     SELECT k.conname, t.relname, a.attname, r.relname, k.confdeltype
     FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid
     JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace n ON n.oid = t.relnamespace
-    JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+    JOIN pg_attribute a ON a.attrelid = k.conrelid
+        AND a.attnum = k.conkey[array_upper(k.conkey, 1)]
     WHERE n.nspname = 'public' AND k.contype = 'f'
+"""
+# Every foreign key between two tables of a user's rows leads with user_id on both sides.
+USER_KEYS = """
+    SELECT k.conname FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid
+    JOIN pg_class r ON r.oid = k.confrelid
+    JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+    JOIN pg_attribute b ON b.attrelid = k.confrelid AND b.attnum = k.confkey[1]
+    WHERE k.contype = 'f' AND r.relname IN ('carts', 'orders')
+        AND a.attname = 'user_id' AND b.attname = 'user_id'
 """
 ON_DELETE = {"c": "cascade", "r": "restrict", "a": "no action", "n": "set null", "d": "set default"}
 
@@ -58,6 +76,16 @@ def declared() -> tuple[set[str], set[str], set[Key]]:
 
 def test_declared_tables_sequences_and_foreign_keys_are_the_schemas(database_url: str) -> None:
     assert schema_lists(database_url) == declared()
+
+
+def test_the_keys_between_a_users_tables_carry_the_user_id(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        carrying = {str(row[0]) for row in conn.execute(USER_KEYS)}
+    assert (
+        carrying
+        == {key.name for key in FOREIGN_KEYS if key.references in {"carts", "orders"}}
+        == {"cart_items_cart_id_fkey", "order_lines_order_id_fkey"}
+    )
 
 
 def test_a_new_table_or_a_changed_on_delete_is_noticed(admin_url: str) -> None:
@@ -112,3 +140,23 @@ def test_every_foreign_key_acts_in_the_fake_as_declared(key: ForeignKey) -> None
         delete(tables, key.references, 1)
         assert 7 not in tables.rows(key.table)
     assert set(REFUSALS) <= {key.name for key in FOREIGN_KEYS if key.on_delete == "restrict"}
+
+
+def test_every_table_is_distributed_and_every_key_stays_on_one_node() -> None:
+    """`shopdb distribute` works from DISTRIBUTION: every table, each after the table it is
+    co-located with, and every foreign key either into a reference table or between tables
+    of one co-location group (Citus refuses any other)."""
+    order = [plan.table for plan in DISTRIBUTION]
+    assert sorted(order) == sorted(TABLES)
+    plans = {plan.table: plan for plan in DISTRIBUTION}
+
+    def group(table: str) -> str:
+        plan = plans[table]
+        return table if plan.colocate_with is None else group(plan.colocate_with)
+
+    for plan in DISTRIBUTION:
+        if plan.colocate_with is not None:
+            assert order.index(plan.colocate_with) < order.index(plan.table), plan.table
+    for key in FOREIGN_KEYS:
+        referenced = plans[key.references]
+        assert referenced.column is None or group(key.table) == group(key.references), key.name

@@ -35,7 +35,9 @@ from shopdb.testdb import truncate_all
 from shopdb.testing import InsecureTestHasher
 from tests.strategies import case_names, search_texts
 
-PROFILES = {"ci": (200, 30), "long": (1000, 50)}
+# (examples, steps); `citus` for the run on a Citus cluster (.ci/citus), where each statement
+# about many users or about products is a round trip to several nodes.
+PROFILES = {"ci": (200, 30), "long": (1000, 50), "citus": (40, 30)}
 EXAMPLES, STEPS = PROFILES[os.environ.get("SHOPDB_STATEFUL", "ci")]
 
 # A few more ids than the machine starts with, so that "not found" happens too.

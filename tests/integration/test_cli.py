@@ -52,7 +52,7 @@ def _one_line_error(result: Result) -> str:
 def test_migrate_up_down_and_up(empty_url: str) -> None:
     result = shopdb("migrate")
     assert result.exit_code == 0, result.output
-    assert "schema at revision 0010" in result.stdout
+    assert "schema at revision 0011" in result.stdout
     assert shopdb("migrate", "--down", "0002").stdout.strip() == "schema at revision 0002"
     assert shopdb("migrate", "--down", "base").stdout.strip() == "schema at revision base"
     assert shopdb("migrate", "--revision", "0001").stdout.strip() == "schema at revision 0001"
@@ -208,7 +208,7 @@ def test_migrate_sql_needs_no_database(monkeypatch: pytest.MonkeyPatch) -> None:
     full = shopdb("migrate", "--sql")
     assert full.exit_code == 0, full.output
     assert full.stdout.startswith("BEGIN;")
-    for expected in ("CREATE TABLE products", "UPDATE alembic_version SET version_num='0010'"):
+    for expected in ("CREATE TABLE products", "UPDATE alembic_version SET version_num='0011'"):
         assert expected in full.stdout
     last = shopdb("migrate", "--sql", "--revision", "0002:0003")
     assert last.exit_code == 0, last.output
@@ -218,13 +218,14 @@ def test_migrate_sql_needs_no_database(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_db_current_and_history(empty_url: str) -> None:
     assert (
-        shopdb("db", "current").stdout.strip() == "base (head 0010, behind: run `shopdb migrate`)"
+        shopdb("db", "current").stdout.strip() == "base (head 0011, behind: run `shopdb migrate`)"
     )
     assert shopdb("migrate").exit_code == 0
-    assert shopdb("db", "current").stdout.strip() == "0010 (head 0010, at head)"
+    assert shopdb("db", "current").stdout.strip() == "0011 (head 0011, at head)"
     history = shopdb("db", "history").stdout.splitlines()
     assert [line.split(":")[0] for line in history] == [
-        "0009 -> 0010 (head)",
+        "0010 -> 0011 (head)",
+        "0009 -> 0010",
         "0008 -> 0009",
         "0007 -> 0008",
         "0006 -> 0007",
@@ -254,12 +255,12 @@ def test_check_json(empty_url: str) -> None:
     unmigrated = shopdb("check", "--json")
     assert unmigrated.exit_code == 1
     report = json.loads(unmigrated.stdout)
-    assert (report["healthy"], report["revision"], report["head"]) == (False, None, "0010")
+    assert (report["healthy"], report["revision"], report["head"]) == (False, None, "0011")
     assert shopdb("migrate").exit_code == 0
     healthy = shopdb("check", "--json")
     assert healthy.exit_code == 0, healthy.output
     report = json.loads(healthy.stdout)
-    assert (report["healthy"], report["revision"], report["migrated"]) == (True, "0010", True)
+    assert (report["healthy"], report["revision"], report["migrated"]) == (True, "0011", True)
     assert report["database"] == empty_url
     assert report["pool"]["pool_min"] == 2
     assert report["pool"]["pool_size"] >= 1
@@ -273,7 +274,7 @@ def test_topology_without_replicas_is_the_primary_alone(empty_url: str) -> None:
         assert unmigrated.replicas == ()
         assert unmigrated.primary.reachable
         assert not unmigrated.healthy
-        assert (unmigrated.primary.revision, unmigrated.primary.head) == (None, "0010")
+        assert (unmigrated.primary.revision, unmigrated.primary.head) == (None, "0011")
         upgrade(empty_url)
         found = topology(container)
     finally:

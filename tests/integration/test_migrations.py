@@ -119,8 +119,9 @@ def test_rows_survive_a_reversible_downgrade_and_upgrade(empty_database_url: str
         ).fetchone()
         assert cart_id is not None
         conn.execute(
-            "INSERT INTO cart_items (cart_id, product_id, quantity) VALUES (%s, %s, %s)",
-            (cart_id[0], product_id[0], 3),
+            "INSERT INTO cart_items (user_id, cart_id, product_id, quantity)"
+            " VALUES (%s, %s, %s, %s)",
+            (user_id[0], cart_id[0], product_id[0], 3),
         )
     before = _checksum(empty_database_url)
     assert len(before) == 4
@@ -180,5 +181,10 @@ def test_the_cap_of_0009_is_the_domains() -> None:
 
     from domain.values import CART_LINES_MAX
 
-    text = (Path(__file__).parents[2] / "alembic/versions/0009_cart_lines_max.py").read_text()
+    versions = Path(__file__).parents[2] / "alembic/versions"
+    text = (versions / "0009_cart_lines_max.py").read_text()
     assert f") > {CART_LINES_MAX} THEN" in text
+    # 0011 writes the function again (by user id too): the same cap, in its message as well.
+    text = (versions / "0011_distributable.py").read_text()
+    assert f"IF lines > {CART_LINES_MAX} THEN" in text
+    assert f"already holds {CART_LINES_MAX} lines" in text

@@ -84,4 +84,5 @@ def test_offline_sql_keeps_the_cart_cap_message_as_written(
             "SELECT prosrc FROM pg_proc WHERE proname = 'cart_items_lines_max'"
         ).fetchone()
     assert body is not None
-    assert "'cart % already holds 1000 lines'" in body[0]
+    assert "'cart_items_lines_max_check: cart % already holds 1000 lines'" in body[0]
+    assert "'SELECT 1 FROM %I.%I WHERE user_id = $1 AND id = $2 FOR NO KEY UPDATE'" in body[0]

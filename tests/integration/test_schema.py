@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from adapters.schema import SEQUENCES, TABLES
+from adapters.schema import DISTRIBUTION, LOOKUPS, SEQUENCES, TABLES
 
 COLUMNS = {
     ("users", "id"): ("bigint", "NO", None),
@@ -15,6 +15,11 @@ COLUMNS = {
     ("users", "created_at"): ("timestamp with time zone", "NO", "now()"),
     ("users", "updated_at"): ("timestamp with time zone", "NO", "now()"),
     ("users", "deleted_at"): ("timestamp with time zone", "YES", None),
+    # The keys of live users' usernames and emails, lowered: the unique rules (0011).
+    ("usernames", "username_lower"): ("text", "NO", None),
+    ("usernames", "user_id"): ("bigint", "NO", None),
+    ("emails", "email_lower"): ("text", "NO", None),
+    ("emails", "user_id"): ("bigint", "NO", None),
     ("products", "id"): ("bigint", "NO", None),
     ("products", "name"): ("character varying(255)", "NO", None),
     ("products", "description"): ("text", "YES", None),
@@ -36,6 +41,7 @@ COLUMNS = {
     ("cart_items", "quantity"): ("integer", "NO", "1"),
     ("cart_items", "created_at"): ("timestamp with time zone", "NO", "now()"),
     ("cart_items", "updated_at"): ("timestamp with time zone", "NO", "now()"),
+    ("cart_items", "user_id"): ("bigint", "NO", None),  # its cart's (0011)
     ("orders", "id"): ("bigint", "NO", None),
     ("orders", "user_id"): ("bigint", "NO", None),
     ("orders", "idempotency_key"): ("text", "NO", None),
@@ -49,14 +55,15 @@ COLUMNS = {
     ("order_lines", "product_name"): ("character varying(255)", "NO", None),
     ("order_lines", "unit_price"): ("numeric(10,2)", "NO", None),
     ("order_lines", "quantity"): ("integer", "NO", None),
+    ("order_lines", "user_id"): ("bigint", "NO", None),  # its order's (0011)
 }
 
 # index name -> (unique, definition fragment)
 INDEXES = {
     "users_pkey": (True, "(id)"),
-    # Partial: an archived user's username and email can be registered again.
-    "users_username_lower_key": (True, "(lower((username)::text)) WHERE (deleted_at IS NULL)"),
-    "users_email_lower_key": (True, "(lower((email)::text)) WHERE (deleted_at IS NULL)"),
+    # Live users only: archiving deletes the keys, so they can be registered again.
+    "users_username_lower_key": (True, "usernames USING btree (username_lower)"),
+    "users_email_lower_key": (True, "emails USING btree (email_lower)"),
     "products_pkey": (True, "(id)"),
     "products_name_id_idx": (
         False,
@@ -76,16 +83,17 @@ INDEXES = {
         "USING gin (encode((replace(name_folded, '\\'::text,"
         " '\\\\'::text))::bytea, 'hex'::text) gin_trgm_ops) WHERE (deleted_at IS NULL)",
     ),
-    "carts_pkey": (True, "(id)"),
+    # Every key between a user's tables ends with user_id, the distribution column (0011).
+    "carts_pkey": (True, "(id, user_id)"),
     "carts_user_id_idx": (False, "(user_id)"),
-    "cart_items_pkey": (True, "(id)"),
-    "cart_items_cart_id_product_id_key": (True, "(cart_id, product_id)"),
+    "cart_items_pkey": (True, "(id, user_id)"),
+    "cart_items_cart_id_product_id_key": (True, "(cart_id, product_id, user_id)"),
     "cart_items_product_id_idx": (False, "(product_id)"),
-    "orders_pkey": (True, "(id)"),
+    "orders_pkey": (True, "(id, user_id)"),
     "orders_user_id_idempotency_key_key": (True, "(user_id, idempotency_key)"),
     "orders_user_id_id_idx": (False, "(user_id, id)"),
-    "order_lines_pkey": (True, "(id)"),
-    "order_lines_order_id_product_id_key": (True, "(order_id, product_id)"),
+    "order_lines_pkey": (True, "(id, user_id)"),
+    "order_lines_order_id_product_id_key": (True, "(order_id, product_id, user_id)"),
     "order_lines_product_id_idx": (False, "(product_id)"),
 }
 
@@ -152,7 +160,9 @@ def test_every_constraint_is_named_after_its_table_and_kind(
     ).fetchall()
     assert len(rows) >= 2 * len(TABLES)
     for table, name, kind in rows:
-        assert str(name).startswith(f"{table}_"), name
+        # A lookup table's key keeps the name of the unique index on users it replaced (0011).
+        owner = "users" if table in LOOKUPS else table
+        assert str(name).startswith(f"{owner}_"), name
         assert str(name).endswith(SUFFIXES[str(kind)]), (name, kind)
 
 
@@ -186,7 +196,11 @@ def test_triggers_exist(catalog: psycopg.Connection[tuple[object, ...]]) -> None
         "SELECT table_name FROM information_schema.columns"
         " WHERE table_schema = 'public' AND column_name = 'updated_at'"
     ).fetchall()
-    # Every table with updated_at keeps it by trigger; and the cart's line cap (0009).
-    expected = {(f"{t}_set_updated_at", t, "set_updated_at") for (t,) in touched}
+    # Every table with updated_at keeps it by trigger, but a reference table, where each
+    # statement sets it (on a cluster a trigger would run once per copy, 0011); and the cart
+    # lines' stock and cap.
+    copied = {plan.table for plan in DISTRIBUTION if plan.column is None}
+    expected = {(f"{t}_set_updated_at", t, "set_updated_at") for (t,) in touched if t not in copied}
     expected.add(("cart_items_lines_max_check", "cart_items", "cart_items_lines_max"))
+    expected.add(("cart_items_stock", "cart_items", "cart_items_stock"))
     assert set(rows) == expected

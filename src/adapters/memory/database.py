@@ -80,6 +80,9 @@ class Tables:
     its name (`table(name, RowType)`), so that a table a new aggregate adds needs no edit here."""
 
     users: dict[int, User] = field(default_factory=dict)
+    # The lookup tables of live users' usernames and emails: lowered key -> user id.
+    usernames: dict[str, int] = field(default_factory=dict)
+    emails: dict[str, int] = field(default_factory=dict)
     products: dict[int, Product] = field(default_factory=dict)
     carts: dict[int, CartRow] = field(default_factory=dict)
     # The schema's name, where the attribute's differs.
@@ -107,12 +110,12 @@ class Tables:
         """Table name -> attribute name (of the live rows, for users and products)."""
         return _ATTRIBUTES
 
-    def rows(self, table: str) -> dict[int, Any]:
+    def rows(self, table: str) -> dict[Any, Any]:
         """The rows of `table`, by the schema's name."""
         attribute = _ATTRIBUTES.get(table)
         if attribute is None:
             return self.by_name[table]
-        rows: dict[int, Any] = getattr(self, attribute)
+        rows: dict[Any, Any] = getattr(self, attribute)
         return rows
 
     def table(self, table: str, row: type[R]) -> dict[int, R]:

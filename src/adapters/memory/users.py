@@ -1,4 +1,7 @@
-"""In-memory user repository: case-insensitive uniqueness among live users, archiving."""
+"""In-memory user repository: case-insensitive uniqueness among live users, archiving.
+
+As in the schema, a live user's lowered username and email are keys of two lookup tables,
+written with the user, deleted when it is archived."""
 
 from __future__ import annotations
 
@@ -15,7 +18,6 @@ from domain.values import Email, email_key, searchable_key
 from ports.users import UserRepository
 
 if TYPE_CHECKING:
-    from adapters.memory.database import Tables
     from adapters.memory.transaction import MemoryTransaction
 
 # The schema's rules on this repository's tables, by the names the migrations give them, and
@@ -34,12 +36,9 @@ ENFORCED: Mapping[str, str] = {
 }
 
 
-def _taken(tables: Tables, field: str, value: str, except_id: int | None = None) -> bool:
-    folded = value.lower()
-    return any(
-        str(getattr(user, field)).lower() == folded and user.id != except_id
-        for user in tables.users.values()
-    )
+def _taken(keys: dict[str, int], value: str, except_id: int | None = None) -> bool:
+    owner = keys.get(value.lower())
+    return owner is not None and owner != except_id
 
 
 class MemoryUserRepository:
@@ -52,9 +51,9 @@ class MemoryUserRepository:
         with self._tx.writing() as tables:
             user_id = self._tx.database.next_id("users")
             # The same order as PostgreSQL checks its unique indexes: username, then email.
-            if _taken(tables, "username", user.username):
+            if _taken(tables.usernames, user.username):
                 raise UsernameTaken(user.username)
-            if _taken(tables, "email", user.email):
+            if _taken(tables.emails, user.email):
                 raise EmailTaken(user.email)
             now = self._tx.now()
             stored = build(
@@ -67,6 +66,8 @@ class MemoryUserRepository:
                 updated_at=now,
             )
             tables.users[user_id] = stored
+            tables.usernames[user.username.lower()] = user_id
+            tables.emails[user.email.lower()] = user_id
             return stored
 
     def get(self, user_id: int) -> User:
@@ -76,23 +77,23 @@ class MemoryUserRepository:
             raise UserNotFound(user_id)
         return user
 
-    def _find(self, field: str, value: str) -> User:
+    def _find(self, table: str, value: str) -> User:
         if not searchable_key(value):
             raise UserNotFound(value)
-        folded = value.lower()
-        for user in self._tx.read().users.values():
-            if str(getattr(user, field)).lower() == folded:
-                return user
-        raise UserNotFound(value)
+        tables = self._tx.read()
+        user_id = tables.rows(table).get(value.lower())
+        if user_id is None:
+            raise UserNotFound(value)
+        return tables.users[user_id]
 
     def get_by_username(self, username: str) -> User:
-        return self._find("username", string(username, "username"))
+        return self._find("usernames", string(username, "username"))
 
     def get_by_email(self, email: str) -> User:
         key = email_key(string(email, "email"))
         if key is None:
             raise UserNotFound(email)
-        return self._find("email", key)
+        return self._find("emails", key)
 
     @write
     def change_email(self, user_id: int, email: str) -> User:
@@ -103,10 +104,12 @@ class MemoryUserRepository:
             user = tables.users.get(user_id)
             if user is None:
                 raise UserNotFound(user_id)
-            if _taken(tables, "email", address, except_id=user_id):
+            if _taken(tables.emails, address, except_id=user_id):
                 raise EmailTaken(address)
             changed = user.model_copy(update={"email": address, "updated_at": self._tx.now()})
             tables.users[user_id] = changed
+            del tables.emails[user.email.lower()]
+            tables.emails[address.lower()] = user_id
             return changed
 
     @write
@@ -116,6 +119,8 @@ class MemoryUserRepository:
             user = tables.users.pop(user_id, None)
             if user is None:
                 raise UserNotFound(user_id)
+            del tables.usernames[user.username.lower()]
+            del tables.emails[user.email.lower()]
             tables.archived_users[user_id] = ArchivedUserRow(
                 user.id, user.username, user.email, user.created_at, self._tx.now()
             )

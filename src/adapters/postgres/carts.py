@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 
-from adapters.postgres.errors import A_CHECK, NEVER_SUPPLIED, ConstraintErrors
+from adapters.postgres.errors import A_CHECK, NEVER_SUPPLIED, ConstraintErrors, constraint_of
 from adapters.postgres.rows import columns, mapper, trusted
 from adapters.postgres.session import Session, returned, write
 from domain.errors import (
@@ -53,30 +53,37 @@ ITEM = columns(
     " i.product_id, p.name AS product_name, p.price AS unit_price, i.quantity, i.id, i.cart_id",
 )
 
+# Every statement about a user's cart filters by user id as well (OLDEST_CART, `user_id = `):
+# on a Citus cluster the user's carts and lines are on one node, and such a statement runs
+# there alone; the joins between a cart and its lines are on user id and cart id for the same
+# reason. Statements given a cart id only (`get`, `add_item`, ...) join on user id too, and on
+# a cluster ask every node (docs/scale-out.md).
+#
 # The cart, its items and their products' names and prices, in one round trip: one row per
 # item, or a single row of NULL items for an empty cart.
 _LOAD = (
     "SELECT " + CART_HEAD + "," + ITEM + " FROM carts c"
-    " LEFT JOIN (cart_items i JOIN products p ON p.id = i.product_id) ON i.cart_id = c.id"
-    " WHERE c.id = {cart} ORDER BY i.id"
+    " LEFT JOIN (cart_items i JOIN products p ON p.id = i.product_id)"
+    " ON i.user_id = c.user_id AND i.cart_id = c.id"
+    " WHERE {cart} ORDER BY i.id"
 )
-LOAD_BY_ID = _LOAD.format(cart="%(cart_id)s")
+LOAD_BY_ID = _LOAD.format(cart="c.id = %(cart_id)s")
 OLDEST_CART = "(SELECT id FROM carts WHERE user_id = %(user_id)s ORDER BY id LIMIT 1)"
-LOAD_FOR_USER = _LOAD.format(cart=OLDEST_CART)
+LOAD_FOR_USER = _LOAD.format(cart="c.user_id = %(user_id)s AND c.id = " + OLDEST_CART)
 # Checkout's lock, in two statements: a statement reads the snapshot taken when it started,
 # so items read by the statement that waited for the cart's lock would miss a line committed
 # during the wait (and clearing the cart would then delete it unsold). The load runs after the
 # lock is held. Its items are locked too: changing a quantity takes no lock on the cart row.
-LOCK_FOR_USER = "SELECT id FROM carts WHERE id = " + OLDEST_CART + " FOR UPDATE"
+LOCK_FOR_USER = "SELECT id FROM carts WHERE user_id = %(user_id)s ORDER BY id LIMIT 1 FOR UPDATE"
 LOAD_LOCKED = (
     "WITH i AS (SELECT " + ITEM_COLUMNS + " FROM cart_items"
-    " WHERE cart_id = %(cart_id)s FOR UPDATE)"
+    " WHERE user_id = %(user_id)s AND cart_id = %(cart_id)s FOR UPDATE)"
     " SELECT "
     + CART_HEAD
     + ","
     + ITEM
     + " FROM carts c LEFT JOIN (i JOIN products p ON p.id = i.product_id) ON TRUE"
-    " WHERE c.id = %(cart_id)s ORDER BY i.id"
+    " WHERE c.user_id = %(user_id)s AND c.id = %(cart_id)s ORDER BY i.id"
 )
 # An archived user (deleted_at set) has no cart and gets none: its row is locked for update
 # while it is archived, so a cart cannot be created for it meanwhile either.
@@ -84,25 +91,27 @@ LOCK_USER = "SELECT 1 FROM users WHERE id = %s AND deleted_at IS NULL FOR NO KEY
 INSERT_CART = "INSERT INTO carts (user_id) VALUES (%s) RETURNING " + CART_COLUMNS
 _WITH_PRODUCT = " SELECT" + ITEM + " FROM x i JOIN products p ON p.id = i.product_id"
 # The stock rule and the write in one statement, so that two concurrent adds cannot both
-# pass it: a second insert of the same line waits for the first at the unique index, then
-# re-checks the summed quantity against the stock in DO UPDATE's WHERE. The product's row
-# is not locked: carts do not reserve stock, they only never ask for more than there is.
-# The product's row gets a key-share lock (as the foreign key check takes anyway), explicitly,
-# in the SELECT: archiving holds the row FOR UPDATE, so an add either finishes first (and
-# archiving then deletes its line) or waits and, re-checking the row, finds it archived.
+# pass it: the rule is 0011's trigger cart_items_stock, which runs before each line is written
+# (a new one, or a quantity changed), and leaves out a line over the product's stock on hand,
+# or of a product that is archived or missing: the statement then returns no row. A second
+# insert of the same line waits for the first at the unique index, then its DO UPDATE runs the
+# trigger on the line as the first left it. The product's row is not locked for long: carts do
+# not reserve stock, they only never ask for more than there is. A new line takes a key-share
+# lock on it (as the foreign key check does anyway), in the trigger: archiving holds the row
+# FOR UPDATE, so an add either finishes first (and archiving then deletes its line) or waits
+# and, re-checking the row, finds it archived. The line's user id is its cart's.
 # A new line only while the cart holds fewer than CART_LINES_MAX: 0009's trigger counts after
 # each new line, holding the cart's lock (CartFull, see `_add`).
-ADD_ITEM = (
-    "WITH x AS (INSERT INTO cart_items (cart_id, product_id, quantity)"
-    " SELECT %(cart_id)s, id, %(quantity)s FROM products"
-    " WHERE id = %(product_id)s AND inventory_count >= %(quantity)s AND deleted_at IS NULL"
-    " FOR KEY SHARE"
+_ADD = (
+    "WITH x AS (INSERT INTO cart_items (user_id, cart_id, product_id, quantity)"
+    " SELECT user_id, id, %(product_id)s, %(quantity)s FROM carts WHERE {cart}"
     " ON CONFLICT ON CONSTRAINT cart_items_cart_id_product_id_key"
     " DO UPDATE SET quantity = cart_items.quantity + EXCLUDED.quantity"
-    " WHERE cart_items.quantity::int8 + EXCLUDED.quantity"
-    " <= (SELECT inventory_count FROM products WHERE id = EXCLUDED.product_id)"
+    " WHERE cart_items.quantity::int8 + EXCLUDED.quantity <= 2147483647"
     " RETURNING " + ITEM_COLUMNS + ")" + _WITH_PRODUCT
 )
+ADD_ITEM = _ADD.format(cart="id = %(cart_id)s")
+ADD_FOR_USER = _ADD.format(cart="user_id = %(user_id)s AND id = %(cart_id)s")
 # Why a line was not written: the cart, the product's stock, the line's quantity, the lines.
 LINE_STATE = (
     "SELECT EXISTS (SELECT 1 FROM carts WHERE id = %(cart_id)s),"
@@ -112,24 +121,27 @@ LINE_STATE = (
     " (SELECT count(*) FROM cart_items WHERE cart_id = %(cart_id)s)"
 )
 # The user's cart, locked against other adds (not against reads) until the transaction ends.
-LOCK_TO_ADD = "SELECT id FROM carts WHERE id = " + OLDEST_CART + " FOR NO KEY UPDATE"
+LOCK_TO_ADD = (
+    "SELECT id FROM carts WHERE user_id = %(user_id)s ORDER BY id LIMIT 1 FOR NO KEY UPDATE"
+)
+# The stock rule is cart_items_stock's here too: a quantity over the stock writes nothing.
 SET_QUANTITY = (
     "WITH x AS (UPDATE cart_items SET quantity = %(quantity)s"
     " WHERE cart_id = %(cart_id)s AND product_id = %(product_id)s"
-    " AND %(quantity)s <= (SELECT inventory_count FROM products WHERE id = %(product_id)s)"
     " RETURNING " + ITEM_COLUMNS + ")" + _WITH_PRODUCT
 )
 REMOVE_ITEM = "DELETE FROM cart_items WHERE cart_id = %s AND product_id = %s"
-# The same two writes on the user's cart, found by the index on carts (user_id): one statement
-# each whatever the cart holds. Like SET_QUANTITY, they lock the line, not the cart.
+# The same two writes on the user's cart, found by the primary key of carts (user_id, id): one
+# statement each whatever the cart holds. Like SET_QUANTITY, they lock the line, not the cart.
 SET_QUANTITY_FOR_USER = (
     "WITH x AS (UPDATE cart_items SET quantity = %(quantity)s"
-    " WHERE cart_id = " + OLDEST_CART + " AND product_id = %(product_id)s"
-    " AND %(quantity)s <= (SELECT inventory_count FROM products WHERE id = %(product_id)s)"
+    " WHERE user_id = %(user_id)s AND cart_id = " + OLDEST_CART + " AND product_id = %(product_id)s"
     " RETURNING " + ITEM_COLUMNS + ")" + _WITH_PRODUCT
 )
 REMOVE_FOR_USER = (
-    "DELETE FROM cart_items WHERE cart_id = " + OLDEST_CART + " AND product_id = %(product_id)s"
+    "DELETE FROM cart_items WHERE user_id = %(user_id)s AND cart_id = "
+    + OLDEST_CART
+    + " AND product_id = %(product_id)s"
 )
 # Why the user's line was not written: the user, the cart, the product's stock, the line.
 USER_LINE_STATE = (
@@ -137,8 +149,8 @@ USER_LINE_STATE = (
     + OLDEST_CART
     + ","
     " (SELECT inventory_count FROM products WHERE id = %(product_id)s AND deleted_at IS NULL),"
-    " (SELECT quantity FROM cart_items"
-    " WHERE cart_id = " + OLDEST_CART + " AND product_id = %(product_id)s)"
+    " (SELECT quantity FROM cart_items WHERE user_id = %(user_id)s"
+    " AND cart_id = " + OLDEST_CART + " AND product_id = %(product_id)s)"
 )
 CLEAR = (
     "WITH gone AS (DELETE FROM cart_items WHERE cart_id = %(cart_id)s)"
@@ -208,7 +220,9 @@ class PostgresCartRepository:
                 locked = cur.execute(LOCK_FOR_USER, {"user_id": user_id}).fetchone()
                 if locked is None:
                     return None
-                rows = cur.execute(LOAD_LOCKED, {"cart_id": locked[0]}).fetchall()
+                rows = cur.execute(
+                    LOAD_LOCKED, {"user_id": user_id, "cart_id": locked[0]}
+                ).fetchall()
         else:
             with self._s.reading() as cur:
                 rows = cur.execute(LOAD_FOR_USER, {"user_id": user_id}).fetchall()
@@ -220,7 +234,7 @@ class PostgresCartRepository:
         with self._s.writing(
             one_statement=True, field="quantity", cart_id=cart_id, product_id=product_id
         ) as cur:
-            return self._add(cur, cart_id, product_id, quantity)
+            return self._add(cur, ADD_ITEM, {"cart_id": cart_id}, product_id, quantity)
 
     @write
     def add_for_user(self, user_id: int, product_id: int, quantity: int) -> CartItem:
@@ -236,16 +250,21 @@ class PostgresCartRepository:
                 locked = cur.execute(LOCK_TO_ADD, {"user_id": user_id}).fetchone()
                 if locked is None:
                     locked = returned(cur.execute(INSERT_CART, (user_id,)).fetchone())
-            return self._add(cur, locked[0], product_id, quantity)
+            cart = {"user_id": user_id, "cart_id": locked[0]}
+            return self._add(cur, ADD_FOR_USER, cart, product_id, quantity)
 
-    def _add(self, cur: Any, cart_id: int, product_id: int, quantity: int) -> CartItem:
-        values = {"cart_id": cart_id, "product_id": product_id, "quantity": quantity}
+    def _add(
+        self, cur: Any, statement: str, cart: dict[str, int], product_id: int, quantity: int
+    ) -> CartItem:
+        cart_id = cart["cart_id"]
+        values = {**cart, "product_id": product_id, "quantity": quantity}
         try:
             # The cap is 0009's trigger alone: counting in this statement as well cost every add
             # ~20 µs of its ~430 µs, and only its trigger's count holds under concurrent adds.
-            row = cur.execute(ADD_ITEM, values).fetchone()
-        except psycopg.errors.CheckViolation as exc:
-            if exc.diag.constraint_name != LINES_MAX_CHECK:
+            row = cur.execute(statement, values).fetchone()
+        except psycopg.Error as exc:
+            # By name, as a Citus coordinator relays it too (no name field, maybe XX000).
+            if constraint_of(exc, (LINES_MAX_CHECK,)) != LINES_MAX_CHECK:
                 raise
             raise CartFull(cart_id, CART_LINES_MAX) from exc  # the cart id add_for_user found
         if row is None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Collection, Mapping
 from typing import TypedDict
 
 import psycopg
@@ -73,6 +74,44 @@ def _out_of_resources(exc: psycopg.Error) -> ServerOutOfResources:
     )
 
 
+# Through a Citus coordinator, an error a worker raised arrives without its constraint name,
+# and its message names the shard's constraint (the name with the shard's id appended,
+# `users_email_lower_key_102225`); on some INSERT ... SELECT paths even the SQLSTATE becomes
+# XX000. Identifiers are never translated, so the name is found among the words of the message
+# whatever the server's lc_messages: a word that is a known name, or one followed by a shard id.
+# Only integrity violations (class 23) and XX000 are read so: no other message can name one.
+RELAYED = ("23", "XX000")
+_WORD = re.compile(r"[a-z_][a-z0-9_$]*")
+_SHARD_ID = re.compile(r"_[0-9]+$")
+
+
+def constraint_of(exc: psycopg.Error, known: Collection[str]) -> str | None:
+    """The constraint `exc` names: the server's field, or else the first of `known` that its
+    message names (as a Citus coordinator relays a worker's error)."""
+    name: str | None = exc.diag.constraint_name
+    if name is not None or not (exc.sqlstate or "").startswith(RELAYED):
+        return name
+    words: list[str] = _WORD.findall(exc.diag.message_primary or "")
+    for word in words:
+        if word in known:
+            return word
+        if (bare := _SHARD_ID.sub("", word)) != word and bare in known:
+            return bare
+    return None
+
+
+def _named_check(exc: psycopg.Error) -> str | None:
+    """The check constraint a relayed error names, for the message (any word ending in
+    `_check`, less a shard id)."""
+    if not (exc.sqlstate or "").startswith(RELAYED):
+        return None
+    for word in _WORD.findall(exc.diag.message_primary or ""):
+        bare = _SHARD_ID.sub("", word)
+        if bare.endswith("_check"):
+            return bare
+    return None
+
+
 def translate(
     exc: Exception, context: ErrorContext, by_constraint: ConstraintErrors | None = None
 ) -> DomainError:
@@ -82,11 +121,12 @@ def translate(
         return StorageUnavailable(f"no database connection available: {_first_line(exc)}")
     if not isinstance(exc, psycopg.Error):
         return StorageUnavailable(f"database error: {_first_line(exc)}")
-    constraint = exc.diag.constraint_name
+    constraint = constraint_of(exc, by_constraint or ())
     if constraint is not None and by_constraint and constraint in by_constraint:
         return by_constraint[constraint](context)
-    if isinstance(exc, errors.CheckViolation):
-        return InvalidInput(f"violates the rule {constraint}")
+    relayed = exc.sqlstate == "XX000" and exc.diag.constraint_name is None
+    if isinstance(exc, errors.CheckViolation) or (relayed and _named_check(exc)):
+        return InvalidInput(f"violates the rule {constraint or _named_check(exc)}")
     if isinstance(exc, errors.NumericValueOutOfRange):
         return InvalidInput(f"{context.get('field', 'value')}: out of range")
     if isinstance(exc, psycopg.DataError):

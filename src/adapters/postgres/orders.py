@@ -48,25 +48,33 @@ from ports.orders import OrderRepository
 #   reservations and the deleted lines back;
 # - new_order, lines: the order and its lines as sold.
 # Its parts see one snapshot and pass rows on only through RETURNING.
+# `locked` yields the count of the rows its subquery locked, not the rows: Citus 13.2 runs a
+# CTE that locks rows of a reference table as a subplan whose result it writes in binary and
+# then reads as text ("invalid input syntax for type bigint: "PGCOPY"", docs/scale-out.md);
+# the lock inside a subquery leaves the CTE's own result an ordinary one.
 PLACE = """
 WITH prior AS (
     SELECT id FROM orders WHERE user_id = %(user_id)s AND idempotency_key = %(key)s
 ), cart AS (
     SELECT i.product_id, i.quantity, p.inventory_count, p.deleted_at IS NULL AS live
-    FROM cart_items i JOIN products p ON p.id = i.product_id WHERE i.cart_id = %(cart_id)s
+    FROM cart_items i JOIN products p ON p.id = i.product_id
+    WHERE i.user_id = %(user_id)s AND i.cart_id = %(cart_id)s
 ), seen_short AS (
     SELECT product_id, quantity, inventory_count FROM cart
     WHERE live AND inventory_count < quantity AND NOT EXISTS (SELECT FROM prior)
     ORDER BY product_id LIMIT 1
 ), locked AS (
-    SELECT id FROM products WHERE id IN (SELECT product_id FROM cart) AND deleted_at IS NULL
-    AND NOT EXISTS (SELECT FROM prior) AND NOT EXISTS (SELECT FROM seen_short)
-    ORDER BY id FOR NO KEY UPDATE
+    SELECT count(*) AS n FROM (
+        SELECT id FROM products WHERE id IN (SELECT product_id FROM cart) AND deleted_at IS NULL
+        AND NOT EXISTS (SELECT FROM prior) AND NOT EXISTS (SELECT FROM seen_short)
+        ORDER BY id FOR NO KEY UPDATE
+    ) rows
 ), taken AS (
-    DELETE FROM cart_items WHERE cart_id = %(cart_id)s AND (SELECT count(*) FROM locked) > 0
+    DELETE FROM cart_items WHERE user_id = %(user_id)s AND cart_id = %(cart_id)s
+    AND (SELECT n FROM locked) > 0
     RETURNING product_id, quantity
 ), reserved AS (
-    UPDATE products p SET inventory_count = p.inventory_count - t.quantity
+    UPDATE products p SET inventory_count = p.inventory_count - t.quantity, updated_at = now()
     FROM taken t
     WHERE p.id = t.product_id AND p.deleted_at IS NULL AND p.inventory_count >= t.quantity
     RETURNING p.id, p.name, p.price, t.quantity
@@ -79,8 +87,9 @@ WITH prior AS (
     HAVING count(*) > 0 AND NOT EXISTS (SELECT FROM short)
     RETURNING id, status, created_at, updated_at
 ), lines AS (
-    INSERT INTO order_lines (order_id, product_id, product_name, unit_price, quantity)
-    SELECT o.id, r.id, r.name, r.price, r.quantity FROM new_order o CROSS JOIN reserved r
+    INSERT INTO order_lines (user_id, order_id, product_id, product_name, unit_price, quantity)
+    SELECT %(user_id)s, o.id, r.id, r.name, r.price, r.quantity
+    FROM new_order o CROSS JOIN reserved r
     RETURNING product_id, product_name, unit_price, quantity
 )
 SELECT (SELECT id FROM prior),
@@ -127,16 +136,17 @@ LINE_COLUMNS = columns(OrderLine, "l.product_id, l.product_name, l.unit_price, l
 # An order with its lines, one row per line (orders always have lines).
 BY_ID = (
     "SELECT " + ORDER_COLUMNS + ", " + LINE_COLUMNS + " FROM orders o"
-    " JOIN order_lines l ON l.order_id = o.id"
-    " WHERE o.id = %(order_id)s AND o.user_id = %(user_id)s ORDER BY l.product_id"
+    " JOIN order_lines l ON l.user_id = o.user_id AND l.order_id = o.id"
+    " WHERE o.user_id = %(user_id)s AND o.id = %(order_id)s ORDER BY l.product_id"
 )
-# A page of orders, newest first (index orders_user_id_id_idx), with their lines; one more
+# A page of orders, newest first (the primary key, user_id and id), with their lines; one more
 # order than the page holds says whether there is a next page.
 _PAGE = (
     "WITH o AS (SELECT id, user_id, status, created_at, updated_at FROM orders"
     " WHERE user_id = %(user_id)s{after} ORDER BY id DESC LIMIT %(n)s)"
     " SELECT " + ORDER_COLUMNS + ", " + LINE_COLUMNS + " FROM o"
-    " JOIN order_lines l ON l.order_id = o.id ORDER BY o.id DESC, l.product_id"
+    " JOIN order_lines l ON l.user_id = o.user_id AND l.order_id = o.id"
+    " WHERE l.user_id = %(user_id)s ORDER BY o.id DESC, l.product_id"
 )
 FIRST_PAGE = _PAGE.format(after="")
 NEXT_PAGE = _PAGE.format(after=" AND id < %(after)s")

@@ -64,8 +64,11 @@ ANALYZE_MIN_ROWS = COPY_BATCH_ROWS
 ANALYZE_SHARE = 0.1
 COUNTED = "SELECT reltuples FROM pg_class WHERE oid = 'products'::regclass"
 ANALYZE = "ANALYZE products"
-# Archived products (deleted_at set) are never read, changed or sold: every statement but
-# the order history's (which copies names and prices) keeps to `deleted_at IS NULL`.
+# Every statement that changes a product sets updated_at itself: products has no trigger for it
+# (on a Citus cluster a trigger would run once per copy of the reference table, each on its
+# own clock; migration 0011). Archived products (deleted_at set) are never read, changed or
+# sold: every statement but the order history's (which copies names and prices) keeps to
+# `deleted_at IS NULL`.
 BY_ID = "SELECT " + COLUMNS + " FROM products WHERE id = %s AND deleted_at IS NULL"
 BY_IDS = (
     "SELECT " + COLUMNS + " FROM products"
@@ -79,21 +82,22 @@ INVENTORY = "SELECT inventory_count FROM products WHERE id = %s AND deleted_at I
 # lock is held, so its snapshot holds every cart line committed while the first waited.
 LOCK_TO_ARCHIVE = "SELECT id FROM products WHERE id = %s AND deleted_at IS NULL FOR UPDATE"
 ARCHIVE = (
-    "WITH archived AS (UPDATE products SET deleted_at = now() WHERE id = %(id)s)"
+    "WITH archived AS (UPDATE products SET deleted_at = now(), updated_at = now()"
+    " WHERE id = %(id)s)"
     " DELETE FROM cart_items WHERE product_id = %(id)s"
 )
 RESTOCK = (
-    "UPDATE products SET inventory_count = inventory_count + %s"
+    "UPDATE products SET inventory_count = inventory_count + %s, updated_at = now()"
     " WHERE id = %s AND deleted_at IS NULL RETURNING " + COLUMNS
 )
 # One statement, so two concurrent reservations cannot both see the same stock: the second
 # waits for the first's row lock and then re-checks the condition against the new count.
 RESERVE = (
-    "UPDATE products SET inventory_count = inventory_count - %(q)s"
+    "UPDATE products SET inventory_count = inventory_count - %(q)s, updated_at = now()"
     " WHERE id = %(id)s AND inventory_count >= %(q)s AND deleted_at IS NULL RETURNING " + COLUMNS
 )
 UPDATE = sql.SQL(
-    "UPDATE products SET {changes}, version = version + 1"
+    "UPDATE products SET {changes}version = version + 1, updated_at = now()"
     " WHERE id = %(id)s AND version = %(expected)s AND deleted_at IS NULL RETURNING " + COLUMNS
 )
 EXISTS = "SELECT 1 FROM products WHERE id = %s AND deleted_at IS NULL"
@@ -205,11 +209,11 @@ class PostgresProductRepository:
             lambda: instance(changes, ProductChanges, "changes"),
         )
         changed = instance(changes, ProductChanges, "changes").changed()
-        assignments = sql.SQL(", ").join(
-            sql.SQL("{} = {}").format(sql.Identifier(column), sql.Placeholder(column))
+        assignments = sql.SQL("").join(
+            sql.SQL("{} = {}, ").format(sql.Identifier(column), sql.Placeholder(column))
             for column in changed
         )
-        query = UPDATE.format(changes=assignments) if changed else _bump_only()
+        query = UPDATE.format(changes=assignments)
         params = {**changed, "id": product_id, "expected": expected_version}
         with self._s.writing(one_statement=True, field="version") as cur:
             row = cur.execute(query, params).fetchone()
@@ -259,10 +263,6 @@ class PostgresProductRepository:
             last = items[-1]
             cursor = encode_cursor(query.sort, sort_key(last, query.sort), last.id)
         return trusted(Page, {"items": tuple(items), "next_cursor": cursor})
-
-
-def _bump_only() -> sql.Composed:
-    return UPDATE.format(changes=sql.SQL("updated_at = updated_at"))
 
 
 # The class's conformance to its port: `mypy src` fails here when a port method is missing

@@ -15,33 +15,67 @@ from ports.users import UserRepository
 
 COLUMNS = columns(User, "id, username, email, password_hash, created_at, updated_at")
 
+# A user and its keys in the lookup tables of usernames and emails, in one statement: the
+# keys' primary keys are the unique rules, and on a Citus cluster each is checked on the node
+# that holds the key. The email's key is made from the username's, so the username is checked
+# first wherever the statement runs (PostgreSQL runs the parts no other part reads last to
+# first, Citus first to last).
 INSERT = (
-    "INSERT INTO users (username, email, password_hash) VALUES (%s, %s, %s) RETURNING " + COLUMNS
+    "WITH u AS (INSERT INTO users (username, email, password_hash) VALUES (%s, %s, %s)"
+    " RETURNING " + COLUMNS + "),"
+    " n AS (INSERT INTO usernames (username_lower, user_id) SELECT lower(username), id FROM u"
+    " RETURNING user_id),"
+    " e AS (INSERT INTO emails (email_lower, user_id) SELECT lower(email), id FROM u, n)"
+    " SELECT " + COLUMNS + " FROM u"
 )
-# Archived users (deleted_at set) are never read or changed; the partial unique indexes on
-# lower(username) and lower(email) cover exactly these rows.
+# Archived users (deleted_at set) are never read or changed, and have no keys in the lookup
+# tables, which hold live users only.
 LIVE = " AND deleted_at IS NULL"
 BY_ID = "SELECT " + COLUMNS + " FROM users WHERE id = %s" + LIVE
-BY_USERNAME = "SELECT " + COLUMNS + " FROM users WHERE lower(username) = lower(%s)" + LIVE
-BY_EMAIL = "SELECT " + COLUMNS + " FROM users WHERE lower(email) = lower(%s)" + LIVE
-CHANGE_EMAIL = "UPDATE users SET email = %s WHERE id = %s" + LIVE + " RETURNING " + COLUMNS
+BY_USERNAME = (
+    "SELECT " + COLUMNS + " FROM users"
+    " WHERE id = (SELECT user_id FROM usernames WHERE username_lower = lower(%s))" + LIVE
+)
+BY_EMAIL = (
+    "SELECT " + COLUMNS + " FROM users"
+    " WHERE id = (SELECT user_id FROM emails WHERE email_lower = lower(%s))" + LIVE
+)
+# The new address's key replaces the old one (none changes when only the case does); a key
+# another user holds fails the insert (EmailTaken).
+_PREFIXED = ", ".join("n." + column.strip() for column in COLUMNS.split(","))
+CHANGE_EMAIL = (
+    "WITH u AS (UPDATE users n SET email = %(email)s FROM users o"
+    " WHERE n.id = %(id)s AND o.id = n.id AND o.deleted_at IS NULL"
+    " RETURNING " + _PREFIXED + ", lower(o.email) AS old_key, lower(n.email) AS new_key),"
+    " gone AS (DELETE FROM emails WHERE user_id = %(id)s"
+    " AND email_lower = (SELECT old_key FROM u WHERE old_key <> new_key)),"
+    " added AS (INSERT INTO emails (email_lower, user_id)"
+    " SELECT new_key, id FROM u WHERE old_key <> new_key)"
+    " SELECT " + COLUMNS + " FROM u"
+)
 # Archiving, in two statements: the first marks the row and drops its password hash, holding
 # the row lock that creating a cart takes (carts.LOCK_USER), so no cart is created meanwhile;
 # the second, whose snapshot is taken once that lock is held, deletes the user's carts (their
-# items cascade), waiting for a unit of work that is adding to one. Orders are not touched.
+# items cascade), waiting for a unit of work that is adding to one, and frees its username and
+# email. Orders are not touched.
 ARCHIVE = (
     "UPDATE users SET deleted_at = now(), password_hash = NULL WHERE id = %s"
     + LIVE
-    + " RETURNING id"
+    + " RETURNING lower(username), lower(email)"
 )
-DELETE_CARTS = "DELETE FROM carts WHERE user_id = %s"
+DELETE_CARTS = (
+    "WITH n AS (DELETE FROM usernames WHERE username_lower = %(username)s AND user_id = %(id)s),"
+    " e AS (DELETE FROM emails WHERE email_lower = %(email)s AND user_id = %(id)s)"
+    " DELETE FROM carts WHERE user_id = %(id)s"
+)
 
 
 to_user = mapper(User)
 
 
-# Raised by these statements, with the values each passes to `writing`. Users are archived,
-# never deleted, so the order tables' foreign keys meet no statement here.
+# Raised by these statements, with the values each passes to `writing`: the primary keys of the
+# lookup tables, named as the unique indexes they replaced. Users are archived, never deleted,
+# so the order tables' foreign keys meet no statement here.
 CONSTRAINT_ERRORS: ConstraintErrors = {
     "users_username_lower_key": lambda c: UsernameTaken(c["username"]),
     "users_email_lower_key": lambda c: EmailTaken(c["email"]),
@@ -98,7 +132,7 @@ class PostgresUserRepository:
             lambda: identifier(user_id, "user_id"), lambda: check(email, Email, "email")
         )
         with self._s.writing(one_statement=True, email=address) as cur:
-            row = cur.execute(CHANGE_EMAIL, (address, user_id)).fetchone()
+            row = cur.execute(CHANGE_EMAIL, {"email": address, "id": user_id}).fetchone()
             if row is None:
                 raise UserNotFound(user_id)
         return to_user(row)
@@ -107,9 +141,10 @@ class PostgresUserRepository:
     def delete(self, user_id: int) -> None:
         identifier(user_id, "user_id")
         with self._s.writing(user_id=user_id) as cur:
-            if cur.execute(ARCHIVE, (user_id,)).fetchone() is None:
+            keys = cur.execute(ARCHIVE, (user_id,)).fetchone()
+            if keys is None:
                 raise UserNotFound(user_id)
-            cur.execute(DELETE_CARTS, (user_id,))
+            cur.execute(DELETE_CARTS, {"username": keys[0], "email": keys[1], "id": user_id})
 
 
 # The class's conformance to its port: `mypy src` fails here when a port method is missing
