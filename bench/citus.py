@@ -52,7 +52,7 @@ class Shop:
 
     def register(self) -> User:
         n = next(self.names)
-        user = NewUser(username=f"u{n}", email=f"u{n}@example.com", password_hash=PASSWORD_HASH)
+        user = NewUser(username=f"user{n}", email=f"u{n}@example.com", password_hash=PASSWORD_HASH)
         with self.units(autocommit=True) as work:
             return work.users.add(user)
 

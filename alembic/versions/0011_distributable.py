@@ -18,8 +18,16 @@ server runs the same schema:
   statement that writes a user writes its keys too; archiving deletes them, so an archived
   user's username and email can be registered again, as with the partial indexes before.
   Each key's primary key keeps the name of the unique index it replaces.
-- The cart cap's trigger finds the cart and counts its lines by user id as well, so that on a
-  cluster it reads the shards of that user only (on the worker that holds them).
+- The stock rule of cart lines becomes a trigger, `cart_items_stock`, run before a line is
+  written (a new one, or its quantity changed): a line over its product's stock on hand, or of
+  a product archived or missing, is left out, and the statement returns no row for it, as the
+  statements' own conditions did (Citus cannot run those: it sends the subquery on products in
+  an upsert's DO UPDATE WHERE to the shard unrenamed). A new line takes its key-share lock on
+  the product there, as the statement's FOR KEY SHARE did.
+- The cart cap's trigger finds the cart and counts its lines by user id as well. On a Citus
+  node both triggers run on a shard of cart_items and read the shards of carts and products on
+  that node (a query on the distributed tables from there would be a nested distributed query,
+  which Citus refuses); on one server, the tables.
 - `products` loses its `updated_at` trigger: on a reference table a trigger runs once per
   copy, each on its own clock, and the copies would differ. Every statement that changes a
   product sets `updated_at = now()` itself (evaluated once, by the coordinator on a cluster).

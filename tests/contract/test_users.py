@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import threading
+
 import pytest
 
 from domain.errors import EmailTaken, InvalidInput, UsernameTaken, UserNotFound
 from domain.model import NewUser
 from ports.unit_of_work import UnitOfWorkFactory
 from tests.contract.helpers import add_user
+from tests.threads import run_all
 
 
 def test_add_assigns_identity_ids_and_timestamps(uow: UnitOfWorkFactory) -> None:
@@ -120,3 +124,36 @@ def test_emails_that_cannot_be_normalized_match_nothing(uow: UnitOfWorkFactory, 
     add_user(uow, "emil", "emil@bücher.de")
     with uow(read_only=True) as work, pytest.raises(UserNotFound):
         work.users.get_by_email(login)
+
+
+@pytest.mark.usefixtures("short_switch_interval")
+def test_concurrent_registrations_of_one_name_or_address_keep_one(
+    uow: UnitOfWorkFactory,
+) -> None:
+    """The lookup tables' keys hold under concurrency (on a Citus cluster each on the node
+    that holds the key): of 8 registrations released together, one of each name or address
+    is stored, the others refused by name."""
+    start = threading.Barrier(8)
+    outcomes: list[object] = []
+
+    def register(username: str, email: str) -> None:
+        start.wait()
+        try:
+            with uow() as work:
+                work.users.add(NewUser(username=username, email=email, password_hash="h"))
+                work.commit()
+            outcomes.append("stored")
+        except (UsernameTaken, EmailTaken) as exc:
+            outcomes.append(type(exc))
+
+    same_email = [(f"shopper{n}", f"{'SHOP' if n % 2 else 'shop'}@example.com") for n in range(8)]
+    run_all([functools.partial(register, *pair) for pair in same_email])
+    assert sorted(map(str, outcomes)) == sorted(map(str, ["stored"] + [EmailTaken] * 7))
+    outcomes.clear()
+    start.reset()
+    same_name = [("Buyer" if n % 2 else "buyer", f"buyer{n}@example.com") for n in range(8)]
+    run_all([functools.partial(register, *pair) for pair in same_name])
+    assert sorted(map(str, outcomes)) == sorted(map(str, ["stored"] + [UsernameTaken] * 7))
+    with uow(read_only=True) as work:
+        assert work.users.get_by_email("shop@example.com").username.startswith("shopper")
+        assert work.users.get_by_username("BUYER").email.startswith("buyer")

@@ -12,7 +12,7 @@ from adapters.schema import DISTRIBUTION, TABLES
 from shopdb.cli import app
 from shopdb.distribute import DistributeError, distribute
 from shopdb.migrations import upgrade
-from shopdb.testdb import scratch_database
+from shopdb.testdb import citus_workers, scratch_database
 from tests.contract.test_drift import SCHEMA_RULES
 
 # How each table is in Citus's metadata: 'n' reference, 'h' by a column, in which group.
@@ -97,3 +97,29 @@ def test_the_copies_of_products_agree_on_updated_at(database_url: str) -> None:
             row,
         ).fetchone()
     assert copies == (3, 1)  # the coordinator's copy and each worker's, equal
+
+
+@pytest.mark.citus
+def test_the_cluster_bench_times_every_use_case_on_both(
+    admin_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bench import citus
+
+    # The coordinator serves as the one server too: a database there without the extension.
+    workers = ",".join(citus_workers())
+    arguments = [admin_url, admin_url, "--workers", workers, "--products", "20", "--users", "5"]
+    monkeypatch.setattr("sys.argv", ["citus", *arguments, "--seconds", "0.05", "--repeats", "1"])
+    citus.main()
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].split() == ["use", "case", "one", "server", "µs", "cluster", "µs", "ratio"]
+    assert [line[:36].strip() for line in printed[1:]] == [
+        "register (user and its two keys)",
+        "log in: user by email",
+        "get product by id",
+        "reserve one unit (products)",
+        "add to cart (the user's cart)",
+        "load the user's cart",
+        "load a cart by its id alone",
+        "order history, 20 a page",
+        "checkout, 3 lines",
+    ]

@@ -31,8 +31,8 @@ ENFORCED: Mapping[str, str] = {
     "users_password_hash_archived_check": (  # pragma: allowlist secret
         "MemoryUserRepository.delete keeps no hash"
     ),
-    "users_username_lower_key": "MemoryUserRepository.add: among live users, any case",
-    "users_email_lower_key": "MemoryUserRepository.add / change_email, among live users",
+    "users_username_lower_key": "Tables.usernames: live users' lowered usernames, as keys",
+    "users_email_lower_key": "Tables.emails: live users' lowered emails (add, change_email)",
 }
 
 
