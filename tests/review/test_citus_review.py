@@ -33,7 +33,7 @@ from tests.review.helpers import together
 pytestmark = pytest.mark.citus
 
 HASHER = InsecureTestHasher()
-PASSWORD = "a long password"
+PASSWORD = "a long password"  # pragma: allowlist secret
 TRIALS = 5
 
 
