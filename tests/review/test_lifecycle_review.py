@@ -2,8 +2,8 @@
 docstrings as a user would write the calls: refusals, failed reads and writes, savepoint
 blocks, bulk imports fed by misbehaving iterables, autocommit and read-only units of work.
 
-Each test says whether it exposes a defect (marked xfail, strict) or guards a rule that was
-checked to hold on both adapters."""
+Each test says whether it exposed a defect (fixed since, and held fixed here) or guards a
+rule that was checked to hold on both adapters."""
 
 from __future__ import annotations
 
