@@ -31,10 +31,12 @@ IS_COORDINATOR = "SELECT citus_is_coordinator()"
 WORKERS = (
     "SELECT count(*) FROM pg_dist_node WHERE noderole = 'primary' AND isactive AND groupid <> 0"
 )
-# How each table is distributed now: 'n' reference, 'h' hash (by the column named).
+# How each table is distributed now: 'n' reference, 'h' hash (by the column named); and its
+# replication model, which tells a reference table ('t') from a Citus local table ('s').
 DISTRIBUTED = """
     SELECT p.logicalrelid::regclass::text, p.partmethod,
-        CASE WHEN p.partmethod = 'h' THEN column_to_column_name(p.logicalrelid, p.partkey) END
+        CASE WHEN p.partmethod = 'h' THEN column_to_column_name(p.logicalrelid, p.partkey) END,
+        p.repmodel
     FROM pg_dist_partition p
 """
 # Foreign keys into a table about to become a reference table, from tables still local.
@@ -69,20 +71,33 @@ class Outcome:
 
 def _planned(conn: psycopg.Connection[Any]) -> list[Distribution]:
     """The declared distributions still to do; refuses a table distributed otherwise."""
-    now = {table: (method, column) for table, method, column in conn.execute(DISTRIBUTED)}
+    rows = conn.execute(DISTRIBUTED).fetchall()
+    now = {table: (method, column) for table, method, column, _ in rows}
+    local = {table for table, method, _, model in rows if method == "n" and model == "s"}
     todo = []
     for plan in DISTRIBUTION:
         wanted = ("n", None) if plan.column is None else ("h", plan.column)
         found = now.get(plan.table)
         if found is None:
             todo.append(plan)
-        elif found != wanted:
+        elif plan.table in local:
             raise DistributeError(
-                f"table {plan.table} is already in Citus's metadata as {found[0]!r}"
-                f" (column {found[1]}), not as shopdb distributes it: undistribute it first"
+                f"table {plan.table} is a Citus local table, not {_as(wanted)}: Citus makes one"
+                " of every table tied by foreign keys to a table made a reference table before"
+                " them (by hand, not by shopdb distribute); undistribute it first"
                 " (undistribute_table)"
             )
+        elif found != wanted:
+            raise DistributeError(
+                f"table {plan.table} is already {_as(found)}, not {_as(wanted)} as shopdb"
+                " distributes it: undistribute it first (undistribute_table)"
+            )
     return todo
+
+
+def _as(layout: tuple[str, str | None]) -> str:
+    method, column = layout
+    return "a reference table" if method == "n" else f"distributed by {column}"
 
 
 def _check_cluster(conn: psycopg.Connection[Any]) -> int:

@@ -78,6 +78,27 @@ def test_a_coordinator_distributes_as_declared_keeping_every_rule(admin_url: str
 
 
 @pytest.mark.citus
+def test_products_made_a_reference_table_by_hand_first_is_named_as_the_cause(
+    admin_url: str,
+) -> None:
+    # Citus then turns the tables that reference products into "local" tables, which it cannot
+    # distribute: distribute refuses, says why in words, and changes nothing.
+    with scratch_database(admin_url, prefix="shopdb_by_hand") as url:
+        upgrade(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SELECT create_reference_table('products')")
+            before = {row[0]: row[1:] for row in conn.execute(METADATA)}
+        with pytest.raises(DistributeError) as refused:
+            distribute(url)
+        message = str(refused.value)
+        assert message.startswith("table users is a Citus local table, not distributed by id")
+        assert "made a reference table before them" in message
+        assert "'n'" not in message
+        with psycopg.connect(url) as conn:
+            assert {row[0]: row[1:] for row in conn.execute(METADATA)} == before
+
+
+@pytest.mark.citus
 def test_the_copies_of_products_agree_on_updated_at(database_url: str) -> None:
     """One clock for every copy: the statement's now(), evaluated on the coordinator (a
     trigger would run on each copy with its own)."""
