@@ -4,7 +4,8 @@ and its repository port. An adapter's unit of work subclasses the port and `Repo
     class MemoryUnitOfWork(Repositories[MemoryTransaction], UnitOfWork): ...
 
 and gets one attribute per aggregate, found by name: the repository of `orders` is the class
-`Memory` + `OrderRepository` in the module `orders` of the unit of work's own package. A
+`Memory` + `OrderRepository` in the module `orders` of the unit of work's own package (for an
+async unit of work, `AsyncMemory` + `OrderRepository` in `orders_async`). A
 repository missing there fails as the unit of work's module is imported. A repository is made
 on first use in a block, bound to what that block's repositories share (the session), so a
 point read makes one repository, not one per aggregate."""
@@ -64,9 +65,12 @@ class Repositories(Generic[S]):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         prefix = cls.__name__.removesuffix("UnitOfWork")
-        package = cls.__module__.rpartition(".")[0]
+        package, _, module = cls.__module__.rpartition(".")
+        # An async unit of work (module `unit_of_work_async`, class `AsyncPostgresUnitOfWork`)
+        # finds `AsyncPostgresCartRepository` in `carts_async`.
+        suffix = "_async" if module.endswith("_async") else ""
         for name, port in aggregates().items():
-            made = implementation(package, name, prefix + port.__name__)
+            made = implementation(package, name + suffix, prefix + port.__name__)
             setattr(cls, name, Repository(made, name))
 
 
