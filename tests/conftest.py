@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+import pytest_asyncio
 
 from adapters.postgres import PostgresUnitOfWorkFactory, ShopdbPool, create_pool
+from adapters.postgres.async_pool import AsyncShopdbPool, create_pool_async
 from shopdb.testdb import pool_config, pooled
 
 # pytester runs users' test files through shopdb's plugin (tests/integration/test_test_kit.py).
@@ -109,3 +111,39 @@ def pg_pool(database_url: str) -> Iterator[ShopdbPool]:
 @pytest.fixture
 def postgres_uow(clean_database: str, pg_pool: ShopdbPool) -> PostgresUnitOfWorkFactory:
     return PostgresUnitOfWorkFactory(pg_pool)
+
+
+class CountingAsyncCursor(psycopg.AsyncCursor[Any]):
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        if args and args[0] != "":
+            CountingConnection.statements += 1
+        return await super().execute(*args, **kwargs)
+
+
+class CountingAsyncConnection(psycopg.AsyncConnection[Any]):
+    """CountingConnection's async twin: it counts into the same tally."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cursor_factory = CountingAsyncCursor
+
+
+# The async suites share one event loop for the session (pyproject: asyncio's loop scopes), so
+# one async pool serves them all, as one sync pool serves the sync ones.
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def pg_pool_async(database_url: str) -> AsyncIterator[AsyncShopdbPool]:
+    pool = create_pool_async(
+        pool_config(conninfo=database_url, min_size=2, max_size=8, timeout=10),
+        CountingAsyncConnection,
+    )
+    await pool.open(wait=True)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def postgres_uow_async(clean_database: str, pg_pool_async: AsyncShopdbPool) -> Any:
+    """An AsyncPostgresUnitOfWorkFactory over the session's async pool, on a clean database."""
+    from adapters.postgres.unit_of_work_async import AsyncPostgresUnitOfWorkFactory
+
+    return AsyncPostgresUnitOfWorkFactory(pg_pool_async)

@@ -115,9 +115,69 @@ def drop_async_blocks(source: str, path: Path) -> str:
     return "".join(lines)
 
 
+def _used_at_once(node: ast.AST) -> ast.expr | None:
+    """The value an attribute, a subscript or a call is taken of."""
+    if isinstance(node, ast.Attribute | ast.Subscript):
+        return node.value
+    if isinstance(node, ast.Call):
+        return node.func
+    return None
+
+
+def ungroup_awaits(source: str, path: Path) -> str:
+    """`(await cur.execute(q)).fetchone()` becomes `cur.execute(q).fetchone()`: the await goes
+    with the parentheses it needs (and the line breaks just inside them), which the sync
+    module does not (ruff keeps parentheses it finds)."""
+    lines = source.splitlines(keepends=True)
+    awaited = set()  # (row, column in characters) of each such await
+    for node in ast.walk(ast.parse(source, str(path))):
+        inner = _used_at_once(node)
+        if isinstance(inner, ast.Await):
+            line = lines[inner.lineno - 1]  # ast counts columns in UTF-8 bytes
+            awaited.add((inner.lineno, len(line.encode()[: inner.col_offset].decode())))
+    if not awaited:
+        return source
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+
+    def at(position: tuple[int, int]) -> int:
+        return starts[position[0] - 1] + position[1]
+
+    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    cuts: list[tuple[int, int]] = []  # spans of the source to delete
+    for i, tok in enumerate(tokens):
+        if tok.type != tokenize.NAME or tok.string != "await" or tok.start not in awaited:
+            continue
+        opening = i - 1
+        while tokens[opening].type == tokenize.NL:
+            opening -= 1
+        if tokens[opening].string != "(":
+            raise SystemExit(f"{path}:{tok.start[0]}: no `(` right before this await")
+        depth, closing = 0, opening
+        for closing in range(opening, len(tokens)):
+            t = tokens[closing]
+            if t.type == tokenize.OP and t.string in "([{":
+                depth += 1
+            elif t.type == tokenize.OP and t.string in ")]}":
+                depth -= 1
+                if depth == 0:
+                    break
+            elif depth == 1 and t.type == tokenize.COMMENT:
+                raise SystemExit(f"{path}:{t.start[0]}: a comment inside `(await ...)`")
+            elif depth == 1 and t.type == tokenize.NL:  # the break, and the next line's indent
+                cuts.append((at(t.start), at(tokens[closing + 1].start)))
+        cuts.append((at(tokens[opening].start), at(tokens[opening].end)))
+        cuts.append((at(tok.start), at(tokens[i + 1].start)))  # `await `: what is left parses
+        cuts.append((at(tokens[closing].start), at(tokens[closing].end)))
+    for start, end in sorted(cuts, reverse=True):
+        source = source[:start] + source[end:]
+    return source
+
+
 def unasync(source: str, path: Path) -> str:
     """The sync module's text, before formatting."""
-    source = drop_async_blocks(source, path)
+    source = ungroup_awaits(drop_async_blocks(source, path), path)
     lines = source.splitlines(keepends=True)
     edits: list[tuple[int, int, int, str]] = []  # (row, start col, end col, replacement)
     tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))

@@ -28,7 +28,7 @@ def call_name(method: Callable[..., Any]) -> str:
     """`carts.add_item` for PostgresCartRepository.add_item or MemoryCartRepository.add_item:
     the name a caller reaches it by through the unit of work."""
     owner = method.__qualname__.split(".")[0]
-    for prefix in ("Postgres", "Memory"):
+    for prefix in ("Async", "Postgres", "Memory"):
         owner = owner.removeprefix(prefix)
     return f"{owner.removesuffix('Repository').lower()}s.{method.__name__}"
 

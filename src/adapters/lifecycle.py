@@ -1,7 +1,8 @@
 # Generated from lifecycle_async.py by tools/generate_sync.py: edit that one instead.
-"""The life of a unit of work, once for both adapters: when a call may run, what a failed call
-undoes and refuses afterwards, and savepoint blocks. Each adapter supplies only its storage: how
-to roll back the whole transaction, how to open, roll back to and leave a savepoint."""
+"""The life of a unit of work, once for both adapters: when a call may run, what a
+failed call undoes and refuses afterwards, and savepoint blocks. Each adapter supplies only its
+storage: how to roll back the whole transaction, how to open, roll back to and leave a
+savepoint."""
 
 from __future__ import annotations
 

@@ -1,3 +1,4 @@
+# Generated from carts_async.py by tools/generate_sync.py: edit that one instead.
 """The cart repository port: the cart aggregate and its items."""
 
 from __future__ import annotations

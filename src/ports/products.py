@@ -1,3 +1,4 @@
+# Generated from products_async.py by tools/generate_sync.py: edit that one instead.
 """The product repository port."""
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ class ProductRepository(Protocol):
         nothing, within the unit of work's transaction: if anything raises while it is consumed
         or stored (a bad row, an error in the storage, any exception from the caller's iterable,
         KeyboardInterrupt), the unit of work is rolled back to its last commit, as after any
-        failed write, and the exception propagates; a later commit() stores none of it."""
+        failed write, and the exception propagates; a later commit() stores none of it.
+
+        An asynchronous unit of work reads `products` on its event loop, so the iterable must
+        not block; rows that come from asynchronous I/O (an upload, another database) would
+        need an asynchronous iterable, which is not accepted yet."""
         ...
 
     def get(self, product_id: int) -> Product:

@@ -1,3 +1,4 @@
+# Generated from unit_of_work_async.py by tools/generate_sync.py: edit that one instead.
 """The unit-of-work port: one transaction across the repositories."""
 
 from __future__ import annotations
@@ -87,10 +88,10 @@ class UnitOfWork(Protocol):
         ...
 
     def savepoint(self) -> AbstractContextManager[None]:
-        """A nested block (SAVEPOINT on PostgreSQL): `with uow.savepoint():`. A call that fails
-        inside it rolls back only what the block wrote (RELEASE / ROLLBACK TO); once the error
-        has left the block, the unit of work goes on with everything written before it. Any
-        exception leaving the block rolls the block back. Inside it, after a failed write,
+        """A nested block (SAVEPOINT on PostgreSQL): `with uow.savepoint():`. A call that
+        fails inside it rolls back only what the block wrote (RELEASE / ROLLBACK TO); once the
+        error has left the block, the unit of work goes on with everything written before it.
+        Any exception leaving the block rolls the block back. Inside it, after a failed write,
         further writes raise RollbackRequired until the block is left, and a block left
         normally after a failed write (the caller caught the error inside it) raises
         RollbackRequired on exit: catch errors outside the block. Blocks nest; leaving one

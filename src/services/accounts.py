@@ -1,3 +1,4 @@
+# Generated from accounts_async.py by tools/generate_sync.py: edit that one instead.
 """Accounts: registration, authentication, email changes and deletion (archiving)."""
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ def _encodable(text: str) -> bool:
 
 class AccountService:
     def __init__(
-        self, uow: UnitOfWorkFactory, hasher: PasswordHasher, observer: Observer = UNOBSERVED
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        observer: Observer = UNOBSERVED,
     ) -> None:
         self._uow = uow
         self._observer = observer

@@ -1,3 +1,4 @@
+# Generated from observed_async.py by tools/generate_sync.py: edit that one instead.
 """Marks a service method as a use case, observed (logged, traced) when an observer listens."""
 
 from __future__ import annotations

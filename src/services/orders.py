@@ -1,3 +1,4 @@
+# Generated from orders_async.py by tools/generate_sync.py: edit that one instead.
 """Orders: a user's order history."""
 
 from __future__ import annotations

@@ -14,13 +14,21 @@ from psycopg_pool import PoolTimeout
 
 from adapters.hashing import Argon2PasswordHasher, InsecureTestHasher
 from adapters.memory import MemoryDatabase, MemoryUnitOfWorkFactory
+from adapters.memory.unit_of_work_async import AsyncMemoryUnitOfWorkFactory
 from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, ShopdbPool, create_pool
+from adapters.postgres.async_pool import AsyncShopdbPool, create_pool_async
 from adapters.postgres.replicas import Replica, ReplicaPolicy, Router
+from adapters.postgres.unit_of_work_async import AsyncPostgresUnitOfWorkFactory
 from adapters.telemetry import Telemetry
 from domain.errors import StorageUnavailable
 from ports.hashing import PasswordHasher
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from ports.unit_of_work_async import AsyncUnitOfWork, AsyncUnitOfWorkFactory
 from services import AccountService, CartService, CatalogService, OrderService
+from services.accounts_async import AsyncAccountService
+from services.carts_async import AsyncCartService
+from services.catalog_async import AsyncCatalogService
+from services.orders_async import AsyncOrderService
 from shopdb.database import database_url
 from shopdb.settings import (
     Backend,
@@ -31,7 +39,7 @@ from shopdb.settings import (
     url_secrets,
 )
 
-__all__ = ["Container", "database_url", "pool_config"]
+__all__ = ["AsyncUnits", "Container", "close_async", "database_url", "pool_config"]
 
 
 def pool_config(settings: Settings, url: str) -> PoolConfig:
@@ -258,6 +266,51 @@ def units_of_work(
             units.close()
 
 
+class AsyncUnits:
+    """The async side's units of work, beside the sync side's in one container, from the same
+    settings: over the same in-memory database with the memory backend, else over an async
+    pool of their own, opened by the first unit of work in the event loop that runs it (the
+    loop need not run where the container is made). `await close_async(container)` closes it
+    at the application's shutdown; units of work asked for after that are refused."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        config: Callable[[], PoolConfig],
+        memory: Callable[[], MemoryDatabase],
+        telemetry: Telemetry,
+    ) -> None:
+        self.pool: AsyncShopdbPool | None = None
+        self._units: AsyncUnitOfWorkFactory | None
+        if settings.backend is Backend.MEMORY:
+            self._units = AsyncMemoryUnitOfWorkFactory(memory())
+        else:
+            self.pool = create_pool_async(config())
+            self.pool.open_on_first_use = True
+            self._units = AsyncPostgresUnitOfWorkFactory(self.pool, telemetry)
+
+    def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> AsyncUnitOfWork:
+        units = self._units
+        if units is None:
+            raise StorageUnavailable(
+                "the container's async side was closed: take services again after close_async()"
+            )
+        return units(read_only=read_only, autocommit=autocommit)
+
+    async def aclose(self) -> None:
+        self._units = None
+        if self.pool is not None:
+            pool, self.pool = self.pool, None
+            await pool.close()
+
+
+async def close_async(container: Container) -> None:
+    """Close the async side's pool, if one was made; the next async service gets a new one."""
+    units = container.async_unit_of_work()
+    container.async_unit_of_work.reset()
+    await units.aclose()
+
+
 def permitted_hasher(settings: Settings, hasher: PasswordHasher) -> PasswordHasher:
     """`hasher`, unless it is the test-only one and the settings are not TestSettings: an
     override left in application code, or a test helper imported by it, fails at the first
@@ -310,3 +363,14 @@ class Container(containers.DeclarativeContainer):
     catalog = providers.Factory(CatalogService, unit_of_work, telemetry)
     carts = providers.Factory(CartService, unit_of_work, telemetry)
     orders = providers.Factory(OrderService, unit_of_work, telemetry)
+
+    # The async side: the same settings, services and rules, for asyncio applications.
+    async_unit_of_work = providers.Singleton(
+        AsyncUnits, settings, pool_config.provider, memory_database.provider, telemetry
+    )
+    async_accounts = providers.Factory(
+        AsyncAccountService, async_unit_of_work, permitted_password_hasher, telemetry
+    )
+    async_catalog = providers.Factory(AsyncCatalogService, async_unit_of_work, telemetry)
+    async_carts = providers.Factory(AsyncCartService, async_unit_of_work, telemetry)
+    async_orders = providers.Factory(AsyncOrderService, async_unit_of_work, telemetry)

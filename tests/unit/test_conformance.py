@@ -13,6 +13,7 @@ import pytest
 import adapters
 import ports
 from ports.unit_of_work import aggregates
+from ports.unit_of_work_async import aggregates as async_aggregates
 from tests.typecheck import strict_mypy
 
 SNIPPET = """
@@ -82,8 +83,13 @@ def implementations(module: ModuleType) -> list[tuple[type, str]]:
         for cls in vars(module).values()
         if isinstance(cls, type) and cls.__module__ == module.__name__ and not is_protocol(cls)
         for name, port in PORTS.items()
-        if members(port) and members(port) <= members(cls)
+        if members(port) and members(port) <= members(cls) and _side(name) == _side(cls.__name__)
     ]
+
+
+def _side(name: str) -> bool:
+    """Whether a class or port is of the async side: sync classes meet only sync ports."""
+    return name.startswith("Async")
 
 
 def declarations(module: ModuleType) -> set[tuple[str, str]]:
@@ -119,6 +125,11 @@ def test_the_ports_and_their_implementations_are_found() -> None:
         assert {adapter for adapter, name in found if name == port.__name__} >= {
             f"Postgres{port.__name__}",
             f"Memory{port.__name__}",
+        }
+    for port in async_aggregates().values():
+        assert {adapter for adapter, name in found if name == port.__name__} >= {
+            f"AsyncPostgres{port.__name__.removeprefix('Async')}",
+            f"AsyncMemory{port.__name__.removeprefix('Async')}",
         }
 
 

@@ -80,3 +80,22 @@ def test_names_in_strings_and_comments() -> None:
             """Use it as `with PostgresUnitOfWork(...)`: a unit of work."""
             # __enter__ of carts
     ''')
+
+
+def test_the_parentheses_of_an_await_go_with_it() -> None:
+    got = _sync("""
+        async def f(cur: AsyncCursor) -> None:
+            row = await (await cur.execute(Q, (1,))).fetchone()
+            n = (await cur.execute(Q)).rowcount
+            rows = await (
+                await cur.execute(Q, (1,))
+            ).fetchall()
+            g((await h())[0], await k(), (await m) + 1)
+    """)
+    assert got == textwrap.dedent("""
+        def f(cur: Cursor) -> None:
+            row = cur.execute(Q, (1,)).fetchone()
+            n = cur.execute(Q).rowcount
+            rows = cur.execute(Q, (1,)).fetchall()
+            g(h()[0], k(), (m) + 1)
+    """)

@@ -3,11 +3,14 @@
 Isolation mirrors PostgreSQL's READ COMMITTED for the cases that matter: a reader sees the latest
 committed state at each call; a writer works on a private copy taken when it first writes and
 publishes it on commit. Writers are serialized by one lock (PostgreSQL would only serialize
-writers of the same rows), so no two commits can ever interleave."""
+writers of the same rows), so no two commits can ever interleave. Sync and async units of work
+may share one database: the lock is a thread lock, which an async writer waits for by polling."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal
@@ -18,6 +21,11 @@ from domain.errors import StorageUnavailable
 from domain.model import Product, User
 
 R = TypeVar("R")
+
+# How long an async writer sleeps between tries of the writer lock: short at first (a writer
+# usually holds it for microseconds), doubling up to a cap that keeps a waiter's latency low.
+_POLL_FIRST = 0.0005
+_POLL_MAX = 0.02
 
 
 @dataclass(frozen=True)
@@ -159,11 +167,33 @@ class MemoryDatabase:
             return self._sequences[table]
 
     def begin_write(self) -> Tables:
+        """Take the writer lock (StorageUnavailable after `lock_timeout`) and a private copy of
+        the committed tables."""
         if not self._writer.acquire(timeout=self.lock_timeout):
-            raise StorageUnavailable(
-                f"timed out after {self.lock_timeout:g} s waiting for another unit of work"
-            )
+            raise self._timed_out()
         return self.committed().copy()
+
+    async def begin_write_async(self) -> Tables:
+        """As `begin_write`, without blocking the event loop: blocking on the lock would freeze
+        the loop, and with it the task holding the lock, until the timeout. Cancelled while it
+        waits, it holds nothing; once it has the lock it does not await again, so the caller
+        owns the lock as soon as this returns."""
+        writer = self._writer
+        if not writer.acquire(blocking=False):
+            deadline = time.monotonic() + self.lock_timeout
+            delay = _POLL_FIRST
+            while not writer.acquire(blocking=False):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise self._timed_out()
+                await asyncio.sleep(min(delay, left))
+                delay = min(delay * 2, _POLL_MAX)
+        return self.committed().copy()
+
+    def _timed_out(self) -> StorageUnavailable:
+        return StorageUnavailable(
+            f"timed out after {self.lock_timeout:g} s waiting for another unit of work"
+        )
 
     def publish(self, tables: Tables) -> int:
         """Make `tables` the committed state; returns the commit's position."""

@@ -1,3 +1,4 @@
+# Generated from products_async.py by tools/generate_sync.py: edit that one instead.
 """In-memory product repository: versions, atomic reservations and keyset search."""
 
 from __future__ import annotations

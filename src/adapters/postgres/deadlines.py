@@ -28,6 +28,9 @@ import psycopg
 
 logger = logging.getLogger(__name__)
 
+# A connection of either side: the watchdog cuts a socket whoever waits on it.
+AnyConnection = psycopg.Connection[Any] | psycopg.AsyncConnection[Any]
+
 # A check woken for a deadline runs this long after it, so that the deadline has passed.
 _PAST = 0.001
 
@@ -38,11 +41,9 @@ class Watchdog:
         # connection -> (deadline, limit); written by callers, scanned by the watchdog thread.
         # Public for the one caller on every read (the session's read block), which sets and
         # pops it itself: two method calls fewer on the hot path.
-        self.in_flight: dict[psycopg.Connection[Any], tuple[float, float]] = {}
+        self.in_flight: dict[AnyConnection, tuple[float, float]] = {}
         # Connections whose socket this watchdog shut down, with the limit they exceeded.
-        self.expired: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = (
-            weakref.WeakKeyDictionary()
-        )
+        self.expired: weakref.WeakKeyDictionary[AnyConnection, float] = weakref.WeakKeyDictionary()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -59,15 +60,15 @@ class Watchdog:
     def stop(self) -> None:
         self._stop.set()
 
-    def watch(self, conn: psycopg.Connection[Any], limit: float, now: float | None = None) -> None:
+    def watch(self, conn: AnyConnection, limit: float, now: float | None = None) -> None:
         """`conn` is about to wait on the server for at most `limit` seconds (from `now`, a
         `time.monotonic()` the caller took already)."""
         self.in_flight[conn] = ((time.monotonic() if now is None else now) + limit, limit)
 
-    def done(self, conn: psycopg.Connection[Any]) -> None:
+    def done(self, conn: AnyConnection) -> None:
         self.in_flight.pop(conn, None)
 
-    def exceeded(self, conn: psycopg.Connection[Any]) -> float | None:
+    def exceeded(self, conn: AnyConnection) -> float | None:
         """The limit `conn` exceeded, if the watchdog cut it."""
         return self.expired.get(conn)
 
@@ -88,7 +89,7 @@ class Watchdog:
                 if now > deadline and self.in_flight.get(conn, (0.0, 0.0))[0] == deadline:
                     self._cut(conn, limit)
 
-    def _cut(self, conn: psycopg.Connection[Any], limit: float) -> None:
+    def _cut(self, conn: AnyConnection, limit: float) -> None:
         self.in_flight.pop(conn, None)
         self.expired[conn] = limit
         try:

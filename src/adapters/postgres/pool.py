@@ -8,7 +8,7 @@ import select
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar, cast, overload
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -96,7 +96,12 @@ class ShopdbPool(ConnectionPool[Any]):
         super().close(timeout=timeout)
 
 
-class Tended:
+# The cursor a connection's units of work use: of psycopg's sync or async kind.
+C = TypeVar("C", psycopg.Cursor[Any], psycopg.AsyncCursor[Any])
+AnyConnection = psycopg.Connection[Any] | psycopg.AsyncConnection[Any]
+
+
+class Tended(Generic[C]):
     """What shopdb keeps with each connection for its whole life: the cursor the units of work
     run their statements on, when a unit of work last gave it back, and a poller on its socket;
     while observed, the probed cursor and the server's attributes (probe.py).
@@ -104,8 +109,8 @@ class Tended:
 
     __slots__ = ("_poller", "cursor", "probed", "returned_at", "server")
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        self.cursor: psycopg.Cursor[Any] = conn.cursor()
+    def __init__(self, conn: AnyConnection) -> None:
+        self.cursor: C = cast(C, conn.cursor())
         self.returned_at = -1e9
         self.probed: psycopg.Cursor[Any] | None = None
         self.server: dict[str, Any] | None = None
@@ -131,15 +136,23 @@ class Tending:
     """Mixed into the connection class of every pool made here (see `_recording`): the
     connection carries its `Tended`, and it goes with the connection."""
 
-    shopdb_tended: Tended | None = None
+    shopdb_tended: Tended[Any] | None = None
 
 
-def tended(conn: psycopg.Connection[Any]) -> Tended:
+@overload
+def tended(conn: psycopg.Connection[Any]) -> Tended[psycopg.Cursor[Any]]: ...
+
+
+@overload
+def tended(conn: psycopg.AsyncConnection[Any]) -> Tended[psycopg.AsyncCursor[Any]]: ...
+
+
+def tended(conn: AnyConnection) -> Tended[Any]:
     """The connection's `Tended`, made on first use and kept on a connection of a pool made
     here; a connection of another class gets a new one each time."""
-    found: Tended | None = getattr(conn, "shopdb_tended", None)
+    found: Tended[Any] | None = getattr(conn, "shopdb_tended", None)
     if found is None:
-        found = Tended(conn)
+        found = Tended[Any](conn)
         if isinstance(conn, Tending):
             conn.shopdb_tended = found
     return found
@@ -149,7 +162,7 @@ def give_back(
     pool: ConnectionPool[Any],
     conn: psycopg.Connection[Any],
     alive_at: float = 0.0,
-    state: Tended | None = None,
+    state: Tended[Any] | None = None,
 ) -> None:
     """Return `conn` to `pool`, noting for the liveness check when it was last known alive:
     `alive_at`, the time of the server's last answer on it, if the caller has one (0.0: the

@@ -1,3 +1,4 @@
+# Generated from products_async.py by tools/generate_sync.py: edit that one instead.
 """PostgreSQL product repository: optimistic versions, atomic reservations, COPY, keyset search."""
 
 from __future__ import annotations
@@ -132,7 +133,8 @@ class PostgresProductRepository:
         exact_price(product)
         with self._s.writing(one_statement=True) as cur:
             row = cur.execute(
-                INSERT, (product.name, product.description, product.price, product.inventory_count)
+                INSERT,
+                (product.name, product.description, product.price, product.inventory_count),
             ).fetchone()
         return to_product(returned(row))
 
@@ -169,7 +171,8 @@ class PostgresProductRepository:
                         pending = self._pull(rows, min(PULL_ROWS, room), opened + budget)
                 pending = self._pull(rows, PULL_ROWS, math.inf)
             if count >= ANALYZE_MIN_ROWS:
-                counted = returned(cur.execute(COUNTED).fetchone())[0]  # -1: never counted
+                # -1: the table was never counted
+                counted = returned(cur.execute(COUNTED).fetchone())[0]
                 if count >= ANALYZE_SHARE * max(counted, 0):
                     cur.execute(ANALYZE)
         return count

@@ -1,4 +1,6 @@
-"""One pooled connection shared by the repositories of a unit of work, and its transaction."""
+# Generated from session_async.py by tools/generate_sync.py: edit that one instead.
+"""One pooled connection shared by the repositories of a unit of work, and its
+transaction."""
 
 from __future__ import annotations
 
@@ -85,10 +87,9 @@ class Session(Lifecycle):
         self.constraints = constraints
         self.probe = probe
         self.tended = tended(conn)
-        if probe is None:
-            self.cur: psycopg.Cursor[Any] = self.tended.cursor
-            self.slow = slow
-        else:
+        self.cur: psycopg.Cursor[Any] = self.tended.cursor
+        self.slow = slow
+        if probe is not None:
             self.cur = probed_cursor(conn, probe)
             self.slow = math.inf  # the probe times each statement itself
         self.begin_life(read_only, autocommit)
@@ -113,9 +114,9 @@ class Session(Lifecycle):
         return self.conn.pgconn.transaction_status != _IDLE
 
     def reading(self) -> Session:
-        """For reads: `with session.reading() as cur:` runs the block under the deadline, and a
-        failure of the database becomes a domain error. The session is that context manager
-        itself (blocks do not nest), so a read makes no object of its own."""
+        """For reads: `with session.reading() as cur:` runs the block under the deadline,
+        and a failure of the database becomes a domain error. The session is that context
+        manager itself (blocks do not nest), so a read makes no object of its own."""
         if not self.active:
             raise self.refusal()
         return self
@@ -317,8 +318,8 @@ def returned(row: Any) -> tuple[Any, ...]:
 
 
 class Savepoint(Block):
-    """A savepoint block of a unit of work (`with uow.savepoint():`), as SAVEPOINT, ROLLBACK TO
-    and RELEASE (the rules are adapters.lifecycle.Block's)."""
+    """A savepoint block of a unit of work (`with uow.savepoint():`), as SAVEPOINT,
+    ROLLBACK TO and RELEASE (the rules are adapters.lifecycle.Block's)."""
 
     __slots__ = ("name", "rollback_to", "session")
 

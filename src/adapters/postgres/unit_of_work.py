@@ -1,9 +1,10 @@
+# Generated from unit_of_work_async.py by tools/generate_sync.py: edit that one instead.
 """The PostgreSQL unit of work: one pooled connection and at most one transaction at a time."""
 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import psycopg
 from psycopg_pool import PoolTimeout
@@ -106,7 +107,7 @@ class PostgresUnitOfWork(Repositories[Session], UnitOfWork):
             give_back(self._pool, conn)  # the connection would be lost to the pool
             raise
         if pending is not None:
-            self._session.cur = FirstRead(self, pending)  # type: ignore[assignment]
+            self._session.cur = cast(Any, FirstRead(self, pending))
         self._made = {}  # the repositories of this block, each made on first use
         return self
 

@@ -1,0 +1,78 @@
+"""The in-memory unit of work: a private copy of the tables from the first write until commit."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from adapters.aggregates import Repositories
+from adapters.lifecycle_async import flags_refused
+from adapters.memory.database import MemoryDatabase
+from adapters.memory.transaction_async import AsyncMemorySavepoint, AsyncMemoryTransaction
+from domain.errors import UnitOfWorkBusy, UnitOfWorkNotActive
+from ports.unit_of_work_async import AsyncUnitOfWork, AsyncUnitOfWorkFactory
+
+
+class AsyncMemoryUnitOfWork(Repositories[AsyncMemoryTransaction], AsyncUnitOfWork):
+    """Inactive until entered, and again after exit: the repositories refuse then."""
+
+    __slots__ = ("_entered",)
+
+    def __init__(
+        self, database: MemoryDatabase, *, read_only: bool = False, autocommit: bool = False
+    ) -> None:
+        self._session = AsyncMemoryTransaction(database, read_only=read_only, autocommit=autocommit)
+        self._made = {}
+        self._entered = False
+
+    async def __aenter__(self) -> Self:
+        if self._entered:
+            raise UnitOfWorkNotActive()  # one block per unit of work: entered twice or again
+        self._entered = True
+        self._session.active = True
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        transaction = self._session
+        if transaction.busy:
+            raise UnitOfWorkBusy()  # from inside add_many's iterable: the import goes on
+        if transaction.active:
+            transaction.active = False
+            await transaction.abort()
+
+    async def commit(self) -> None:
+        self._session.committable()
+        self._session.commit()
+
+    async def rollback(self) -> None:
+        if not self._session.active:
+            raise self._session.refusal()
+        await self._session.abort()
+
+    def savepoint(self) -> AsyncMemorySavepoint:
+        return AsyncMemorySavepoint(self._session)
+
+
+class AsyncMemoryUnitOfWorkFactory:
+    """Makes units of work over one shared in-memory database."""
+
+    def __init__(self, database: MemoryDatabase | None = None) -> None:
+        self.database = database or MemoryDatabase()
+
+    def __call__(
+        self, *, read_only: bool = False, autocommit: bool = False
+    ) -> AsyncMemoryUnitOfWork:
+        if type(read_only) is not bool or type(autocommit) is not bool:
+            raise flags_refused(read_only, autocommit)
+        return AsyncMemoryUnitOfWork(self.database, read_only=read_only, autocommit=autocommit)
+
+
+# The classes' conformance to their ports: `mypy src` fails here when a port method is
+# missing or its signature differs.
+_conforms: type[AsyncUnitOfWork] = AsyncMemoryUnitOfWork
+_makes: type[AsyncUnitOfWorkFactory] = AsyncMemoryUnitOfWorkFactory
