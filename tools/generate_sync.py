@@ -19,7 +19,8 @@ What the async source may say, and what the sync module gets:
           time.sleep(delay)
 
   keeps its `else` body only (dedented), or nothing without one.
-The result is formatted by ruff (imports sorted, those left unused dropped)."""
+The result is formatted by ruff: imports sorted, those left unused dropped, and nested `with`
+statements joined (an async source nests `async with` and `with`, which cannot share one)."""
 
 from __future__ import annotations
 
@@ -175,9 +176,59 @@ def ungroup_awaits(source: str, path: Path) -> str:
     return source
 
 
+def join_forced_nesting(source: str, path: Path) -> str:
+    """`async with a:` holding only `with b:` (or the other way round) is one `with a, b:` in
+    the sync module, as anyone would write it there: the async source nests them only because
+    `async with` cannot take a sync context manager. A comment stays if the headers hold one."""
+    while pair := _forced_pair(source, path):
+        outer, inner = pair
+        lines = source.splitlines(keepends=True)
+        head_rows = range(outer.lineno, inner.body[0].lineno)
+        said = [
+            tok.string
+            for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+            if tok.type == tokenize.COMMENT and tok.start[0] in head_rows
+        ]
+        items = [
+            _segment(source, item.context_expr)
+            + (f" as {_segment(source, item.optional_vars)}" if item.optional_vars else "")
+            for item in [*outer.items, *inner.items]
+        ]
+        head = " " * outer.col_offset + f"with {', '.join(items)}:"
+        head += "".join(f"  {comment}" for comment in said) + "\n"
+        shift = inner.col_offset - outer.col_offset
+        body = [
+            line[shift:] if line.strip() else line
+            for line in lines[inner.body[0].lineno - 1 : inner.end_lineno]
+        ]
+        lines[outer.lineno - 1 : inner.end_lineno] = [head, *body]
+        source = "".join(lines)
+    return source
+
+
+Withs = ast.With | ast.AsyncWith
+
+
+def _forced_pair(source: str, path: Path) -> tuple[Withs, Withs] | None:
+    """A `with` that holds only a `with` of the other kind, and that one."""
+    for node in ast.walk(ast.parse(source, str(path))):
+        if isinstance(node, Withs) and len(node.body) == 1:
+            inner = node.body[0]
+            if isinstance(inner, Withs) and type(inner) is not type(node):
+                return node, inner
+    return None
+
+
+def _segment(source: str, node: ast.expr) -> str:
+    text = ast.get_source_segment(source, node)
+    assert text is not None
+    return text
+
+
 def unasync(source: str, path: Path) -> str:
     """The sync module's text, before formatting."""
     source = ungroup_awaits(drop_async_blocks(source, path), path)
+    source = join_forced_nesting(source, path)
     lines = source.splitlines(keepends=True)
     edits: list[tuple[int, int, int, str]] = []  # (row, start col, end col, replacement)
     tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
@@ -214,16 +265,24 @@ def unasync(source: str, path: Path) -> str:
 
 
 def header(source_path: Path) -> str:
-    return (
-        f"# Generated from {source_path.name} by tools/generate_sync.py: edit that one instead.\n"
-    )
+    return f"# Generated from {source_path.name} (tools/generate_sync.py): edit that instead.\n"
 
 
 def formatted(text: str, target: Path) -> str:
     ruff = [sys.executable, "-m", "ruff"]
     name = str(target.relative_to(ROOT))
     fixed = subprocess.run(  # noqa: S603 (this interpreter's ruff, fixed arguments)
-        [*ruff, "check", "--quiet", "--fix", "--select", "I,F401", "--stdin-filename", name, "-"],
+        [
+            *ruff,
+            "check",
+            "--quiet",
+            "--fix",
+            "--select",
+            "I,F401,SIM117",
+            "--stdin-filename",
+            name,
+            "-",
+        ],
         input=text,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-# Generated from lifecycle_async.py by tools/generate_sync.py: edit that one instead.
+# Generated from lifecycle_async.py (tools/generate_sync.py): edit that instead.
 """The life of a unit of work, once for both adapters: when a call may run, what a
 failed call undoes and refuses afterwards, and savepoint blocks. Each adapter supplies only its
 storage: how to roll back the whole transaction, how to open, roll back to and leave a

@@ -1,4 +1,4 @@
-# Generated from carts_async.py by tools/generate_sync.py: edit that one instead.
+# Generated from carts_async.py (tools/generate_sync.py): edit that instead.
 """The cart repository port: the cart aggregate and its items."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# Generated from unit_of_work_async.py by tools/generate_sync.py: edit that one instead.
+# Generated from unit_of_work_async.py (tools/generate_sync.py): edit that instead.
 """The unit-of-work port: one transaction across the repositories."""
 
 from __future__ import annotations

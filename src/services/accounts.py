@@ -1,4 +1,4 @@
-# Generated from accounts_async.py by tools/generate_sync.py: edit that one instead.
+# Generated from accounts_async.py (tools/generate_sync.py): edit that instead.
 """Accounts: registration, authentication, email changes and deletion (archiving)."""
 
 from __future__ import annotations

@@ -41,21 +41,24 @@ class AsyncAccountService:
     if True:  # ASYNC
         _decoy: str | None  # declared once here, for mypy, rather than by both `__init__`s
 
-        # The hasher's calls run in threads of the service's own, `hashing_threads` at once: the
-        # event loop never waits for a hash, and a burst of logins queues instead of taking
-        # 64 MiB of memory each. A cancelled caller's hash finishes in its thread, unused.
+        # The hasher's calls run in `hashing`'s threads (shared by every service an application
+        # takes: the container passes its one), or else in `hashing_threads` of the service's
+        # own: the event loop never waits for a hash, and a burst of logins queues instead of
+        # taking 64 MiB of memory each. A cancelled caller's hash finishes in its thread, unused.
         def __init__(
             self,
             uow: AsyncUnitOfWorkFactory,
             hasher: PasswordHasher,
             observer: Observer = UNOBSERVED,
             *,
+            hashing: Offload | None = None,
             hashing_threads: int = HASHING_THREADS,
         ) -> None:
             self._uow = uow
             self._observer = observer
-            offload = Offload(threads=hashing_threads, name="password-hashing")
-            self._hasher = OffloadedHasher(hasher, offload)
+            if hashing is None:
+                hashing = Offload(threads=hashing_threads, name="password-hashing")
+            self._hasher = OffloadedHasher(hasher, hashing)
             self._decoy = None
     else:
 

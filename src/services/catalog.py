@@ -1,4 +1,4 @@
-# Generated from catalog_async.py by tools/generate_sync.py: edit that one instead.
+# Generated from catalog_async.py (tools/generate_sync.py): edit that instead.
 """Catalog: products, prices, stock and search."""
 
 from __future__ import annotations

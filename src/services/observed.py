@@ -1,4 +1,4 @@
-# Generated from observed_async.py by tools/generate_sync.py: edit that one instead.
+# Generated from observed_async.py (tools/generate_sync.py): edit that instead.
 """Marks a service method as a use case, observed (logged, traced) when an observer listens."""
 
 from __future__ import annotations

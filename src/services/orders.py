@@ -1,4 +1,4 @@
-# Generated from orders_async.py by tools/generate_sync.py: edit that one instead.
+# Generated from orders_async.py (tools/generate_sync.py): edit that instead.
 """Orders: a user's order history."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# Generated from retry_async.py by tools/generate_sync.py: edit that one instead.
+# Generated from retry_async.py (tools/generate_sync.py): edit that instead.
 """Run a whole unit of work again when the database aborted it to stay consistent."""
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import psycopg
 from dependency_injector import containers, providers
@@ -18,6 +18,8 @@ from adapters.memory.unit_of_work_async import AsyncMemoryUnitOfWorkFactory
 from adapters.postgres import PoolConfig, PostgresUnitOfWorkFactory, ShopdbPool, create_pool
 from adapters.postgres.async_pool import AsyncShopdbPool, create_pool_async
 from adapters.postgres.replicas import Replica, ReplicaPolicy, Router
+from adapters.postgres.replicas_async import AsyncReplica, AsyncRouter
+from adapters.postgres.replicas_async import ReplicaPolicy as AsyncReplicaPolicy
 from adapters.postgres.unit_of_work_async import AsyncPostgresUnitOfWorkFactory
 from adapters.telemetry import Telemetry
 from domain.errors import StorageUnavailable
@@ -28,6 +30,7 @@ from services import AccountService, CartService, CatalogService, OrderService
 from services.accounts_async import AsyncAccountService
 from services.carts_async import AsyncCartService
 from services.catalog_async import AsyncCatalogService
+from services.offload import HASHING_THREADS, Offload
 from services.orders_async import AsyncOrderService
 from shopdb.database import database_url
 from shopdb.settings import (
@@ -270,8 +273,10 @@ class AsyncUnits:
     """The async side's units of work, beside the sync side's in one container, from the same
     settings: over the same in-memory database with the memory backend, else over an async
     pool of their own, opened by the first unit of work in the event loop that runs it (the
-    loop need not run where the container is made). `await close_async(container)` closes it
-    at the application's shutdown; units of work asked for after that are refused."""
+    loop need not run where the container is made); with SHOPDB_REPLICA_URLS, read-only ones
+    go through a router over async pools of the replicas, each opened by its first use too.
+    `await close_async(container)` closes them at the application's shutdown; units of work
+    asked for after that are refused."""
 
     def __init__(
         self,
@@ -279,15 +284,29 @@ class AsyncUnits:
         config: Callable[[], PoolConfig],
         memory: Callable[[], MemoryDatabase],
         telemetry: Telemetry,
+        replicas: Callable[[], list[PoolConfig]] | None = None,
     ) -> None:
         self.pool: AsyncShopdbPool | None = None
+        self.replica_pools: list[AsyncShopdbPool] = []
         self._units: AsyncUnitOfWorkFactory | None
+        # As the sync side's: a frozen replica's connection attempts do not hold up closing.
+        self._replica_close = settings.replica_deadline_ms / 1000
         if settings.backend is Backend.MEMORY:
             self._units = AsyncMemoryUnitOfWorkFactory(memory())
-        else:
-            self.pool = create_pool_async(config())
-            self.pool.open_on_first_use = True
-            self._units = AsyncPostgresUnitOfWorkFactory(self.pool, telemetry)
+            return
+        self.pool = create_pool_async(config())
+        self.pool.open_on_first_use = True
+        router = None
+        if replicas is not None and settings.replicas():
+            self.replica_pools = [create_pool_async(replica) for replica in replicas()]
+            for pool in self.replica_pools:
+                pool.open_on_first_use = True
+            router = AsyncRouter(
+                self.pool,
+                [AsyncReplica(pool.name, pool) for pool in self.replica_pools],
+                AsyncReplicaPolicy(**asdict(replica_policy(settings))),  # the same values
+            )
+        self._units = AsyncPostgresUnitOfWorkFactory(self.pool, telemetry, router)
 
     def __call__(self, *, read_only: bool = False, autocommit: bool = False) -> AsyncUnitOfWork:
         units = self._units
@@ -297,17 +316,31 @@ class AsyncUnits:
             )
         return units(read_only=read_only, autocommit=autocommit)
 
+    def router(self) -> AsyncRouter | None:
+        """The router over the replicas (its counts, its view of each replica); None without
+        replicas, with the memory backend, or once closed."""
+        units = self._units
+        return units.router if isinstance(units, AsyncPostgresUnitOfWorkFactory) else None
+
     async def aclose(self) -> None:
         self._units = None
-        if self.pool is not None:
-            pool, self.pool = self.pool, None
-            await pool.close()
+        pool, self.pool = self.pool, None
+        replicas, self.replica_pools = self.replica_pools, []
+        try:
+            if pool is not None:
+                await pool.close()
+        finally:  # cancelled or failed, the replicas' pools are closed still
+            for replica in replicas:
+                await replica.close(timeout=self._replica_close)
 
 
 async def close_async(container: Container) -> None:
-    """Close the async side's pool, if one was made; the next async service gets a new one."""
+    """Close the async side's pool, if one was made, and stop its hashing threads; the next
+    async service gets new ones."""
     units = container.async_unit_of_work()
     container.async_unit_of_work.reset()
+    container.hashing().shutdown()
+    container.hashing.reset()
     await units.aclose()
 
 
@@ -366,10 +399,22 @@ class Container(containers.DeclarativeContainer):
 
     # The async side: the same settings, services and rules, for asyncio applications.
     async_unit_of_work = providers.Singleton(
-        AsyncUnits, settings, pool_config.provider, memory_database.provider, telemetry
+        AsyncUnits,
+        settings,
+        pool_config.provider,
+        memory_database.provider,
+        telemetry,
+        replica_configs.provider,
     )
+    # One pool of hashing threads for every async account service taken from the container:
+    # its bound holds however an application takes them (once, or per request).
+    hashing = providers.Singleton(Offload, threads=HASHING_THREADS, name="password-hashing")
     async_accounts = providers.Factory(
-        AsyncAccountService, async_unit_of_work, permitted_password_hasher, telemetry
+        AsyncAccountService,
+        async_unit_of_work,
+        permitted_password_hasher,
+        telemetry,
+        hashing=hashing,
     )
     async_catalog = providers.Factory(AsyncCatalogService, async_unit_of_work, telemetry)
     async_carts = providers.Factory(AsyncCartService, async_unit_of_work, telemetry)

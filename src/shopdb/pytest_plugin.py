@@ -4,7 +4,7 @@ module, and it imports nothing else of shopdb until a fixture is used."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -78,3 +78,26 @@ def shopdb_postgres_container(shopdb_clean_database_url: str) -> Iterator[Contai
 
     with postgres_container(shopdb_clean_database_url) as container:
         yield container
+
+
+try:  # async fixtures where pytest-asyncio runs them; the plugin needs neither otherwise
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - without pytest-asyncio there are no async tests
+    pytest_asyncio = None
+
+if pytest_asyncio is not None:
+
+    @pytest_asyncio.fixture
+    async def shopdb_async_postgres_container(
+        shopdb_clean_database_url: str,
+    ) -> AsyncIterator[Container]:
+        """`shopdb_postgres_container` for async tests: its async services' pool opens in the
+        test's event loop and is closed there after the test (`close_async`)."""
+        from shopdb.container import close_async
+        from shopdb.testing import postgres_container
+
+        with postgres_container(shopdb_clean_database_url) as container:
+            try:
+                yield container
+            finally:
+                await close_async(container)

@@ -1,13 +1,19 @@
-"""Small builders for contract tests; every one goes through the ports."""
+# Generated from helpers_async.py (tools/generate_sync.py): edit that instead.
+"""Small builders for contract tests, every one through the ports, and the list of the contract
+modules."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib
+import pkgutil
 from decimal import Decimal
+from types import ModuleType
 
 from domain.errors import NotFound
 from domain.model import NewProduct, NewUser, Product, User
 from ports.unit_of_work import UnitOfWorkFactory
+from tests import contract
 
 
 def add_user(uow: UnitOfWorkFactory, username: str = "alice", email: str | None = None) -> User:
@@ -51,3 +57,15 @@ def snapshot(uow: UnitOfWorkFactory, ids: int = 50) -> object:
         products = work.products.get_many(range(1, ids + 1))
         carts = [work.carts.find_for_user(user_id) for user_id in range(1, ids + 1)]
     return users, products, carts
+
+
+def contract_modules() -> list[ModuleType]:
+    """The contract test modules for the same adapters as this one: those whose names end in
+    `_async` where this module's does, the others where it does not. A list the tests gather
+    from (examples, arguments) holds each entry once, and never imports the other side."""
+    ours = __name__.endswith("_async")
+    return [
+        importlib.import_module(info.name)
+        for info in pkgutil.iter_modules(contract.__path__, "tests.contract.")
+        if info.name.endswith("_async") == ours
+    ]

@@ -1,3 +1,4 @@
+# Generated from test_add_many_input_async.py (tools/generate_sync.py): edit that instead.
 """`add_many` refuses wrong types with InvalidInput, as every other repository method does,
 on both adapters, and stores nothing."""
 

@@ -1,3 +1,4 @@
+# Generated from test_archive_async.py (tools/generate_sync.py): edit that instead.
 """Deleting archives: the row leaves every read, cart and login, and the orders stay as sold.
 Held by both adapters."""
 
@@ -16,7 +17,10 @@ from domain.errors import (
 from domain.model import NewProduct, NewUser, Order, ProductChanges
 from domain.search import ProductQuery, ProductSort
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from services import AccountService, CartService, CatalogService, OrderService
+from services.accounts import AccountService
+from services.carts import CartService
+from services.catalog import CatalogService
+from services.orders import OrderService
 from shopdb.testing import InsecureTestHasher
 from tests.contract.helpers import add_product, add_user
 
@@ -90,7 +94,9 @@ def test_an_archived_product_leaves_every_search(
     assert _every_search(uow, **filters) == dict.fromkeys(ProductSort, left)
 
 
-def test_an_archived_product_is_gone_from_reads_and_writes(uow: UnitOfWorkFactory) -> None:
+def test_an_archived_product_is_gone_from_reads_and_writes(
+    uow: UnitOfWorkFactory,
+) -> None:
     lamp, desk = add_product(uow, "Lamp"), add_product(uow, "Desk")
     _archive_product(uow, lamp.id)
     with uow() as work:
@@ -249,7 +255,9 @@ def test_the_services_archive(uow: UnitOfWorkFactory) -> None:
     assert cart.items == ()
 
 
-def test_an_archived_internationalized_email_is_free_in_any_case(uow: UnitOfWorkFactory) -> None:
+def test_an_archived_internationalized_email_is_free_in_any_case(
+    uow: UnitOfWorkFactory,
+) -> None:
     accounts = AccountService(uow, HASHER)
     emil = accounts.register("emil", "emil@bücher.de", "a long password")
     accounts.delete_user(emil.id)

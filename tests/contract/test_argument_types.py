@@ -1,3 +1,4 @@
+# Generated from test_argument_types_async.py (tools/generate_sync.py): edit that instead.
 """One rule for every public argument, on both adapters: the declared type or InvalidInput.
 Text is a str (bytes are never decoded), a limit an int (not True, "5" or 5.0), a flag a bool
 (not "yes" or 1); a refused call stores nothing."""
@@ -13,7 +14,8 @@ from adapters.hashing import Argon2PasswordHasher
 from domain.errors import InvalidInput
 from domain.search import ProductQuery
 from ports.unit_of_work import UnitOfWorkFactory
-from services import AccountService, CatalogService
+from services.accounts import AccountService
+from services.catalog import CatalogService
 from tests.contract.helpers import add_product, add_user, snapshot
 
 PASSWORD = "a long password"
@@ -46,7 +48,10 @@ TEXT_CALLS: dict[str, tuple[Call, str]] = {
         lambda u, x: CatalogService(u).create_product("Rug", "1.00", x),
         "Soft",
     ),
-    "update_product(name)": (lambda u, x: CatalogService(u).update_product(1, 1, name=x), "Moved"),
+    "update_product(name)": (
+        lambda u, x: CatalogService(u).update_product(1, 1, name=x),
+        "Moved",
+    ),
     "update_product(description)": (
         lambda u, x: CatalogService(u).update_product(1, 1, description=x),
         "Moved",

@@ -1,9 +1,9 @@
+# Generated from test_carts_async.py (tools/generate_sync.py): edit that instead.
 """Contract of the cart repository, held by both adapters."""
 
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -23,8 +23,8 @@ from domain.errors import (
 from domain.model import NewProduct, ProductChanges
 from domain.values import CART_LINES_MAX, INT4_MAX
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from tests.concurrent import Barrier, run_all
 from tests.contract.helpers import add_product, add_user, snapshot
-from tests.threads import run_all
 
 
 def test_get_or_create_makes_one_cart_per_user(uow: UnitOfWorkFactory) -> None:
@@ -43,7 +43,8 @@ def test_get_or_create_makes_one_cart_per_user(uow: UnitOfWorkFactory) -> None:
 
 
 def test_items_carry_current_name_and_price(uow: UnitOfWorkFactory) -> None:
-    alice, lamp, desk = add_user(uow), add_product(uow, "Lamp", "19.99"), add_product(uow, "Desk")
+    alice = add_user(uow)
+    lamp, desk = add_product(uow, "Lamp", "19.99"), add_product(uow, "Desk")
     with uow() as work:
         cart = work.carts.get_or_create(alice.id)
         item = work.carts.add_item(cart.id, desk.id, 1)
@@ -185,8 +186,10 @@ def test_add_for_user_creates_the_cart_and_adds_up(uow: UnitOfWorkFactory) -> No
 def test_set_quantity_and_remove_for_user_touch_only_the_users_line(
     uow: UnitOfWorkFactory,
 ) -> None:
-    alice, bob, carol = add_user(uow, "alice"), add_user(uow, "bob"), add_user(uow, "carol")
-    lamp, desk = add_product(uow, "Lamp", "19.99", 5), add_product(uow, "Desk", "5.00", 5)
+    alice, bob = add_user(uow, "alice"), add_user(uow, "bob")
+    carol = add_user(uow, "carol")
+    lamp = add_product(uow, "Lamp", "19.99", 5)
+    desk = add_product(uow, "Desk", "5.00", 5)
     with uow() as work:
         for user in (alice, bob):
             work.carts.add_for_user(user.id, lamp.id, 1)
@@ -196,7 +199,8 @@ def test_set_quantity_and_remove_for_user_touch_only_the_users_line(
         work.commit()
     assert (line.product_id, line.quantity, line.line_total) == (lamp.id, 5, Decimal("99.95"))
     with uow(read_only=True) as work:
-        mine, theirs = work.carts.find_for_user(alice.id), work.carts.find_for_user(bob.id)
+        mine = work.carts.find_for_user(alice.id)
+        theirs = work.carts.find_for_user(bob.id)
     assert mine is not None
     assert theirs is not None
     assert mine.items == (line,)
@@ -263,7 +267,9 @@ def test_a_cart_holds_at_most_the_line_cap(uow: UnitOfWorkFactory) -> None:
 
 
 @pytest.mark.usefixtures("short_switch_interval")
-def test_concurrent_adds_cannot_pass_the_line_cap_together(uow: UnitOfWorkFactory) -> None:
+def test_concurrent_adds_cannot_pass_the_line_cap_together(
+    uow: UnitOfWorkFactory,
+) -> None:
     alice = add_user(uow)
     with uow() as work:
         work.products.add_many(
@@ -273,7 +279,7 @@ def test_concurrent_adds_cannot_pass_the_line_cap_together(uow: UnitOfWorkFactor
         for product_id in range(1, CART_LINES_MAX - 1):  # two lines short of the cap
             work.carts.add_for_user(alice.id, product_id, 1)
         work.commit()
-    start = threading.Barrier(8)
+    start = Barrier(8)
     refused: list[CartFull] = []
 
     def add(product_id: int) -> None:

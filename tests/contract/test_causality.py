@@ -1,3 +1,4 @@
+# Generated from test_causality_async.py (tools/generate_sync.py): edit that instead.
 """Contract of causal tokens: what a commit leaves for reads after it, in this context or
 carried elsewhere (on PostgreSQL, with routing on; the replicas' own tests are
 tests/integration/test_replicas.py)."""
@@ -7,20 +8,18 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from adapters.memory import MemoryUnitOfWorkFactory
-from adapters.postgres import PostgresUnitOfWorkFactory
+from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
 from adapters.postgres.replicas import Router
+from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from domain.errors import InvalidInput, UserNotFound
 from domain.model import NewUser
 from ports.causality import causal_token, position, reading_after
 from ports.unit_of_work import UnitOfWorkFactory
 from tests.contract.helpers import add_user
-
-T = TypeVar("T")
 
 
 @pytest.fixture(params=["memory", "postgres"])
@@ -33,7 +32,7 @@ def routed(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
     return PostgresUnitOfWorkFactory(plain.pool, router=Router(plain.pool))
 
 
-def fresh(body: Callable[[], T]) -> T:
+def fresh(body: Callable[[], Any]) -> Any:
     """Runs `body` in a context of its own, as a new thread or task starts: no token yet."""
     return contextvars.Context().run(body)
 
@@ -66,7 +65,9 @@ def test_no_write_no_rollback_leaves_no_token(routed: UnitOfWorkFactory) -> None
     fresh(body)
 
 
-def test_a_token_carried_to_another_thread_reads_the_write(routed: UnitOfWorkFactory) -> None:
+def test_a_token_carried_to_another_thread_reads_the_write(
+    routed: UnitOfWorkFactory,
+) -> None:
     def write() -> str:
         add_user(routed, "alice")
         made = causal_token()
@@ -93,7 +94,9 @@ def test_a_token_carried_to_another_thread_reads_the_write(routed: UnitOfWorkFac
     assert seen == ["alice"]
 
 
-def test_commits_inside_a_reading_after_block_are_kept(routed: UnitOfWorkFactory) -> None:
+def test_commits_inside_a_reading_after_block_are_kept(
+    routed: UnitOfWorkFactory,
+) -> None:
     def body() -> None:
         with reading_after("0/1"):
             add_user(routed, "alice")

@@ -1,3 +1,4 @@
+# Generated from test_claims_async.py (tools/generate_sync.py): edit that instead.
 """The fake's claims are executable. Every rule of the schema, whether the fake lists it as
 enforced (adapters/memory/constraints.py) or the PostgreSQL adapter as unmapped
 (adapters/postgres/constraints.py), has an example here that tries to break it through the
@@ -6,8 +7,6 @@ or a rule the fake claims and does not enforce fails this module."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -31,10 +30,9 @@ from domain.errors import (
 from domain.model import NewProduct, NewUser, OrderStatus, ProductChanges
 from domain.values import CART_LINES_MAX
 from ports.unit_of_work import UnitOfWorkFactory
-from tests import contract
-from tests.contract.helpers import add_product, add_user
+from tests.contract.helpers import add_product, add_user, contract_modules
 
-Example = Callable[[UnitOfWorkFactory], object]
+Example = Callable[[UnitOfWorkFactory], Any]
 HASH = "$argon2id$fake"
 
 
@@ -48,7 +46,7 @@ def _new_product(**fields: object) -> NewProduct:
     return NewProduct.model_construct(**{**values, "description": None, **fields})  # type: ignore[arg-type]
 
 
-def _write(action: Callable[..., object]) -> Example:
+def _write(action: Callable[..., Any]) -> Example:
     """An example that runs `action(work)` in a unit of work and commits."""
 
     def run(uow: UnitOfWorkFactory) -> object:
@@ -227,9 +225,9 @@ def collected(name: str) -> dict[str, Any]:
     """The examples of every contract module (an aggregate's own module may keep its rules'
     examples as RULES_REFUSED and RULES_HELD), each rule once."""
     found: dict[str, Any] = {}
-    for info in pkgutil.iter_modules(contract.__path__, "tests.contract."):
-        examples = getattr(importlib.import_module(info.name), name, {})
-        assert not found.keys() & examples.keys(), f"{info.name}: a second example"
+    for module in contract_modules():
+        examples = getattr(module, name, {})
+        assert not found.keys() & examples.keys(), f"{module.__name__}: a second example"
         found.update(examples)
     return found
 

@@ -1,3 +1,4 @@
+# Generated from test_every_problem_async.py (tools/generate_sync.py): edit that instead.
 """InvalidInput names every bad argument of a call, not only the first, on both adapters:
 a caller fixes a form in one round instead of one field per round."""
 
@@ -11,7 +12,9 @@ import pytest
 from adapters.hashing import Argon2PasswordHasher
 from domain.errors import InvalidInput
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from services import AccountService, CatalogService, OrderService
+from services.accounts import AccountService
+from services.catalog import CatalogService
+from services.orders import OrderService
 from tests.contract.helpers import add_product, add_user, snapshot
 
 

@@ -1,3 +1,4 @@
+# Generated from test_identifiers_async.py (tools/generate_sync.py): edit that instead.
 """Ids that are not ids (bools, floats, strings, None, out of range) are refused by every
 repository method that takes one, on both adapters, before any statement: nothing changes."""
 

@@ -1,3 +1,4 @@
+# Generated from test_lifecycle_async.py (tools/generate_sync.py): edit that instead.
 """Contract of the unit of work's lifecycle and of what a failed write undoes, on both adapters:
 nothing works before entry or after exit, and a write that raises, for whatever reason, rolls
 back everything since the last commit."""
@@ -5,10 +6,7 @@ back everything since the last commit."""
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
-import pkgutil
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -26,8 +24,8 @@ from domain.errors import (
 from domain.model import Cart, NewProduct, NewUser, Product, ProductChanges, User
 from domain.search import ProductQuery
 from ports.unit_of_work import UnitOfWork, UnitOfWorkFactory, aggregates
-from tests import contract
-from tests.contract.helpers import add_product, add_user
+from tests.concurrent import Barrier, run_all
+from tests.contract.helpers import add_product, add_user, contract_modules
 
 NEW_USER = NewUser(username="mallory", email="m@example.com", password_hash="h")
 NEW_PRODUCT = NewProduct(name="Stray", price=Decimal("1.00"), inventory_count=1)
@@ -64,14 +62,14 @@ def example(name: str, hint: object) -> object:
 
 
 # An aggregate's contract module may give the example arguments of its own types (ARGUMENTS).
-for _info in pkgutil.iter_modules(contract.__path__, "tests.contract."):
-    BY_TYPE.update(getattr(importlib.import_module(_info.name), "ARGUMENTS", {}))
+for _module in contract_modules():
+    BY_TYPE.update(getattr(_module, "ARGUMENTS", {}))
 
 
-def port_calls() -> dict[tuple[str, str], Callable[[Any], object]]:
+def port_calls() -> dict[tuple[str, str], Callable[[Any], Any]]:
     """(repository, method) -> a call of it on a repository. Parameters with a default keep it,
     but a keyword-only flag is called once more set (`find_for_user[lock]`)."""
-    calls: dict[tuple[str, str], Callable[[Any], object]] = {}
+    calls: dict[tuple[str, str], Callable[[Any], Any]] = {}
     for repo, port in aggregates().items():
         for name, method in vars(port).items():
             if name.startswith("_") or not callable(method):
@@ -108,7 +106,9 @@ def test_every_port_method_is_called() -> None:
     assert ("carts", "find_for_user[lock]") in CALLS
 
 
-def _fingerprint(uow: UnitOfWorkFactory) -> tuple[list[User], tuple[Product, ...], Cart | None]:
+def _fingerprint(
+    uow: UnitOfWorkFactory,
+) -> tuple[list[User], tuple[Product, ...], Cart | None]:
     with uow(read_only=True) as work:
         users = [work.users.get(1)]
         listed = work.products.search(ProductQuery(limit=500)).items
@@ -167,7 +167,9 @@ def test_every_port_method_runs_inside_the_block(
             pass
 
 
-def test_commit_rollback_and_reentry_refuse_outside_the_block(uow: UnitOfWorkFactory) -> None:
+def test_commit_rollback_and_reentry_refuse_outside_the_block(
+    uow: UnitOfWorkFactory,
+) -> None:
     work = uow()
     for method in (work.commit, work.rollback):
         with pytest.raises(UnitOfWorkNotActive):
@@ -196,7 +198,7 @@ def test_a_stray_write_after_exit_holds_nothing_up(uow: UnitOfWorkFactory) -> No
 
 # Writes whose arguments are refused before any statement runs: each must still roll back the
 # transaction, as every failed write does.
-REFUSED: dict[str, Callable[[UnitOfWork], object]] = {
+REFUSED: dict[str, Callable[[UnitOfWork], Any]] = {
     "reserve 0": lambda w: w.products.reserve(1, 0),
     "restock 0": lambda w: w.products.restock(1, 0),
     "reserve -1": lambda w: w.products.reserve(1, -1),
@@ -258,6 +260,27 @@ def test_an_exception_from_the_callers_iterable_rolls_back_and_propagates(
         assert len(work.products.search(ProductQuery()).items) == 2
 
 
+def _race(uow: UnitOfWorkFactory, user_id: int, product_id: int, workers: int) -> list[str]:
+    """`workers` adds of one unit of the product to the user's cart, let go at once: how each
+    ended."""
+    gate = Barrier(workers)
+    outcomes: list[str] = []
+
+    def add() -> None:
+        gate.wait()
+        try:
+            with uow() as work:
+                cart = work.carts.get_or_create(user_id)
+                work.carts.add_item(cart.id, product_id, 1)
+                work.commit()
+            outcomes.append("added")
+        except DomainError as exc:
+            outcomes.append(type(exc).__name__)
+
+    run_all([add] * workers)
+    return outcomes
+
+
 def test_concurrent_adds_never_put_more_than_the_stock_in_a_cart(
     uow: UnitOfWorkFactory, short_switch_interval: None
 ) -> None:
@@ -266,29 +289,7 @@ def test_concurrent_adds_never_put_more_than_the_stock_in_a_cart(
     over = 0
     for trial in range(trials):
         product = add_product(uow, f"Last one {trial}", inventory=1)
-        gate = threading.Barrier(threads)
-        outcomes: list[str] = []
-
-        def add(
-            product_id: int = product.id,
-            gate: threading.Barrier = gate,
-            outcomes: list[str] = outcomes,
-        ) -> None:
-            gate.wait()
-            try:
-                with uow() as work:
-                    cart = work.carts.get_or_create(alice.id)
-                    work.carts.add_item(cart.id, product_id, 1)
-                    work.commit()
-                outcomes.append("added")
-            except DomainError as exc:
-                outcomes.append(type(exc).__name__)
-
-        workers = [threading.Thread(target=add) for _ in range(threads)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
+        outcomes = _race(uow, alice.id, product.id, threads)
         with uow(read_only=True) as work:
             cart = work.carts.find_for_user(alice.id)
         assert cart is not None
@@ -315,7 +316,9 @@ def test_a_unit_of_work_is_entered_once(uow: UnitOfWorkFactory) -> None:
         assert len(reader.products.search(ProductQuery()).items) == 1
 
 
-def test_leaving_the_block_from_the_callers_iterable_is_busy(uow: UnitOfWorkFactory) -> None:
+def test_leaving_the_block_from_the_callers_iterable_is_busy(
+    uow: UnitOfWorkFactory,
+) -> None:
     """`__exit__` called from inside add_many's iterable (an ExitStack closed there, say) is a
     call on the unit of work like any other: UnitOfWorkBusy, and the import goes on to its
     end; the block then ends as usual, without a commit, so nothing is stored."""

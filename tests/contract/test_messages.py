@@ -1,22 +1,25 @@
+# Generated from test_messages_async.py (tools/generate_sync.py): edit that instead.
 """Error messages are safe to show and log, on both adapters: an unknown field's name, a
 username or an email looked up, come back as a short escaped excerpt, never raw or whole."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from domain.errors import DomainError, InvalidInput, UserNotFound
 from domain.messages import MESSAGE_MAX, SHOWN_MAX
 from ports.unit_of_work import UnitOfWorkFactory
-from services import CatalogService
+from services.catalog import CatalogService
 from tests.contract.helpers import add_product
 
 # A field name that forges a log line and clears the screen, 10,000 characters long.
 FORGED = "x" * 10_000 + "\nERROR forged line\x1b[2J"
 
 
-def _refusal(action: object) -> str:
-    assert callable(action)
+def _refusal(action: Callable[[], Any]) -> str:
     with pytest.raises(DomainError) as info:
         action()
     message = str(info.value)

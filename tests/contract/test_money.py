@@ -1,3 +1,4 @@
+# Generated from test_money_async.py (tools/generate_sync.py): edit that instead.
 """Amounts too large for NUMERIC(10, 2), however written, are InvalidInput at every entry point
 that takes money, on both adapters, and change nothing."""
 
@@ -5,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from domain.errors import InvalidInput
 from domain.model import ProductSummary
 from ports.unit_of_work import UnitOfWorkFactory
-from services import CatalogService
+from services.catalog import CatalogService
 from tests.contract.helpers import add_product, snapshot
 
 TOO_LARGE: list[object] = [
@@ -26,7 +28,7 @@ TOO_LARGE: list[object] = [
     2**64,
 ]
 
-ENTRY_POINTS: dict[str, Callable[[CatalogService, object], object]] = {
+ENTRY_POINTS: dict[str, Callable[[CatalogService, object], Any]] = {
     "create_product": lambda c, p: c.create_product("Desk", p),  # type: ignore[arg-type]
     "update_product": lambda c, p: c.update_product(1, 1, price=p),
     "import_products": lambda c, p: c.import_products([{"name": "Desk", "price": p}]),

@@ -1,9 +1,9 @@
+# Generated from test_orders_async.py (tools/generate_sync.py): edit that instead.
 """Contract of the order repository, held by both adapters: checkout as one order, exactly
 once per idempotency key, history kept and paged."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -19,8 +19,8 @@ from domain.errors import (
 from domain.model import Order, OrderStatus, ProductChanges
 from ports.unit_of_work import UnitOfWorkFactory
 from services.retry import retrying
+from tests.concurrent import Barrier, Worker, run_all
 from tests.contract.helpers import add_product, add_user, snapshot
-from tests.threads import run_all
 
 
 def _fill(uow: UnitOfWorkFactory, user_id: int, *lines: tuple[int, int]) -> None:
@@ -43,9 +43,12 @@ def _stock(uow: UnitOfWorkFactory, *product_ids: int) -> list[int]:
         return [work.products.get(p).inventory_count for p in product_ids]
 
 
-def test_place_records_the_sale_reserves_and_empties_the_cart(uow: UnitOfWorkFactory) -> None:
+def test_place_records_the_sale_reserves_and_empties_the_cart(
+    uow: UnitOfWorkFactory,
+) -> None:
     alice = add_user(uow)
-    lamp, desk = add_product(uow, "Lamp", "19.99", 5), add_product(uow, "Desk", "100.00", 3)
+    lamp = add_product(uow, "Lamp", "19.99", 5)
+    desk = add_product(uow, "Desk", "100.00", 3)
     _fill(uow, alice.id, (desk.id, 2), (lamp.id, 3))
     order = _place(uow, alice.id, "k1")
     assert (order.id, order.user_id, order.status) == (1, alice.id, OrderStatus.PLACED)
@@ -74,7 +77,9 @@ def test_lines_keep_the_name_and_price_as_sold(uow: UnitOfWorkFactory) -> None:
     assert order.lines[0].product_name == "Lamp"
 
 
-def test_the_same_key_again_returns_the_order_and_sells_nothing(uow: UnitOfWorkFactory) -> None:
+def test_the_same_key_again_returns_the_order_and_sells_nothing(
+    uow: UnitOfWorkFactory,
+) -> None:
     alice, lamp = add_user(uow), add_product(uow, "Lamp", "19.99", 5)
     _fill(uow, alice.id, (lamp.id, 2))
     first = _place(uow, alice.id, "same")
@@ -121,7 +126,8 @@ def test_a_key_names_the_checkout_made_whatever_the_cart_holds_since(
     archived product): the key names what already happened, so its order comes back, nothing
     is sold again and the cart keeps what was put in it since."""
     alice = add_user(uow)
-    lamp, desk = add_product(uow, "Lamp", "19.99", 5), add_product(uow, "Desk", "100.00", 3)
+    lamp = add_product(uow, "Lamp", "19.99", 5)
+    desk = add_product(uow, "Desk", "100.00", 3)
     _fill(uow, alice.id, (lamp.id, 2))
     first = _place(uow, alice.id, "k")
     moved(uow, alice.id, lamp.id, desk.id)
@@ -140,7 +146,8 @@ def test_a_key_names_the_checkout_made_whatever_the_cart_holds_since(
 
 
 def test_keys_are_per_user(uow: UnitOfWorkFactory) -> None:
-    alice, bob, lamp = add_user(uow), add_user(uow, "bob"), add_product(uow, "Lamp", "1", 5)
+    alice, bob = add_user(uow), add_user(uow, "bob")
+    lamp = add_product(uow, "Lamp", "1", 5)
     _fill(uow, alice.id, (lamp.id, 1))
     _fill(uow, bob.id, (lamp.id, 2))
     assert _place(uow, alice.id, "k").user_id == alice.id
@@ -152,7 +159,7 @@ def test_a_short_line_sells_nothing_and_names_the_first_short_product(
     uow: UnitOfWorkFactory,
 ) -> None:
     alice = add_user(uow)
-    a, b, c = (add_product(uow, name, "1.00", 5) for name in ("A", "B", "C"))
+    a, b, c = [add_product(uow, name, "1.00", 5) for name in ("A", "B", "C")]
     _fill(uow, alice.id, (a.id, 2), (c.id, 4), (b.id, 3))
     with uow() as work:  # someone else buys most of B and C meanwhile
         work.products.reserve(b.id, 4)
@@ -208,7 +215,8 @@ def test_an_order_is_only_its_owners(uow: UnitOfWorkFactory) -> None:
 
 
 def test_history_is_newest_first_in_keyset_pages(uow: UnitOfWorkFactory) -> None:
-    alice, bob, lamp = add_user(uow), add_user(uow, "bob"), add_product(uow, inventory=100)
+    alice, bob = add_user(uow), add_user(uow, "bob")
+    lamp = add_product(uow, inventory=100)
     placed = []
     for n in range(5):
         _fill(uow, alice.id, (lamp.id, n + 1))
@@ -259,7 +267,7 @@ def test_a_failed_place_rolls_the_unit_of_work_back(uow: UnitOfWorkFactory) -> N
 def test_concurrent_places_with_one_key_sell_once(uow: UnitOfWorkFactory) -> None:
     alice, lamp = add_user(uow), add_product(uow, inventory=50)
     _fill(uow, alice.id, (lamp.id, 3))
-    start = threading.Barrier(6)
+    start = Barrier(6)
     results: list[Order] = []
 
     def place() -> None:
@@ -276,7 +284,8 @@ def test_the_same_key_returns_its_order_even_once_the_cart_is_sold_out(
 ) -> None:
     """The key's order is the answer before any stock is looked at: a retry after the page
     was reloaded (the same lines again) must not learn that the product sold out meanwhile."""
-    alice, bob, lamp = add_user(uow), add_user(uow, "bob"), add_product(uow, inventory=3)
+    alice, bob = add_user(uow), add_user(uow, "bob")
+    lamp = add_product(uow, inventory=3)
     _fill(uow, alice.id, (lamp.id, 1))
     first = _place(uow, alice.id, "k")
     _fill(uow, alice.id, (lamp.id, 1))
@@ -302,10 +311,10 @@ def test_a_flash_sale_sells_the_stock_once_and_leaves_the_other_carts_whole(
     cold = [add_product(uow, f"Cold {n}", "1.00", 3) for n in range(12)]
     for buyer, own in zip(buyers, cold, strict=True):
         _fill(uow, buyer.id, (own.id, 1), (hot.id, 1))
-    start = threading.Barrier(len(buyers))
+    start = Barrier(len(buyers))
     outcomes: dict[int, Order | InsufficientInventory] = {}
 
-    def shopper(user_id: int) -> Callable[[], None]:
+    def shopper(user_id: int) -> Worker:
         def buy() -> None:
             start.wait()
             try:

@@ -1,3 +1,4 @@
+# Generated from test_products_async.py (tools/generate_sync.py): edit that instead.
 """Contract of the product repository, held by both adapters."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from domain.model import NewProduct, ProductChanges
 from domain.search import Page, ProductQuery, ProductSort
 from domain.values import DESCRIPTION_MAX, INT4_MAX
 from ports.unit_of_work import UnitOfWorkFactory
-from services import CatalogService
+from services.catalog import CatalogService
 from tests.contract.helpers import add_product
 
 

@@ -1,3 +1,4 @@
+# Generated from test_savepoints_async.py (tools/generate_sync.py): edit that instead.
 """A caught error never shrinks a commit, and savepoint blocks let a caller go on: written as a
 user writes the code, on both adapters."""
 
@@ -36,8 +37,14 @@ def _stock(uow: UnitOfWorkFactory, product_id: int) -> int:
         return work.products.get(product_id).inventory_count
 
 
-def test_a_caught_error_then_commit_is_refused_and_stores_nothing(uow: UnitOfWorkFactory) -> None:
-    alice, lamp, desk = add_user(uow), add_product(uow), add_product(uow, "Desk", inventory=1)
+def test_a_caught_error_then_commit_is_refused_and_stores_nothing(
+    uow: UnitOfWorkFactory,
+) -> None:
+    alice, lamp, desk = (
+        add_user(uow),
+        add_product(uow),
+        add_product(uow, "Desk", inventory=1),
+    )
     before = snapshot(uow)
     with uow() as work:
         work.carts.add_for_user(alice.id, lamp.id, 1)
@@ -99,7 +106,9 @@ def test_a_failure_in_an_autocommit_unit_of_work_refuses_nothing_after_it(
     assert _stock(uow, lamp.id) == 3
 
 
-def test_a_failed_write_in_a_savepoint_rolls_back_only_the_block(uow: UnitOfWorkFactory) -> None:
+def test_a_failed_write_in_a_savepoint_rolls_back_only_the_block(
+    uow: UnitOfWorkFactory,
+) -> None:
     alice, lamp = add_user(uow), add_product(uow, inventory=5)
     desk = add_product(uow, "Desk", inventory=1)
     with uow() as work:
@@ -147,10 +156,7 @@ def test_an_error_caught_inside_the_block_is_reported_when_the_block_ends(
     alice, lamp = add_user(uow), add_product(uow, inventory=2)
     with uow() as work:
         work.products.restock(lamp.id, 1)
-        with (  # noqa: PT012
-            pytest.raises(RollbackRequired, match=r"savepoint block") as left,
-            work.savepoint(),
-        ):
+        with pytest.raises(RollbackRequired, match=r"savepoint block") as left, work.savepoint():  # noqa: PT012
             work.carts.add_for_user(alice.id, lamp.id, 1)
             with contextlib.suppress(InsufficientInventory):
                 work.products.reserve(lamp.id, 99)
@@ -198,12 +204,10 @@ def test_a_savepoint_is_refused_where_it_has_no_meaning(uow: UnitOfWorkFactory) 
         with pytest.raises(UnitOfWorkMisuse, match="commit"):
             work.commit()
         work.products.restock(lamp.id, 1)
-    with uow(autocommit=True) as work, pytest.raises(UnitOfWorkMisuse):  # noqa: SIM117
-        with work.savepoint():
-            pass
-    with uow(read_only=True) as work, pytest.raises(ReadOnlyViolation):  # noqa: SIM117
-        with work.savepoint():
-            pass
+    with uow(autocommit=True) as work, pytest.raises(UnitOfWorkMisuse), work.savepoint():
+        pass
+    with uow(read_only=True) as work, pytest.raises(ReadOnlyViolation), work.savepoint():
+        pass
     outside = uow()
     with pytest.raises(UnitOfWorkNotActive), outside.savepoint():
         pass
@@ -244,7 +248,9 @@ def _go_on_after_each(work: UnitOfWork, product_id: int) -> int:
     return kept
 
 
-def test_a_loop_of_savepoint_blocks_keeps_each_that_worked(uow: UnitOfWorkFactory) -> None:
+def test_a_loop_of_savepoint_blocks_keeps_each_that_worked(
+    uow: UnitOfWorkFactory,
+) -> None:
     lamp = add_product(uow, inventory=10)
     with uow() as work:
         kept = _go_on_after_each(work, lamp.id)

@@ -1,3 +1,4 @@
+# Generated from test_state_machine_async.py (tools/generate_sync.py): edit that instead.
 """Random sequences of shop operations, run on the in-memory adapter and on PostgreSQL side by
 side: after every step both must have answered the same, errors included.
 
@@ -25,12 +26,16 @@ from hypothesis.stateful import (
 )
 from pydantic import BaseModel
 
-from adapters.memory import MemoryUnitOfWorkFactory
-from adapters.postgres import PostgresUnitOfWorkFactory, ShopdbPool
+from adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
+from adapters.postgres import ShopdbPool
+from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from domain.errors import DomainError, UserNotFound
 from domain.search import Page, ProductQuery, ProductSort
 from ports.unit_of_work import UnitOfWorkFactory
-from services import AccountService, CartService, CatalogService, OrderService
+from services.accounts import AccountService
+from services.carts import CartService
+from services.catalog import CatalogService
+from services.orders import OrderService
 from shopdb.testdb import truncate_all
 from shopdb.testing import InsecureTestHasher
 from tests.strategies import case_names, search_texts
@@ -196,7 +201,10 @@ class SideBySide(RuleBasedStateMachine):
             first = shop.orders.order_history(user, limit=limit)
             if first.next_cursor is None:
                 return [first]
-            return [first, shop.orders.order_history(user, limit=limit, cursor=first.next_cursor)]
+            return [
+                first,
+                shop.orders.order_history(user, limit=limit, cursor=first.next_cursor),
+            ]
 
         self.both(two_pages)
 
@@ -258,7 +266,8 @@ class SideBySide(RuleBasedStateMachine):
     @invariant()
     def archived_rows_are_invisible(self) -> None:
         """No read, search or cart shows an archived row; the orders still show their lines."""
-        for shop in self.shops:
+
+        def check(shop: Shop) -> None:
             with shop.uow(read_only=True) as work:
                 assert not set(work.products.get_many(range(1, 40))) & self.archived_products
                 listed = {
@@ -276,10 +285,14 @@ class SideBySide(RuleBasedStateMachine):
                     elif cart is not None:
                         assert not {i.product_id for i in cart.items} & self.archived_products
 
+        for shop in self.shops:
+            check(shop)
+
     @invariant()
     def stock_taken_is_what_orders_sold(self) -> None:
         """Every unit that left the stock is in exactly one order line, on both adapters."""
-        for shop in self.shops:
+
+        def check(shop: Shop) -> None:
             with shop.uow(read_only=True) as work:
                 products = work.products.get_many(range(1, 40))
                 # An archived user's orders are listed too: its sales stay counted.
@@ -294,6 +307,9 @@ class SideBySide(RuleBasedStateMachine):
                 # First seen right after the step that made it: nothing of it sold yet.
                 self.supplied.setdefault(product.id, product.inventory_count + sold[product.id])
                 assert product.inventory_count + sold[product.id] == self.supplied[product.id]
+
+        for shop in self.shops:
+            check(shop)
 
 
 def test_adapters_agree_on_random_operation_sequences(

@@ -1,3 +1,4 @@
+# Generated from test_unit_of_work_async.py (tools/generate_sync.py): edit that instead.
 """Contract of the unit of work: isolation, commit, rollback, read-only, aborted writes."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Generated from test_unvalidated_entities_async.py (tools/generate_sync.py): edit that instead.
 """Repositories trust a `NewProduct` to be valid, but pydantic's `model_construct` skips
 validation: both adapters still refuse what the schema or the money rule refuses, with
 InvalidInput, never rounding money and never leaking a non-domain error."""
@@ -41,7 +42,9 @@ def test_an_unvalidated_product_is_invalid_input_and_stores_nothing(
         assert work.products.search(ProductQuery()).items == ()
 
 
-def test_a_float_price_in_an_unvalidated_import_is_no_type_error(uow: UnitOfWorkFactory) -> None:
+def test_a_float_price_in_an_unvalidated_import_is_no_type_error(
+    uow: UnitOfWorkFactory,
+) -> None:
     """A float price in an unvalidated import: InvalidInput on both adapters, nothing stored."""
     row = NewProduct.model_construct(**{**VALID, "price": 1.5})  # type: ignore[arg-type]
     with uow() as work:

@@ -1,17 +1,17 @@
+# Generated from test_users_async.py (tools/generate_sync.py): edit that instead.
 """Contract of the user repository, held by both adapters."""
 
 from __future__ import annotations
 
 import functools
-import threading
 
 import pytest
 
 from domain.errors import EmailTaken, InvalidInput, UsernameTaken, UserNotFound
 from domain.model import NewUser
 from ports.unit_of_work import UnitOfWorkFactory
+from tests.concurrent import Barrier, run_all
 from tests.contract.helpers import add_user
-from tests.threads import run_all
 
 
 def test_add_assigns_identity_ids_and_timestamps(uow: UnitOfWorkFactory) -> None:
@@ -47,7 +47,9 @@ def test_lookups_of_unknown_keys_raise_not_found(uow: UnitOfWorkFactory, key: st
             work.users.get(99)
 
 
-def test_username_and_email_are_unique_case_insensitively(uow: UnitOfWorkFactory) -> None:
+def test_username_and_email_are_unique_case_insensitively(
+    uow: UnitOfWorkFactory,
+) -> None:
     add_user(uow, "alice", "alice@example.com")
     with uow() as work:
         with pytest.raises(UsernameTaken) as taken:
@@ -133,7 +135,7 @@ def test_concurrent_registrations_of_one_name_or_address_keep_one(
     """The lookup tables' keys hold under concurrency (on a Citus cluster each on the node
     that holds the key): of 8 registrations released together, one of each name or address
     is stored, the others refused by name."""
-    start = threading.Barrier(8)
+    start = Barrier(8)
     outcomes: list[object] = []
 
     def register(username: str, email: str) -> None:

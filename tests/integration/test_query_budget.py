@@ -1,3 +1,4 @@
+# Generated from test_query_budget_async.py (tools/generate_sync.py): edit that instead.
 """Round trips per use case on PostgreSQL: each use case costs a stated number of statements."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.postgres import PostgresUnitOfWorkFactory
+from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from domain.errors import InsufficientInventory
 from domain.model import NewProduct
 from services import AccountService, CartService, CatalogService, OrderService
@@ -18,6 +19,8 @@ from shopdb.testing import InsecureTestHasher
 from tests import contract
 from tests.conftest import CountingConnection
 from tests.house import service_classes
+
+SIDE = ""
 
 # Every use case, as its service method -> statements sent on its usual path. BEGIN and COMMIT
 # count: they are round trips too. A service method missing here fails
@@ -45,9 +48,10 @@ BUDGET = {
 
 
 def use_cases() -> set[str]:
-    """Every public method of every service class (tests/unit/test_checklist.py finds them)."""
+    """Every public method of every service class (tests/unit/test_checklist.py finds them),
+    by the sync service's name: a method and its twin share one budget."""
     return {
-        f"{service.__name__}.{name}"
+        f"{service.__name__.removeprefix('Async')}.{name}"
         for service in service_classes()
         for name, _ in inspect.getmembers(service, inspect.isfunction)
         if not name.startswith("_")
@@ -63,6 +67,8 @@ Scenario = Callable[[PostgresUnitOfWorkFactory], Callable[[], object]]
 def collected() -> dict[str, tuple[int, Scenario]]:
     found: dict[str, tuple[int, Scenario]] = {}
     for info in pkgutil.iter_modules(contract.__path__, "tests.contract."):
+        if info.name.endswith("_async") != bool(SIDE):
+            continue  # the other side's module
         found.update(getattr(importlib.import_module(info.name), "USE_CASES", {}))
     return found
 
@@ -182,7 +188,7 @@ def test_a_sold_out_checkout_costs_four_statements(
     shop: tuple[AccountService, CatalogService, CartService], lines: int
 ) -> None:
     accounts, catalog, carts = shop
-    user, other = (accounts.register(n, f"{n}@example.com", "password1") for n in ("alice", "bob"))
+    user, other = [accounts.register(n, f"{n}@example.com", "password1") for n in ("alice", "bob")]
     _catalog_of(catalog, lines)
     for product_id in range(1, lines + 1):  # a clean database: ids from 1
         carts.add_to_cart(user.id, product_id, 2)

@@ -128,7 +128,9 @@ def test_every_test_file_shown_runs_under_pytest(
         (pytester.path / name).parent.mkdir(parents=True, exist_ok=True)
         (pytester.path / name).write_text(text)
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=sum(text.count("\ndef test_") for _, text in files))
+    result.assert_outcomes(
+        passed=sum(text.count("\ndef test_") + text.count("\nasync def test_") for _, text in files)
+    )
 
 
 def _shopdb_commands() -> list[list[str]]:

@@ -1,4 +1,4 @@
-# Generated from carts_async.py by tools/generate_sync.py: edit that one instead.
+# Generated from carts_async.py (tools/generate_sync.py): edit that instead.
 """In-memory cart repository: the cart aggregate with its items and their current prices."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# Generated from orders_async.py by tools/generate_sync.py: edit that one instead.
+# Generated from orders_async.py (tools/generate_sync.py): edit that instead.
 """In-memory order repository: checkouts recorded as orders, and the order history."""
 
 from __future__ import annotations

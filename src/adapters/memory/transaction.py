@@ -1,4 +1,4 @@
-# Generated from transaction_async.py by tools/generate_sync.py: edit that one instead.
+# Generated from transaction_async.py (tools/generate_sync.py): edit that instead.
 """What the repositories of one in-memory unit of work share: a private copy of the tables from
 the first write until commit, and the unit of work's lifecycle (adapters/lifecycle.py)."""
 

@@ -1,4 +1,4 @@
-# Generated from unit_of_work_async.py by tools/generate_sync.py: edit that one instead.
+# Generated from unit_of_work_async.py (tools/generate_sync.py): edit that instead.
 """The in-memory unit of work: a private copy of the tables from the first write until commit."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# Generated from users_async.py by tools/generate_sync.py: edit that one instead.
+# Generated from users_async.py (tools/generate_sync.py): edit that instead.
 """In-memory user repository: case-insensitive uniqueness among live users, archiving.
 
 As in the schema, a live user's lowered username and email are keys of two lookup tables,

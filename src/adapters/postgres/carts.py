@@ -1,4 +1,4 @@
-# Generated from carts_async.py by tools/generate_sync.py: edit that one instead.
+# Generated from carts_async.py (tools/generate_sync.py): edit that instead.
 """PostgreSQL cart repository: the cart aggregate in one round trip, items by upsert."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# Generated from products_async.py by tools/generate_sync.py: edit that one instead.
+# Generated from products_async.py (tools/generate_sync.py): edit that instead.
 """PostgreSQL product repository: optimistic versions, atomic reservations, COPY, keyset search."""
 
 from __future__ import annotations

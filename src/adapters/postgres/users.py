@@ -1,4 +1,4 @@
-# Generated from users_async.py by tools/generate_sync.py: edit that one instead.
+# Generated from users_async.py (tools/generate_sync.py): edit that instead.
 """PostgreSQL user repository."""
 
 from __future__ import annotations
