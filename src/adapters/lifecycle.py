@@ -56,6 +56,7 @@ class Lifecycle:
         "autocommit",
         "blocked",
         "busy",
+        "calling",
         "failed",
         "read_only",
         "savepoints",
@@ -158,6 +159,13 @@ class Lifecycle:
             else:
                 self.failed = what
 
+    def rollback(self) -> None:
+        """The unit of work's `rollback()`: everything since the last commit goes, and writes
+        may go on after a failed one."""
+        if not self.active:
+            raise self.refusal()
+        self.abort()
+
     def abort(self) -> None:
         """Roll back the whole transaction, open savepoint blocks included, and forget any
         failure: what `rollback()` and leaving the unit of work do. Not while a bulk import
@@ -187,7 +195,7 @@ class Block:
     is gone. Leaving a block while a block opened inside it is still open rolls the whole unit
     of work back and is refused like a failed write. Adapters supply `open` and `leave`."""
 
-    __slots__ = ("failed", "owner", "state", "wrote")
+    __slots__ = ("failed", "owner", "state", "task", "wrote")
 
     def __init__(self, owner: Lifecycle) -> None:
         self.owner = owner

@@ -5,6 +5,7 @@ savepoint."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -39,6 +40,11 @@ AUTOCOMMIT_SAVEPOINT = (
 )
 COMMIT_IN_BLOCK = "commit() inside a savepoint block: leave the block first"
 ENTERED_ONCE = "a savepoint block is entered once: take a new one from savepoint()"
+if True:  # ASYNC
+    OTHER_TASKS_BLOCK = (
+        "a write inside a savepoint block another task opened: a block, and what fails in it,"
+        " is its task's; use a unit of work per task"
+    )
 
 
 class AsyncLifecycle:
@@ -55,6 +61,7 @@ class AsyncLifecycle:
         "autocommit",
         "blocked",
         "busy",
+        "calling",
         "failed",
         "read_only",
         "savepoints",
@@ -63,6 +70,10 @@ class AsyncLifecycle:
     )
 
     def begin_life(self, read_only: bool, autocommit: bool) -> None:
+        if True:  # ASYNC
+            # A write, COMMIT or ROLLBACK of this unit of work is waiting on storage: a task
+            # that shares the unit of work may not start another meanwhile (`alone`).
+            self.calling = False
         self.read_only = read_only
         self.autocommit = autocommit
         self.active = True
@@ -101,6 +112,8 @@ class AsyncLifecycle:
         """Raise unless a write may run now."""
         if not self.active:
             raise self.refusal()
+        if True:  # ASYNC
+            self.alone()
         if self.read_only:
             raise ReadOnlyViolation()
         if self.blocked is not None:
@@ -110,10 +123,26 @@ class AsyncLifecycle:
         """Raise unless `commit()` may run now."""
         if not self.active:
             raise self.refusal()
+        if True:  # ASYNC
+            self.alone()
         if self.savepoints:
             raise UnitOfWorkMisuse(COMMIT_IN_BLOCK)
         if self.blocked is not None:
             raise RollbackRequired(self.blocked.failed)
+
+    if True:  # ASYNC
+
+        def alone(self) -> None:
+            """Raise unless this task may write now. Tasks that share a unit of work take
+            turns: a write, `commit()` or `rollback()` while another task's is waiting on
+            storage is UnitOfWorkBusy (one connection, one transaction: a COMMIT and a write
+            sent together would leave the write outside the transaction); a write inside a
+            savepoint block another task opened is UnitOfWorkMisuse (its failure would roll
+            back the other task's block, and the other task's failure this write)."""
+            if self.calling:
+                raise UnitOfWorkBusy()
+            if self.savepoints and self.savepoints[-1].task is not asyncio.current_task():
+                raise UnitOfWorkMisuse(OTHER_TASKS_BLOCK)
 
     def wrote(self) -> None:
         """A write is under way: a failure inside the open block, or of the transaction,
@@ -157,6 +186,15 @@ class AsyncLifecycle:
             else:
                 self.failed = what
 
+    async def rollback(self) -> None:
+        """The unit of work's `rollback()`: everything since the last commit goes, and writes
+        may go on after a failed one."""
+        if not self.active:
+            raise self.refusal()
+        if True:  # ASYNC
+            self.alone()
+        await self.abort()
+
     async def abort(self) -> None:
         """Roll back the whole transaction, open savepoint blocks included, and forget any
         failure: what `rollback()` and leaving the unit of work do. Not while a bulk import
@@ -186,10 +224,12 @@ class AsyncBlock:
     is gone. Leaving a block while a block opened inside it is still open rolls the whole unit
     of work back and is refused like a failed write. Adapters supply `open` and `leave`."""
 
-    __slots__ = ("failed", "owner", "state", "wrote")
+    __slots__ = ("failed", "owner", "state", "task", "wrote")
 
     def __init__(self, owner: AsyncLifecycle) -> None:
         self.owner = owner
+        if True:  # ASYNC
+            self.task: asyncio.Task[Any] | None = None  # the task that entered it
         self.state = BLOCK_NEW
         self.failed: str | None = None  # the write that failed inside it
         self.wrote = False  # a failure inside it takes writes with it
@@ -210,6 +250,8 @@ class AsyncBlock:
         if owner.autocommit:
             raise UnitOfWorkMisuse(AUTOCOMMIT_SAVEPOINT)
         self.state = BLOCK_CLOSED  # until storage has it: a failed entry leaves no block
+        if True:  # ASYNC
+            self.task = asyncio.current_task()
         await self.open()
         self.state = BLOCK_OPEN
         owner.savepoints.append(self)

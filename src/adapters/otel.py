@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from asyncio import CancelledError
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +17,10 @@ from ports.observation import Observer
 SCOPE = "shopdb"
 # The semantic conventions' advice for db.client.operation.duration (seconds).
 BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0)
+# Marks a use case or a statement whose task was cancelled: its caller stopped waiting, which is
+# no failure of the operation, so it gets neither error.type nor an error status (as
+# OpenTelemetry's own asyncio instrumentation counts a cancelled coroutine apart from errors).
+CANCELLED = "shopdb.cancelled"
 
 
 class Otel:
@@ -77,7 +82,8 @@ class Otel:
     @contextmanager
     def use_case(self, name: str) -> Iterator[None]:
         """A span around a service call, current while it runs, so its statements are its
-        children. An error sets the span's status and error.type, never its message."""
+        children. An error sets the span's status and error.type, never its message; a
+        cancellation sets shopdb.cancelled only."""
         with self.tracer.start_as_current_span(
             name, record_exception=False, set_status_on_exception=False
         ) as span:
@@ -94,18 +100,25 @@ class Otel:
     def ended(
         self, span: Any, seconds: float, attributes: dict[str, Any], error: BaseException | None
     ) -> None:
-        """End a statement's span and record its duration (with error.type when it failed)."""
+        """End a statement's span and record its duration (with error.type when it failed,
+        shopdb.cancelled when its task was cancelled)."""
         if error is not None:
-            failed(span, error)
-            attributes["error.type"] = type(error).__qualname__
+            attributes.update(failed(span, error))
         self.duration.record(seconds, attributes)
         span.end()
 
 
-def failed(span: Any, exc: BaseException) -> None:
-    error = type(exc).__qualname__
-    span.set_attribute("error.type", error)
-    span.set_status(Status(StatusCode.ERROR, error))
+def failed(span: Any, exc: BaseException) -> dict[str, Any]:
+    """Say on `span` how its operation ended, and return the attributes that say it, for the
+    duration's record too: error.type (the class only: a message may carry input) and an error
+    status, or for a cancellation shopdb.cancelled and no status."""
+    if isinstance(exc, CancelledError):
+        told: dict[str, Any] = {CANCELLED: True}
+    else:
+        told = {"error.type": type(exc).__qualname__}
+        span.set_status(Status(StatusCode.ERROR, told["error.type"]))
+    span.set_attributes(told)
+    return told
 
 
 # Conformance to its port: `mypy src` fails here when a method is missing or differs.

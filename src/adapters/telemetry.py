@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+from asyncio import CancelledError
 from contextvars import ContextVar
 from time import perf_counter
 from types import TracebackType
@@ -40,6 +41,15 @@ def report(statements: int) -> None:
     if tally is not None:
         tally.statements += statements
         tally.units += 1
+
+
+def outcome(error: type[BaseException] | None) -> str:
+    """How a use case or a unit of work ended, for its record: `ok`, `cancelled` (its task was
+    cancelled, a decision of its caller rather than a failure of its own), or the error's class
+    only (a message may carry input, a login name)."""
+    if error is None:
+        return "ok"
+    return "cancelled" if issubclass(error, CancelledError) else error.__name__
 
 
 class Telemetry:
@@ -120,12 +130,10 @@ class UseCase:
         _current.reset(self._token)
         tally = self._tally
         if services_log.isEnabledFor(DEBUG):
-            # The error's class only: a message may carry input (a login name).
-            outcome = "ok" if exc_type is None else exc_type.__name__
             services_log.debug(
                 "use case %s: %s, %d statements in %d units of work, %.3f ms",
                 self._name,
-                outcome,
+                outcome(exc_type),
                 tally.statements,
                 tally.units,
                 elapsed * 1000,

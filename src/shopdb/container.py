@@ -294,17 +294,25 @@ class AsyncUnits:
         if settings.backend is Backend.MEMORY:
             self._units = AsyncMemoryUnitOfWorkFactory(memory())
             return
-        self.pool = create_pool_async(config())
+        # Named apart from the sync side's pools: their gauges and logs are told apart.
+        primary = config()
+        self.pool = create_pool_async(replace(primary, name=f"{primary.name}-async"))
         self.pool.open_on_first_use = True
+        telemetry.watch_pool(self.pool)
         router = None
         if replicas is not None and settings.replicas():
-            self.replica_pools = [create_pool_async(replica) for replica in replicas()]
+            self.replica_pools = [
+                create_pool_async(replace(replica, name=f"{replica.name}-async"))
+                for replica in replicas()
+            ]
             for pool in self.replica_pools:
                 pool.open_on_first_use = True
+                telemetry.watch_pool(pool)
             router = AsyncRouter(
                 self.pool,
                 [AsyncReplica(pool.name, pool) for pool in self.replica_pools],
-                AsyncReplicaPolicy(**asdict(replica_policy(settings))),  # the same values
+                # The async module's class of the policy, with the sync side's values.
+                AsyncReplicaPolicy(**asdict(replica_policy(settings))),
             )
         self._units = AsyncPostgresUnitOfWorkFactory(self.pool, telemetry, router)
 

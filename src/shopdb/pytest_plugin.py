@@ -4,6 +4,7 @@ module, and it imports nothing else of shopdb until a fixture is used."""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING
 
@@ -80,12 +81,9 @@ def shopdb_postgres_container(shopdb_clean_database_url: str) -> Iterator[Contai
         yield container
 
 
-try:  # async fixtures where pytest-asyncio runs them; the plugin needs neither otherwise
+# Async fixtures where pytest-asyncio runs them; the plugin needs neither otherwise.
+if importlib.util.find_spec("pytest_asyncio") is not None:
     import pytest_asyncio
-except ImportError:  # pragma: no cover - without pytest-asyncio there are no async tests
-    pytest_asyncio = None
-
-if pytest_asyncio is not None:
 
     @pytest_asyncio.fixture
     async def shopdb_async_postgres_container(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from adapters.memory.unit_of_work_async import AsyncMemoryUnitOfWorkFactory
-from adapters.postgres.replicas import Router
+from adapters.postgres.replicas_async import AsyncRouter
 from adapters.postgres.unit_of_work_async import AsyncPostgresUnitOfWorkFactory
 from domain.errors import InvalidInput, UserNotFound
 from domain.model import NewUser
@@ -29,11 +29,7 @@ def routed(request: pytest.FixtureRequest) -> AsyncUnitOfWorkFactory:
     if request.param == "memory":
         return AsyncMemoryUnitOfWorkFactory()
     plain: AsyncPostgresUnitOfWorkFactory = request.getfixturevalue("postgres_uow_async")
-    if True:  # ASYNC
-        # The async PostgreSQL unit of work takes no router yet (it has no replicas): as it is,
-        # its commits leave no token.
-        return plain
-    return AsyncPostgresUnitOfWorkFactory(plain.pool, router=Router(plain.pool))
+    return AsyncPostgresUnitOfWorkFactory(plain.pool, router=AsyncRouter(plain.pool))
 
 
 async def fresh(body: Callable[[], Any]) -> Any:

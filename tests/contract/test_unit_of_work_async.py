@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
 
 from domain.errors import (
+    InsufficientInventory,
     ProductNotFound,
     ReadOnlyViolation,
     RollbackRequired,
+    UnitOfWorkBusy,
+    UnitOfWorkMisuse,
     UsernameTaken,
     UserNotFound,
 )
@@ -116,3 +120,61 @@ async def test_autocommit_still_refuses_writes_when_read_only(uow: AsyncUnitOfWo
     async with uow(read_only=True, autocommit=True) as work:
         with pytest.raises(ReadOnlyViolation):
             await work.products.add(NewProduct(name="Lamp", price=Decimal("1.00")))
+
+
+if True:  # ASYNC
+    # Tasks that share a unit of work (asyncio only): they take turns, and are told when not.
+
+    async def test_a_write_inside_a_savepoint_block_of_another_task_is_refused(
+        uow: AsyncUnitOfWorkFactory,
+    ) -> None:
+        lamp = await add_product(uow, "Lamp", inventory=1)
+        desk = await add_product(uow, "Desk", inventory=0)
+        opened, tried = asyncio.Event(), asyncio.Event()
+        refused: list[BaseException] = []
+        async with uow() as work:
+
+            async def in_block() -> None:
+                with pytest.raises(InsufficientInventory):  # noqa: PT012
+                    async with work.savepoint():
+                        await work.products.reserve(lamp.id, 1)
+                        opened.set()
+                        await tried.wait()
+                        await work.products.reserve(lamp.id, 5)
+
+            async def other() -> None:
+                await opened.wait()
+                try:
+                    await work.products.restock(desk.id, 7)
+                except UnitOfWorkMisuse as error:
+                    refused.append(error)
+                finally:
+                    tried.set()
+
+            await asyncio.gather(in_block(), other())
+            assert [type(e) for e in refused] == [UnitOfWorkMisuse]
+            await work.products.restock(desk.id, 2)  # the block is gone: writes go on
+            await work.commit()
+        async with uow(read_only=True) as work:
+            assert (await work.products.get(lamp.id)).inventory_count == 1
+            assert (await work.products.get(desk.id)).inventory_count == 2
+
+    @pytest.mark.parametrize("ending", ["commit", "rollback"])
+    async def test_a_write_while_a_commit_or_rollback_is_under_way_is_refused_or_after_it(
+        uow: AsyncUnitOfWorkFactory, ending: str
+    ) -> None:
+        lamp = await add_product(uow, "Lamp", inventory=1)
+        async with uow() as work:
+            await work.products.restock(lamp.id, 2)
+            outcomes = await asyncio.gather(
+                getattr(work, ending)(),
+                work.products.restock(lamp.id, 100),
+                return_exceptions=True,
+            )
+            # Left without commit(): a write that ran after the end is rolled back.
+        assert outcomes[0] is None
+        written = outcomes[1]  # the product as the write left it, or the refusal
+        assert not isinstance(written, BaseException) or isinstance(written, UnitOfWorkBusy)
+        async with uow(read_only=True) as work:
+            stock = (await work.products.get(lamp.id)).inventory_count
+        assert stock == {"commit": 3, "rollback": 1}[ending]

@@ -9,6 +9,7 @@ runs to its end before the n-th wait, and checks the invariants after each."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -116,7 +117,7 @@ async def every_cancellation(
     case takes."""
     for n in range(1, MOST_WAITS):
         case = await prepare(n)
-        cancelled = await cancelled_at(n, lambda case=case: run(case))
+        cancelled = await cancelled_at(n, functools.partial(run, case))
         await check(case, cancelled)
         await assert_pool_clean(pool, url)
         if not cancelled:

@@ -1,3 +1,4 @@
+# Generated from test_deadlines_async.py (tools/generate_sync.py): edit that instead.
 """Deadlines and honest outcomes, on a throwaway embedded PostgreSQL this module owns: a frozen
 server (SIGSTOP of every server process) never holds a caller past the configured deadlines,
 a lost COMMIT answer is reported as an unknown outcome, and errors name their real cause.
@@ -24,8 +25,8 @@ from services import CartService
 from shopdb.embedded import ensure_database, server_url, start_server
 from shopdb.migrations import upgrade
 from shopdb.throwaway import throwaway_dir
+from tests.concurrent import run_all
 from tests.faults import DroppingProxy, frozen, server_processes
-from tests.threads import run_all
 
 FAST = {
     "statement_timeout_ms": 1000,
@@ -70,7 +71,9 @@ def _shop(uow: PostgresUnitOfWorkFactory, users: int) -> list[int]:
     return [product.id, *ids]
 
 
-def test_a_frozen_server_never_holds_a_caller_past_the_deadlines(owned: tuple[Path, str]) -> None:
+def test_a_frozen_server_never_holds_a_caller_past_the_deadlines(
+    owned: tuple[Path, str],
+) -> None:
     pgdata, url = owned
     pool = _pool(url, **FAST)
     uow = PostgresUnitOfWorkFactory(pool)
@@ -200,7 +203,9 @@ def test_a_lost_answer_to_an_autocommitted_write_is_an_unknown_outcome(
     proxy.close()
 
 
-def test_a_lost_answer_before_commit_is_plainly_unavailable(owned: tuple[Path, str]) -> None:
+def test_a_lost_answer_before_commit_is_plainly_unavailable(
+    owned: tuple[Path, str],
+) -> None:
     _, url = owned
     proxy = DroppingProxy(url, "BEGIN")
     pool = _pool(proxy.client_url(), **FAST, min_size=1, max_size=1)
@@ -214,7 +219,9 @@ def test_a_lost_answer_before_commit_is_plainly_unavailable(owned: tuple[Path, s
     proxy.close()
 
 
-def test_running_out_of_connections_names_the_servers_reason(owned: tuple[Path, str]) -> None:
+def test_running_out_of_connections_names_the_servers_reason(
+    owned: tuple[Path, str],
+) -> None:
     _, url = owned
     role = f"limited_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(url, autocommit=True) as admin:

@@ -1,10 +1,10 @@
+# Generated from test_exactly_once_async.py (tools/generate_sync.py): edit that instead.
 """Checkout exactly once: the reply to COMMIT is lost (a proxy forwards COMMIT and drops the
 answer), the caller hears CommitOutcomeUnknown, and the retry with the same key returns the
 order that was committed without selling again. Also: concurrent calls with one key."""
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import psycopg
@@ -16,8 +16,8 @@ from domain.model import NewProduct, NewUser, Order
 from ports.unit_of_work import UnitOfWorkFactory
 from services import CartService, OrderService
 from shopdb.testdb import pool_config
+from tests.concurrent import Barrier, run_all
 from tests.faults import DroppingProxy
-from tests.threads import run_all
 
 
 def _shop(uow: UnitOfWorkFactory) -> tuple[int, list[int]]:
@@ -130,12 +130,14 @@ def test_a_retry_after_a_lost_commit_reply_and_a_new_line_returns_the_order(
         proxy.close()
 
 
-def test_concurrent_checkouts_with_one_key_sell_once(postgres_uow: UnitOfWorkFactory) -> None:
+def test_concurrent_checkouts_with_one_key_sell_once(
+    postgres_uow: UnitOfWorkFactory,
+) -> None:
     user, products = _shop(postgres_uow)
     carts = CartService(postgres_uow)
     for product in products:
         carts.add_to_cart(user, product, 3)
-    start = threading.Barrier(8)
+    start = Barrier(8)
     results: list[Order | DomainError] = []
 
     def checkout() -> None:

@@ -1,3 +1,4 @@
+# Generated from test_faults_async.py (tools/generate_sync.py): edit that instead.
 """Faults on PostgreSQL: killed backends, an exhausted pool, timeouts, a schema change under a
 live pool. Each test prints what it measured."""
 
@@ -18,7 +19,7 @@ from shopdb.migrations import upgrade
 from shopdb.pooler import set_role_timeouts
 from shopdb.settings import load_settings
 from shopdb.testdb import pool_config, pooled, scratch_database
-from tests.threads import run_all
+from tests.concurrent import run_all
 
 APP = "shopdb-faults"
 
@@ -143,7 +144,9 @@ def test_statement_timeout_is_a_clear_error_and_the_pool_recovers(url: str) -> N
     pool.close()
 
 
-def test_idle_in_transaction_timeout_is_a_clear_error_and_the_pool_recovers(url: str) -> None:
+def test_idle_in_transaction_timeout_is_a_clear_error_and_the_pool_recovers(
+    url: str,
+) -> None:
     if pooled():  # no startup options in pooler mode: the timeout is the role's default
         set_role_timeouts(url, url, load_settings(idle_in_transaction_timeout_ms=200))
     pool = _pool(url, idle_in_transaction_timeout_ms=200)

@@ -1,3 +1,4 @@
+# Generated from test_library_logging_async.py (tools/generate_sync.py): edit that instead.
 """psycopg_pool's warnings about failed connections stay in its logger tree: silent without
 logging configured, delivered to an application that configured logging."""
 

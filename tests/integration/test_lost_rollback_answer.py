@@ -1,3 +1,4 @@
+# Generated from test_lost_rollback_answer_async.py (tools/generate_sync.py): edit that instead.
 """On a server this module owns, behind a proxy that drops the answer to one statement: when
 the answer to the ROLLBACK that undoes a failed write is lost, the next commit says nothing
 was committed, not that the outcome is unknown (no COMMIT was ever sent)."""

@@ -1,3 +1,4 @@
+# Generated from test_pooler_async.py (tools/generate_sync.py): edit that instead.
 """Through PgBouncer in transaction mode (the pooler run: SHOPDB_POOLER=transaction, with
 DATABASE_URL at the pooler and SHOPDB_TEST_ADMIN_URL at the server): the default settings are
 refused with a clear error, pooler mode works, and the role's default timeouts hold."""

@@ -1,3 +1,4 @@
+# Generated from test_replicas_async.py (tools/generate_sync.py): edit that instead.
 """Reads on a streaming replica: read-your-writes by WAL position, and reads going on while the
 replica is stopped, frozen or lagging. Needs the primary and replica of .ci/replicas (run there;
 left out of every other run)."""

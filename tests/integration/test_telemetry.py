@@ -1,3 +1,4 @@
+# Generated from test_telemetry_async.py (tools/generate_sync.py): edit that instead.
 """Logging, spans and metrics on PostgreSQL, through the OpenTelemetry SDK's in-memory exporters."""
 
 from __future__ import annotations
@@ -6,6 +7,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -20,6 +22,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from adapters.postgres import PostgresUnitOfWorkFactory, ShopdbPool
 from adapters.telemetry import Telemetry
 from domain.errors import InsufficientInventory
+from domain.model import NewProduct
 from services import AccountService, CartService, CatalogService
 from shopdb.testdb import pool_config
 from shopdb.testing import InsecureTestHasher
@@ -181,7 +184,10 @@ def _logged_counts(records: list[logging.LogRecord]) -> list[int]:
 
 @pytest.mark.parametrize("with_otel", [False, True], ids=["logging", "logging+otel"])
 def test_debug_record_per_unit_of_work_counts_the_statements_sent(
-    clean_database: str, pg_pool: ShopdbPool, caplog: pytest.LogCaptureFixture, with_otel: bool
+    clean_database: str,
+    pg_pool: ShopdbPool,
+    caplog: pytest.LogCaptureFixture,
+    with_otel: bool,
 ) -> None:
     telemetry = Otel().telemetry if with_otel else Telemetry()
     accounts, catalog, carts = services(pg_pool, telemetry)
@@ -217,8 +223,29 @@ def test_a_use_case_counts_its_statements_with_only_its_own_logger_at_debug(
     assert f": ok, {sent} statements in 1 units of work" in record.getMessage()
 
 
+def test_a_bulk_import_is_one_copy_statement_between_begin_and_commit(
+    clean_database: str,
+    pg_pool: ShopdbPool,
+    otel: Otel,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _, catalog, _ = services(pg_pool, otel.telemetry)
+    caplog.set_level(logging.DEBUG, logger="shopdb")
+    rows = [NewProduct(name=f"P{i}", price=Decimal("1.00"), inventory_count=1) for i in range(50)]
+    assert catalog.import_products(rows) == 50
+    statements = [s for s in otel.finished() if s.kind is SpanKind.CLIENT]
+    operations = [(s.attributes or {})["db.operation.name"] for s in statements]
+    assert operations == ["BEGIN", "COPY", "COMMIT"]  # the rows travel inside the COPY
+    assert "FROM STDIN" in str((statements[1].attributes or {})["db.query.text"])
+    assert all(s.status.status_code is StatusCode.UNSET for s in statements)
+    assert _logged_counts(caplog.records) == [3]
+
+
 def test_nothing_secret_in_logs_or_spans(
-    clean_database: str, pg_pool: ShopdbPool, otel: Otel, caplog: pytest.LogCaptureFixture
+    clean_database: str,
+    pg_pool: ShopdbPool,
+    otel: Otel,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     accounts, _, _ = services(pg_pool, otel.telemetry)
     caplog.set_level(logging.DEBUG, logger="shopdb")

@@ -1,3 +1,4 @@
+# Generated from test_replica_defects_async.py (tools/generate_sync.py): edit that instead.
 """Read replicas, read-your-writes and failover: call sequences whose outcome once contradicted
 the documentation (README "Read replicas and failover", docs/scale-out.md, ports/causality.py);
 each test's docstring says what went wrong and what is expected. They need the primary and
@@ -6,7 +7,6 @@ prints)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import os
 import signal
@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from adapters.postgres.replicas import Router
 from domain.errors import DomainError, InvalidInput
-from ports.causality import causal_scope, causal_token, position, reading_after
+from ports.causality import causal_token, position, reading_after
 from shopdb.cli import app
 from shopdb.container import Container, PoolOnFirstUse
 from shopdb.migrations import upgrade
@@ -370,7 +370,9 @@ def test_a_replica_cut_off_from_the_primary_serves_reads_past_the_maximum_lag(
 
 
 @pytest.mark.failover
-def test_a_standby_of_another_cluster_never_serves_reads(shop: Callable[..., Container]) -> None:
+def test_a_standby_of_another_cluster_never_serves_reads(
+    shop: Callable[..., Container],
+) -> None:
     """A replica URL that names a standby of another cluster (a copy-paste of the wrong host:
     here the standby of the pg_auto_failover formation, its database migrated too) is in
     recovery and not behind its own primary, so it passes every check, and its WAL positions
@@ -414,49 +416,3 @@ def test_a_standby_of_another_cluster_never_serves_reads(shop: Callable[..., Con
     print(f"\nanother cluster's standby as a replica: {outcomes}, by {served}")
     assert outcomes == ["Lamp", "Lamp"]
     assert served["shopdb-replica-1"] == 0
-
-
-def test_a_task_reads_its_own_writes_when_it_calls_shopdb_through_to_thread(
-    shop: Callable[..., Container], topology: tuple[str, str]
-) -> None:
-    """docs/scale-out.md: "Within one thread or asyncio task shopdb remembers it by itself (a
-        context variable), so a read after a write in the same task sees the write." shopdb is
-        synchronous, so a task calls it through `asyncio.to_thread` (which runs the call in a copy
-        of the task's context): the commit's token is set in that copy and lost when it returns,
-        and the task's next call reads from a replica that has not replayed the write. Forced here
-        by pausing the replica's replay (it stays well within the maximum lag); without the pause
-        the loopback replica's own lag does it too (44 and 26 of 150 pairs in two runs). Expected:
-        each add-to-cart-then-view-cart pair of one task sees the line it added, as it does when
-        the task calls shopdb directly. Actual: the view through to_thread missed it. Such a task
-    wraps its body in `causal_scope()` (docs/scale-out.md)."""
-    _, replica = topology
-    container = shop()
-    carts = container.carts()
-    user = container.accounts().register("tasker", "tasker@example.com", "pw-long-enough-1")
-    lamp = container.catalog().create_product("Lamp", "1.00", inventory_count=100)
-    chair = container.catalog().create_product("Chair", "1.00", inventory_count=100)
-
-    def seen(cart: Any, added: Any) -> bool:
-        line = next((i for i in cart.items if i.id == added.id), None) if cart else None
-        return line is not None and line.quantity == added.quantity
-
-    async def direct() -> bool:
-        added = carts.add_to_cart(user.id, lamp.id, 1)
-        return seen(carts.view_cart(user.id), added)
-
-    async def threaded() -> bool:
-        with causal_scope():  # what the task's calls through to_thread commit counts for it
-            added = await asyncio.to_thread(carts.add_to_cart, user.id, chair.id, 1)
-            return seen(await asyncio.to_thread(carts.view_cart, user.id), added)
-
-    time.sleep(0.3)
-    with psycopg.connect(replica, autocommit=True) as conn:
-        conn.execute("SELECT pg_wal_replay_pause()")
-        try:  # each task in a context of its own, as two requests would run
-            saw_direct = fresh(asyncio.run, direct())
-            saw_threaded = fresh(asyncio.run, threaded())
-        finally:
-            conn.execute("SELECT pg_wal_replay_resume()")
-    print(f"\na task saw its write: directly {saw_direct}, through to_thread {saw_threaded}")
-    assert saw_direct, "called directly, the task reads its own write"
-    assert saw_threaded, "through to_thread, the task's read missed its own write"

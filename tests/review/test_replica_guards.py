@@ -1,3 +1,4 @@
+# Generated from test_replica_guards_async.py (tools/generate_sync.py): edit that instead.
 """Read replicas and read-your-writes: attacks on the public API that the layer withstood. They
 need the primary and replica of .ci/replicas (left out of every other run)."""
 
@@ -288,82 +289,94 @@ def test_every_service_write_leaves_a_token_that_the_next_read_waits_for(
     user = accounts.register("writer", "writer@example.com", "pw-long-enough-1")
     lamp = catalog.create_product("Lamp", "1.00", inventory_count=100)
     desk = catalog.create_product("Desk", "1.00", inventory_count=100)
-    made: dict[str, Any] = {}
+    made: dict[str, Any] = {}  # what each write returned, by its name
 
-    def expect(condition: bool) -> None:
-        if not condition:
-            raise AssertionError("stale read")
-
-    steps: list[tuple[str, Callable[[], object], Callable[[], None]]] = [
+    # Each use case that writes: the write, the read after it, and what the read must show.
+    steps: list[tuple[str, Callable[[], object], Callable[[], Any], Callable[[Any], bool]]] = [
         (
             "register",
             lambda: accounts.register("second", "second@example.com", "pw-long-enough-1"),
-            lambda: expect(accounts.authenticate("second", "pw-long-enough-1").id > 0),
+            lambda: accounts.authenticate("second", "pw-long-enough-1"),
+            lambda second: second.id > 0,
         ),
         (
             "change_email",
             lambda: accounts.change_email(user.id, "moved@example.com"),
-            lambda: expect(accounts.authenticate("moved@example.com", "pw-long-enough-1").id > 0),
+            lambda: accounts.authenticate("moved@example.com", "pw-long-enough-1"),
+            lambda moved: moved.id > 0,
         ),
         (
             "create_product",
-            lambda: made.setdefault("chair", catalog.create_product("Chair", "1.00")),
-            lambda: expect(catalog.get_product(made["chair"].id).name == "Chair"),
+            lambda: catalog.create_product("Chair", "1.00"),
+            lambda: catalog.get_product(made["create_product"].id),
+            lambda chair: chair.name == "Chair",
         ),
         (
             "import_products",
             lambda: catalog.import_products([{"name": "Imported", "price": "2.00"}]),
-            lambda: expect(len(catalog.search("Imported").items) == 1),
+            lambda: catalog.search("Imported"),
+            lambda found: len(found.items) == 1,
         ),
         (
             "update_product",
             lambda: catalog.update_product(lamp.id, lamp.version, name="Lamp two"),
-            lambda: expect(catalog.get_product(lamp.id).name == "Lamp two"),
+            lambda: catalog.get_product(lamp.id),
+            lambda product: product.name == "Lamp two",
         ),
         (
             "restock",
             lambda: catalog.restock(desk.id, 5),
-            lambda: expect(catalog.get_product(desk.id).inventory_count == 105),
+            lambda: catalog.get_product(desk.id),
+            lambda product: product.inventory_count == 105,
         ),
         (
             "add_to_cart",
             lambda: carts.add_to_cart(user.id, lamp.id, 1),
-            lambda: expect(len(getattr(carts.view_cart(user.id), "items", ())) == 1),
+            lambda: carts.view_cart(user.id),
+            lambda cart: len(getattr(cart, "items", ())) == 1,
         ),
         (
             "change_quantity",
             lambda: carts.change_quantity(user.id, lamp.id, 3),
-            lambda: expect(
-                [i.quantity for i in getattr(carts.view_cart(user.id), "items", ())] == [3]
-            ),
+            lambda: carts.view_cart(user.id),
+            lambda cart: [i.quantity for i in getattr(cart, "items", ())] == [3],
         ),
         (
             "checkout",
-            lambda: made.setdefault("order", carts.checkout(user.id, "writer-1")),
-            lambda: expect(orders.get_order(user.id, made["order"].id).id == made["order"].id),
+            lambda: carts.checkout(user.id, "writer-1"),
+            lambda: orders.get_order(user.id, made["checkout"].id),
+            lambda order: order.id == made["checkout"].id,
         ),
         (
             "delete_product",
             lambda: catalog.delete_product(desk.id),
-            lambda: expect(_refused(lambda: catalog.get_product(desk.id))),
+            lambda: _refused(lambda: catalog.get_product(desk.id)),
+            lambda refused: refused,
         ),
         (
             "delete_user",
             lambda: accounts.delete_user(user.id),
-            lambda: expect(_refused(lambda: accounts.authenticate("writer", "pw-long-enough-1"))),
+            lambda: _refused(lambda: accounts.authenticate("writer", "pw-long-enough-1")),
+            lambda refused: refused,
         ),
     ]
     routes = router(container)
     time.sleep(0.3)
-    for name, write, read in steps:
+    for name, write, read, check in steps:
 
-        def step(write: Callable[[], object] = write, read: Callable[[], None] = read) -> None:
+        def step(
+            name: str = name,
+            write: Callable[[], object] = write,
+            read: Callable[[], Any] = read,
+            check: Callable[[Any], bool] = check,
+        ) -> None:
             with psycopg.connect(replica, autocommit=True) as conn:
                 conn.execute("SELECT pg_wal_replay_pause()")
                 try:
-                    write()
+                    made[name] = write()
                     routes.reset_stats()
-                    read()
+                    if not check(read()):
+                        raise AssertionError("stale read")
                 finally:
                     conn.execute("SELECT pg_wal_replay_resume()")
 

@@ -1,3 +1,4 @@
+# Generated from test_hostile_everywhere_async.py (tools/generate_sync.py): edit that instead.
 """Wrong types and extreme values through every public entry point, on both adapters: the
 services, every repository method through a unit of work, cursors and settings. Only domain
 errors escape (SettingsError from settings), and a refused call changes no stored data."""
@@ -189,22 +190,33 @@ def _postgres_fingerprint(pool: ConnectionPool[Any]) -> Callable[[], object]:
 
 
 @pytest.fixture(scope="module", params=["memory", "postgres"])
-def shop(request: pytest.FixtureRequest) -> Shop:
-    """One stocked shop per adapter for the whole module: examples share it, so none of them
-    opens a function-scoped database fixture."""
+def adapter(
+    request: pytest.FixtureRequest,
+) -> tuple[UnitOfWorkFactory, Callable[[], object]]:
+    """A unit of work factory of each adapter for the whole module, and a fingerprint of what
+    it stores, the database emptied first. A plain fixture, so that it can take the database's
+    fixtures: pytest-asyncio cannot set one up from inside a running event loop."""
     if request.param == "memory":
         memory = MemoryUnitOfWorkFactory()
-        built = Shop(memory, _memory_fingerprint(memory))
-    else:
-        pool: ShopdbPool = request.getfixturevalue("pg_pool")
-        with psycopg.connect(request.getfixturevalue("database_url"), autocommit=True) as conn:
-            truncate_all(conn)
-        built = Shop(PostgresUnitOfWorkFactory(pool), _postgres_fingerprint(pool))
+        return memory, _memory_fingerprint(memory)
+    pool: ShopdbPool = request.getfixturevalue("pg_pool")
+    with psycopg.connect(request.getfixturevalue("database_url"), autocommit=True) as conn:
+        truncate_all(conn)
+    return PostgresUnitOfWorkFactory(pool), _postgres_fingerprint(pool)
+
+
+@pytest.fixture(scope="module")
+def shop(adapter: tuple[UnitOfWorkFactory, Callable[[], object]]) -> Shop:
+    """One stocked shop per adapter for the whole module: examples share it, so none of them
+    opens a function-scoped database fixture."""
+    built = Shop(*adapter)
     built.stock()
     return built
 
 
-Entry = tuple[Callable[..., object], tuple[st.SearchStrategy[Any], ...]]
+# Any, not object: where the calls are awaited, mypy cannot type these lambdas against an
+# awaitable result spelled with a ParamSpec alias.
+Entry = tuple[Callable[..., Any], tuple[st.SearchStrategy[Any], ...]]
 
 ENTRIES: dict[str, Entry] = {
     # services

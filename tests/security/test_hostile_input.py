@@ -1,3 +1,4 @@
+# Generated from test_hostile_input_async.py (tools/generate_sync.py): edit that instead.
 """Hostile input through every text field, on PostgreSQL: stored byte for byte, found again by
 exact lookups, never executed; bad input refused with nothing changed."""
 
@@ -140,7 +141,10 @@ def test_generated_strings_round_trip(pg_pool: object, database_url: str, text: 
     ],
 )
 def test_bad_input_is_refused_before_sql_and_changes_nothing(
-    postgres_uow: PostgresUnitOfWorkFactory, clean_database: str, field: str, value: object
+    postgres_uow: PostgresUnitOfWorkFactory,
+    clean_database: str,
+    field: str,
+    value: object,
 ) -> None:
     catalog = CatalogService(postgres_uow)
     catalog.create_product("Lamp", "1.00")

@@ -51,9 +51,7 @@ class MemoryUnitOfWork(Repositories[MemoryTransaction], UnitOfWork):
         self._session.commit()
 
     def rollback(self) -> None:
-        if not self._session.active:
-            raise self._session.refusal()
-        self._session.abort()
+        self._session.rollback()
 
     def savepoint(self) -> MemorySavepoint:
         return MemorySavepoint(self._session)

@@ -50,9 +50,7 @@ class AsyncMemoryUnitOfWork(Repositories[AsyncMemoryTransaction], AsyncUnitOfWor
         self._session.commit()
 
     async def rollback(self) -> None:
-        if not self._session.active:
-            raise self._session.refusal()
-        await self._session.abort()
+        await self._session.rollback()
 
     def savepoint(self) -> AsyncMemorySavepoint:
         return AsyncMemorySavepoint(self._session)

@@ -22,6 +22,7 @@ from adapters.postgres.pool import (
     quiet_library_logs,
     tended,
 )
+from domain.errors import StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +37,23 @@ class AsyncShopdbPool(AsyncConnectionPool[Any]):
     # event loop that uses it, which may not be running yet where the pool is made.
     open_on_first_use = False
     _opening: asyncio.Lock | None = None
+    # The event loop it was opened in: its connections and workers live there, and a caller
+    # on another loop would wait on futures that loop never wakes.
+    _loop: asyncio.AbstractEventLoop | None = None
 
     async def open(self, wait: bool = False, timeout: float = 30.0) -> None:
         self.deadlines.watchdog.start()
         self.open_on_first_use = False
+        self._loop = asyncio.get_running_loop()
         await super().open(wait=wait, timeout=timeout)
 
     async def getconn(self, timeout: float | None = None) -> psycopg.AsyncConnection[Any]:
+        loop = self._loop
+        if loop is not None and loop is not asyncio.get_running_loop():
+            raise StorageUnavailable(
+                "this async pool belongs to the event loop that opened it: use the container's"
+                " async services from one loop, or close_async() it there and take them again"
+            )
         if self.open_on_first_use:
             if self._opening is None:
                 self._opening = asyncio.Lock()
@@ -137,6 +148,16 @@ def _recording(
                         reason += " (behind a transaction pooler: set SHOPDB_POOLER=transaction)"
                     pool[0].last_connect_error = reason
                 raise
+
+        async def cancel_safe(self, *, timeout: float = 30.0) -> None:
+            # A task cancelled while its statement waits on the server has psycopg send the
+            # server a cancel request and wait up to 5 s for it to take; a frozen server never
+            # takes it. That wait ends with what is left of the call's deadline, when the
+            # watchdog cuts the connection anyway.
+            entry = pool[0].deadlines.watchdog.in_flight.get(self) if pool else None
+            if entry is not None:
+                timeout = min(timeout, max(entry[0] - time.monotonic(), 0.01))
+            await super().cancel_safe(timeout=timeout)
 
     Recording.__name__ = Recording.__qualname__ = connection_class.__name__
     return Recording

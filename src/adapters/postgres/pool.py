@@ -112,7 +112,7 @@ class Tended(Generic[C]):
     def __init__(self, conn: AnyConnection) -> None:
         self.cursor: C = cast(C, conn.cursor())
         self.returned_at = -1e9
-        self.probed: psycopg.Cursor[Any] | None = None
+        self.probed: C | None = None
         self.server: dict[str, Any] | None = None
         self._poller: select.poll | None = None
         try:

@@ -1,3 +1,4 @@
+# Generated from probe_async.py (tools/generate_sync.py): edit that instead.
 """Counting, timing and tracing the statements of one unit of work, on a cursor used only while
 someone observes (DEBUG logging on `shopdb.postgres`, or OpenTelemetry)."""
 
@@ -12,7 +13,7 @@ import psycopg
 from psycopg import sql
 
 from adapters.postgres.pool import tended
-from adapters.telemetry import DEBUG, Telemetry, database_log, report
+from adapters.telemetry import DEBUG, Telemetry, database_log, outcome, report
 
 
 def slow_call(seconds: float, threshold: float) -> None:
@@ -75,7 +76,7 @@ class Probe:
             database_log.debug(
                 "unit of work (%s): %s, %d statements, %.3f ms",
                 kind,
-                "ok" if error is None else error.__name__,
+                outcome(error),
                 self.statements,
                 (perf_counter() - self._started) * 1000,
             )

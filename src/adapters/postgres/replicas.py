@@ -1,3 +1,4 @@
+# Generated from replicas_async.py (tools/generate_sync.py): edit that instead.
 """Read replicas: which server a unit of work runs on, and read-your-writes by WAL position.
 
 Units of work that write run on the primary; each commit there leaves its WAL position as the
@@ -196,7 +197,11 @@ class Router:
             time.sleep(min(0.002, left))
 
     def record(
-        self, replica: Replica, conn: psycopg.Connection[Any], row: Any, target: int | None
+        self,
+        replica: Replica,
+        conn: psycopg.Connection[Any],
+        row: Any,
+        target: int | None,
     ) -> bool | None:
         """Learns from the check's answer `row` on `conn`: True, the replica may serve; False,
         it is skipped for a while (not a replica, lagging past max_lag); None, it is behind the

@@ -1,4 +1,4 @@
-# Generated from session_async.py by tools/generate_sync.py: edit that one instead.
+# Generated from session_async.py (tools/generate_sync.py): edit that instead.
 """One pooled connection shared by the repositories of a unit of work, and its
 transaction."""
 

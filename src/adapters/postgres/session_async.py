@@ -18,7 +18,7 @@ from adapters.failures import failed_call
 from adapters.lifecycle_async import AsyncBlock, AsyncLifecycle, write_rule
 from adapters.postgres.errors import ConstraintErrors, ErrorContext, translate
 from adapters.postgres.pool import Deadlines, tended
-from adapters.postgres.probe import Probe, probed_cursor, slow_call
+from adapters.postgres.probe_async import Probe, probed_cursor, slow_call
 from domain.errors import (
     CommitOutcomeUnknown,
     DomainError,
@@ -88,12 +88,9 @@ class AsyncSession(AsyncLifecycle):
         self.tended = tended(conn)
         self.cur: psycopg.AsyncCursor[Any] = self.tended.cursor
         self.slow = slow
-        if True:  # ASYNC
-            pass  # no probe on this side yet: a slow block is still a WARNING (`slow_call`)
-        else:
-            if probe is not None:
-                self.cur = probed_cursor(conn, probe)
-                self.slow = math.inf  # the probe times each statement itself
+        if probe is not None:
+            self.cur = probed_cursor(conn, probe)
+            self.slow = math.inf  # the probe times each statement itself
         self.begin_life(read_only, autocommit)
         self.started = 0.0  # when the block under way started (its deadline's start)
         self.last_answer = 0.0  # when the server last answered in this session; 0.0: not yet
@@ -178,6 +175,8 @@ class AsyncSession(AsyncLifecycle):
         # A commit of its own leaves no position to read after it: with tracking, always BEGIN.
         implicit = self.autocommit and one_statement and not self.in_transaction and not self.track
         self.watch()
+        if True:  # ASYNC
+            self.calling = True  # another task's write or COMMIT waits its turn (`alone`)
         try:
             if not self.in_transaction and not implicit:
                 await self.cur.execute("BEGIN")
@@ -197,6 +196,8 @@ class AsyncSession(AsyncLifecycle):
                     self._commit()
         finally:
             self.unwatch()
+            if True:  # ASYNC
+                self.calling = False
 
     async def commit(self) -> None:
         self.committable()
@@ -204,6 +205,8 @@ class AsyncSession(AsyncLifecycle):
             return  # every call committed by itself: nothing is pending
         if self.in_transaction:
             self.watch()
+            if True:  # ASYNC
+                self.calling = True
             try:
                 if True:  # ASYNC
                     await self.committed_or_closed()
@@ -211,6 +214,8 @@ class AsyncSession(AsyncLifecycle):
                     self._commit()
             finally:
                 self.unwatch()
+                if True:  # ASYNC
+                    self.calling = False
 
     if True:  # ASYNC
 
@@ -318,11 +323,15 @@ class AsyncSession(AsyncLifecycle):
         when it comes back."""
         if self.in_transaction and not self.conn.closed:
             self.watch()
+            if True:  # ASYNC
+                self.calling = True
             try:
                 with suppress(psycopg.Error):
                     await self.cur.execute("ROLLBACK")
             finally:
                 self.unwatch()
+                if True:  # ASYNC
+                    self.calling = False
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,4 +1,4 @@
-# Generated from unit_of_work_async.py by tools/generate_sync.py: edit that one instead.
+# Generated from unit_of_work_async.py (tools/generate_sync.py): edit that instead.
 """The PostgreSQL unit of work: one pooled connection and at most one transaction at a time."""
 
 from __future__ import annotations
@@ -158,9 +158,7 @@ class PostgresUnitOfWork(Repositories[Session], UnitOfWork):
         self._session.commit()
 
     def rollback(self) -> None:
-        if not self._session.active:
-            raise self._session.refusal()
-        self._session.abort()
+        self._session.rollback()
 
     def savepoint(self) -> Savepoint:
         return Savepoint(self._session)
