@@ -18,8 +18,9 @@ from adapters.postgres.pool import (
     PoolConfig,
     Tended,
     Tending,
-    connect_kwargs,
+    pool_settings,
     quiet_library_logs,
+    refusal,
     tended,
 )
 from domain.errors import StorageUnavailable
@@ -143,10 +144,7 @@ def _recording(
                         await asyncio.sleep(0.05)
             except psycopg.Error as exc:
                 if pool:
-                    reason = " ".join(str(exc).split()) or type(exc).__name__
-                    if "unsupported startup parameter" in reason:  # PgBouncer's words
-                        reason += " (behind a transaction pooler: set SHOPDB_POOLER=transaction)"
-                    pool[0].last_connect_error = reason
+                    pool[0].last_connect_error = refusal(exc)
                 raise
 
         async def cancel_safe(self, *, timeout: float = 30.0) -> None:
@@ -177,17 +175,8 @@ def create_pool_async(
     pool = AsyncShopdbPool(
         config.conninfo,
         connection_class=_recording(connection_class, made, config.connect_retry),
-        kwargs=connect_kwargs(config),
-        min_size=config.min_size,
-        max_size=config.max_size,
-        timeout=config.timeout,
-        max_waiting=config.max_waiting,
-        max_idle=config.max_idle,
-        max_lifetime=config.max_lifetime,
-        reconnect_timeout=config.reconnect_timeout,
         check=guard,
-        name=config.name,
-        open=False,
+        **pool_settings(config),
     )
     pool.deadlines = deadlines
     made.append(pool)

@@ -246,14 +246,19 @@ def _recording(
                         time.sleep(0.05)
             except psycopg.Error as exc:
                 if pool:
-                    reason = " ".join(str(exc).split()) or type(exc).__name__
-                    if "unsupported startup parameter" in reason:  # PgBouncer's words
-                        reason += " (behind a transaction pooler: set SHOPDB_POOLER=transaction)"
-                    pool[0].last_connect_error = reason
+                    pool[0].last_connect_error = refusal(exc)
                 raise
 
     Recording.__name__ = Recording.__qualname__ = connection_class.__name__
     return Recording
+
+
+def refusal(exc: psycopg.Error) -> str:
+    """Why a new connection failed, in one line, for the pool to tell its callers."""
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    if "unsupported startup parameter" in reason:  # PgBouncer's words
+        reason += " (behind a transaction pooler: set SHOPDB_POOLER=transaction)"
+    return reason
 
 
 def connect_kwargs(config: PoolConfig) -> dict[str, Any]:
@@ -303,6 +308,23 @@ def quiet_library_logs() -> None:
         library.addHandler(logging.NullHandler())
 
 
+def pool_settings(config: PoolConfig) -> dict[str, Any]:
+    """psycopg_pool's arguments from `config`, the same for the sync and the async pool (the
+    connection class and the check are each side's)."""
+    return {
+        "kwargs": connect_kwargs(config),
+        "min_size": config.min_size,
+        "max_size": config.max_size,
+        "timeout": config.timeout,
+        "max_waiting": config.max_waiting,
+        "max_idle": config.max_idle,
+        "max_lifetime": config.max_lifetime,
+        "reconnect_timeout": config.reconnect_timeout,
+        "name": config.name,
+        "open": False,
+    }
+
+
 def create_pool(config: PoolConfig, *, open_now: bool = True) -> ShopdbPool:
     """A pool of autocommit connections (units of work issue BEGIN themselves, only when they
     write) with the configured timeouts set on every session."""
@@ -314,17 +336,8 @@ def create_pool(config: PoolConfig, *, open_now: bool = True) -> ShopdbPool:
     pool = kind(
         config.conninfo,
         connection_class=_recording(config.connection_class, made, config.connect_retry),
-        kwargs=connect_kwargs(config),
-        min_size=config.min_size,
-        max_size=config.max_size,
-        timeout=config.timeout,
-        max_waiting=config.max_waiting,
-        max_idle=config.max_idle,
-        max_lifetime=config.max_lifetime,
-        reconnect_timeout=config.reconnect_timeout,
         check=guard,
-        name=config.name,
-        open=False,
+        **pool_settings(config),
     )
     pool.deadlines = deadlines
     made.append(pool)
