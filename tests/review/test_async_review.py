@@ -126,7 +126,8 @@ async def product(units: Any, stock: int, name: str = "Lamp") -> Any:
 
 async def stock_of(units: Any, product_id: int) -> int:
     async with units(read_only=True) as uow:
-        return (await uow.products.get(product_id)).inventory_count
+        stock: int = (await uow.products.get(product_id)).inventory_count
+        return stock
 
 
 async def user(units: Any, name: str = "buyer") -> Any:
@@ -255,7 +256,9 @@ def test_second_event_loop_is_refused_or_served(clean_database: str) -> None:
         async with units() as uow:
             await uow.products.search(ProductQuery())
             holding.set()
-            while not finished.is_set() and units.pool.get_stats().get("requests_waiting", 0) == 0:
+            pool = units.pool
+            assert pool is not None
+            while not finished.is_set() and pool.get_stats().get("requests_waiting", 0) == 0:
                 await asyncio.sleep(0.01)  # polling another thread's state, not a timing
         # the connection is back in the pool now; this loop keeps running, idle
         while not finished.is_set():
