@@ -53,8 +53,8 @@ test-db: $(STAMP)
 	$(BIN)/pytest -m database
 
 # A whole run also writes its table and targets into docs/performance.md (its generated section);
-# the subcommands (bulk, cart, flash, replicas) print only.
-BENCH_DOCS = $(if $(filter bulk cart flash replicas,$(firstword $(BENCH_ARGS))),,--docs docs/performance.md)
+# the subcommands (bulk, cart, flash, replicas, async) print only.
+BENCH_DOCS = $(if $(filter bulk cart flash replicas async,$(firstword $(BENCH_ARGS))),,--docs docs/performance.md)
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS) $(BENCH_DOCS)
 

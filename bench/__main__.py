@@ -5,9 +5,10 @@ through a pool. Run `python -m bench --help` for the options; `python -m bench b
 `make bench BENCH_ARGS="bulk --rows N"`) runs the bulk import at scale instead (bench/bulk.py);
 `python -m bench cart` the cart use cases at growing cart sizes (bench/cart_lines.py);
 `python -m bench flash` checkouts of one hot product by hundreds of shoppers (bench/flash.py);
-`python -m bench citus` each use case on one server and on a Citus cluster (bench/citus.py).
-With `--docs PAGE` (as `make bench` runs it) a full run also writes its tables into the page's
-generated section (bench/page.py)."""
+`python -m bench citus` each use case on one server and on a Citus cluster (bench/citus.py);
+`python -m bench async` the async workloads alone (bench/async_tasks.py), which a full run
+measures too, after the sync ones. With `--docs PAGE` (as `make bench` runs it) a full run also
+writes its tables into the page's generated section (bench/page.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
@@ -41,6 +42,9 @@ from bench.database import (
     user_count,
 )
 from shopdb.migrations import upgrade
+
+if TYPE_CHECKING:
+    from bench import async_report
 
 ITEMS_PER_CART = 5
 
@@ -213,6 +217,14 @@ def main() -> None:
         sys.argv[1:2] = []
         flash.main()
         return
+    if sys.argv[1:2] == ["async"]:
+        from bench import async_tasks
+
+        sys.argv[1:2] = []
+        async_tasks.main()
+        return
+    from bench import async_tasks
+
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--users", type=int, default=10_000, help="users, each with a cart")
@@ -259,6 +271,7 @@ def main() -> None:
         help="also write the table and the targets into PAGE's generated section (make bench:"
         " docs/performance.md); a run with --only or --growth writes nothing",
     )
+    async_tasks.add_arguments(parser)
     arguments = sys.argv[1:]
     args = parser.parse_args()
     began = page.started()
@@ -277,20 +290,33 @@ def main() -> None:
         growth(args, url, grown)
     else:
         run = everything(args, url)
+        pin(None)  # the async workloads are concurrent: every core, as the threads get
+        asynchronous = async_tasks.run(url, args)
+        pin(args.pin)
+        summary(run, asynchronous)
         if args.docs and not args.only:
-            document(args.docs, run, began, described, arguments)
+            document(args.docs, run, began, described, arguments, asynchronous)
     if args.docs and (args.growth or args.only):
         print(f"\n{args.docs} not written: a run with --only or --growth is not the whole table")
 
 
-def document(path: Path, run: Run, began: str, described: str, arguments: list[str]) -> None:
+def document(
+    path: Path,
+    run: Run,
+    began: str,
+    described: str,
+    arguments: list[str],
+    asynchronous: async_report.Results | None = None,
+) -> None:
     """The run's medians and targets into the generated section of `path`."""
     medians = [(workload, name, statistics.median(rates)) for workload, name, rates in run.rows]
     contestants = [Shopdb.name, RawPool.name, RawConnection.name, Orm.name]
+    tables = asynchronous.markdown() if asynchronous else ""
     body = "\n\n".join(
         [
             page.provenance(began, without_docs(arguments), described),
             page.table(medians, contestants, RawPool.name, "ops/s, median"),
+            *([tables] if tables else []),
             "```text\ntargets\n" + "\n".join(run.targets) + "\n```",
         ]
     )
@@ -476,7 +502,6 @@ def everything(args: argparse.Namespace, url: str) -> Run:
         run.concurrent(f"{threads} threads, mixed reads", [shopdb, raw_pool, orm], threads, ops * 2)
     for contestant in all_:
         contestant.close()
-    summary(run)
     return run
 
 
@@ -563,7 +588,7 @@ def searches(args: argparse.Namespace, contestants: list[Any], sizes: dict[int, 
         engine.dispose()
 
 
-def summary(run: Run) -> None:
+def summary(run: Run, asynchronous: async_report.Results | None = None) -> None:
     median = run.median
     targets = [
         ("get by id vs psycopg + pool", "get product", Shopdb.name, RawPool.name, 0.9, True),
@@ -607,6 +632,8 @@ def summary(run: Run) -> None:
         )
     except StopIteration:
         pass
+    for line in asynchronous.targets() if asynchronous else []:
+        say(line)
 
 
 if __name__ == "__main__":

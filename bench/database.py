@@ -102,6 +102,13 @@ def settle(url: str) -> None:
         conn.execute("VACUUM (FREEZE, ANALYZE)")
 
 
+def analyze(url: str) -> None:
+    """Fresh planner statistics, as autovacuum would gather them after a burst of writes (it
+    may be off, as on a test server)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
 def refill_carts(url: str, cart_ids: list[int], items_per_cart: int, rng: random.Random) -> None:
     """Put `items_per_cart` lines back into each (emptied) cart: checkouts consume them."""
     with psycopg.connect(url) as conn, conn.cursor() as cur:

@@ -40,6 +40,18 @@ WORKLOADS = {
     "2 threads, mixed reads": ["shopdb", "psycopg + pool", "SQLAlchemy ORM"],
     "8 threads, mixed reads": ["shopdb", "psycopg + pool", "SQLAlchemy ORM"],
 }
+# The async workloads, at the tasks the smoke runs ask for (`--tasks 1 4`): a full run measures
+# them after the sync ones, `python -m bench async` alone.
+ASYNC = ["shopdb async", "psycopg async pool", "SQLAlchemy async ORM", "asyncpg pool"]
+ASYNC_WORKLOADS = {
+    f"{workload}, {tasks}": ASYNC
+    for workload in ("get product by id", "load cart", "add to cart", "checkout + order")
+    for tasks in ("1 task", "4 tasks")
+}
+SMALL_ASYNC = ("--tasks", "1", "4", "--lag-tasks", "2")
+LAG_LINE = re.compile(
+    r"^  (?P<services>.{36}) (?P<phase>.{18}) +(?P<p50>[\d.]+) +(?P<p99>[\d.]+) +[\d.]+ +[\d,]+$"
+)
 
 
 @pytest.fixture
@@ -68,7 +80,7 @@ def run_module(admin_url: str, module: str, *args: str) -> str:
 
 
 def bench(admin_url: str, *args: str) -> str:
-    return run_module(admin_url, "bench", "--ops", "24", "--repeats", "2", *args)
+    return run_module(admin_url, "bench", "--ops", "24", "--repeats", "2", *SMALL_ASYNC, *args)
 
 
 def table(output: str) -> dict[tuple[str, str], re.Match[str]]:
@@ -86,15 +98,18 @@ def number(text: str) -> int:
 def test_every_workload_through_every_contestant(admin_url: str, database: str) -> None:
     output = bench(admin_url, "--products", "300", "--users", "40", "--database", database)
     rows = table(output)
-    expected = {(workload, name) for workload, names in WORKLOADS.items() for name in names}
+    every = {**WORKLOADS, **ASYNC_WORKLOADS}
+    expected = {(workload, name) for workload, names in every.items() for name in names}
     assert set(rows) == expected
     for match in rows.values():
         assert 0 < number(match["low"]) <= number(match["median"]) <= number(match["high"])
     for workload, names in WORKLOADS.items():
         if "psycopg + pool" in names:
             assert rows[(workload, "psycopg + pool")]["ratio"] == "1.00x"
+    for workload in ASYNC_WORKLOADS:
+        assert rows[(workload, "psycopg async pool")]["ratio"] == "1.00x"
     targets = output.split("\ntargets\n")[1].splitlines()
-    assert len(targets) == 9
+    assert len(targets) == 9 + 5  # the async ones: 2 concurrencies, 2 against the ORM, the lag
     assert all(line.rstrip().endswith(("met", "MISSED")) for line in targets)
     assert "PostgreSQL " in output.splitlines()[1]
 
@@ -124,6 +139,31 @@ def test_growth_compares_two_databases(admin_url: str, database: str) -> None:
     reads = [line for line in verdicts if "get product" in line or "load cart" in line]
     assert len(reads) == 4  # each read, through shopdb and through the raw pool
     assert f"seeded {database}_grown: 400 products" in output
+
+
+def test_the_async_workloads_run_through_every_contestant(admin_url: str, database: str) -> None:
+    """`python -m bench async` alone: every async workload at every number of tasks through
+    every contestant, the ratios, the event-loop lag through both kinds of route, the targets."""
+    output = run_module(
+        admin_url, "bench", "async", "--products", "200", "--users", "40", "--ops", "24",
+        "--repeats", "2", "--database", database, *SMALL_ASYNC,
+    )  # fmt: skip
+    print(output)
+    rows = table(output)
+    assert set(rows) == {(w, name) for w, names in ASYNC_WORKLOADS.items() for name in names}
+    assert all(number(match["median"]) > 0 for match in rows.values())
+    assert all(rows[(w, "psycopg async pool")]["ratio"] == "1.00x" for w in ASYNC_WORKLOADS)
+    ratios = output.split("\nratios of the medians")[1].split("\n\n")[0].splitlines()[1:]
+    assert [line[:34].strip() for line in ratios] == list(ASYNC_WORKLOADS)
+    lags = [m for line in output.splitlines() if (m := LAG_LINE.match(line))]
+    assert {(m["services"].strip(), m["phase"].strip()) for m in lags} == {
+        (services, f"2 {phase}")
+        for services in ("async services (the app's routes)", "sync services in async def routes")
+        for phase in ("registrations", "checkouts")
+    }
+    targets = output.split("\ntargets\n")[1].splitlines()
+    assert len(targets) == 5
+    assert all(line.rstrip().endswith(("met", "MISSED")) for line in targets)
 
 
 BULK_LINE = re.compile(

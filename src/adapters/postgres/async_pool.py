@@ -75,11 +75,21 @@ async def give_back_async(
     alive_at: float = 0.0,
     state: Tended[Any] | None = None,
 ) -> None:
-    """Return `conn` to `pool` (see pool.give_back). Shielded: a task cancelled while the pool
-    takes its connection back still gives it back whole, rather than leaving the pool counting
-    a connection no one holds."""
+    """Return `conn` to `pool` (see pool.give_back). A task cancelled while the pool takes its
+    connection back (the pool rarely waits there: for its lock, or to roll back) still gives it
+    back whole, in a task of its own, rather than leave the pool counting a connection no one
+    holds. Not `asyncio.shield`, whose task would cost every unit of work a turn of the loop."""
     (state or tended(conn)).returned_at = alive_at or time.monotonic()
-    await asyncio.shield(pool.putconn(conn))
+    try:
+        await pool.putconn(conn)
+    except asyncio.CancelledError:
+        returning = asyncio.get_running_loop().create_task(pool.putconn(conn))
+        _returning.add(returning)  # held until done: the loop keeps only a weak reference
+        returning.add_done_callback(_returning.discard)
+        raise
+
+
+_returning: set[asyncio.Task[None]] = set()
 
 
 class AsyncStaleConnectionGuard:
