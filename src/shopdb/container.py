@@ -310,7 +310,11 @@ class AsyncUnits:
                 telemetry.watch_pool(pool)
             router = AsyncRouter(
                 self.pool,
-                [AsyncReplica(pool.name, pool) for pool in self.replica_pools],
+                # By the names the sync side gives them: the router's counts read the same.
+                [
+                    AsyncReplica(pool.name.removesuffix("-async"), pool)
+                    for pool in self.replica_pools
+                ],
                 # The async module's class of the policy, with the sync side's values.
                 AsyncReplicaPolicy(**asdict(replica_policy(settings))),
             )
