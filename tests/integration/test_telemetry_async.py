@@ -347,6 +347,9 @@ if True:  # ASYNC
                     return
                 await asyncio.sleep(0.01)
 
+    @pytest.mark.needs_session(
+        "finds the blocked statement by the holder's backend pid, which a pooler does not show"
+    )
     async def test_a_cancelled_use_case_is_reported_as_cancelled_not_as_failed(
         clean_database: str,
         pg_pool_async: AsyncShopdbPool,
