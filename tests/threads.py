@@ -1,12 +1,8 @@
-"""Run test workers in threads and re-raise the first failure in the test's own thread."""
+"""Run test workers in threads and re-raise the first failure in the test's own thread: the
+sync side of tests/concurrent.py, under the name the thread-only tests import."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from tests.concurrent import run_all
 
-
-def run_all(workers: Sequence[Callable[[], None]]) -> None:
-    with ThreadPoolExecutor(len(workers)) as pool:
-        for future in [pool.submit(worker) for worker in workers]:
-            future.result()
+__all__ = ["run_all"]
